@@ -1,0 +1,259 @@
+//! The `Digest` type: a SHA-256 value and its three spellings.
+//!
+//! - `sha256:<hex>`: how buildproof writes every digest (manifests, reports, OCI).
+//! - SRI `sha256-<base64>`: how `nix hash path` prints a NAR hash by default.
+//! - Nix base32 (`--base32`): Nix's own alphabet (`0-9a-z` without `e o u t`),
+//!   with the bits read from the *end* of the hash, as `nix-hash --to-base32` does.
+//!
+//! Hashing helpers stream in fixed-size chunks so memory stays bounded; `sha2`
+//! picks the SHA-NI implementation at run time when the CPU has it.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::str::FromStr;
+
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest as _, Sha256};
+
+/// Size of the read buffer used when streaming a file or blob through SHA-256.
+/// Large enough that syscall overhead is noise next to hashing.
+pub const CHUNK: usize = 256 * 1024;
+
+/// Nix's base32 alphabet (no `e`, `o`, `u`, `t`).
+const NIX_BASE32: &[u8; 32] = b"0123456789abcdfghijklmnpqrsvwxyz";
+
+/// A SHA-256 digest.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest([u8; 32]);
+
+impl Digest {
+    /// Wraps raw digest bytes.
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw bytes.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// SHA-256 of a byte slice.
+    #[must_use]
+    pub fn of(data: &[u8]) -> Self {
+        Self(Sha256::digest(data).into())
+    }
+
+    /// SHA-256 of everything `reader` yields, read in [`CHUNK`]-sized pieces.
+    /// Returns the digest and the number of bytes read.
+    pub fn of_reader(mut reader: impl Read) -> io::Result<(Self, u64)> {
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; CHUNK];
+        let mut total = 0u64;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            hasher.update(&buf[..n]);
+            total += n as u64;
+        }
+        Ok((Self(hasher.finalize().into()), total))
+    }
+
+    /// Lower-case hex, 64 characters.
+    #[must_use]
+    pub fn hex(&self) -> String {
+        let mut s = String::with_capacity(64);
+        for b in self.0 {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        s
+    }
+
+    /// The first 12 hex characters, for people reading a report.
+    #[must_use]
+    pub fn short(&self) -> String {
+        self.hex()[..12].to_owned()
+    }
+
+    /// SRI form, `sha256-<base64>`, as `nix hash path` prints by default.
+    #[must_use]
+    pub fn sri(&self) -> String {
+        format!(
+            "sha256-{}",
+            base64::engine::general_purpose::STANDARD.encode(self.0)
+        )
+    }
+
+    /// Nix base32, 52 characters, as `nix hash path --base32` prints.
+    #[must_use]
+    pub fn nix_base32(&self) -> String {
+        nix_base32(&self.0)
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Encodes bytes in Nix's base32: characters are emitted from the most
+/// significant 5-bit group of the *last* byte backwards (libutil `printHash32`).
+#[must_use]
+pub fn nix_base32(bytes: &[u8]) -> String {
+    let len = (bytes.len() * 8).div_ceil(5);
+    let mut out = String::with_capacity(len);
+    for n in (0..len).rev() {
+        let b = n * 5;
+        let i = b / 8;
+        let j = b % 8;
+        let low = u16::from(bytes[i]) >> j;
+        let high = if i + 1 < bytes.len() {
+            u16::from(bytes[i + 1]) << (8 - j)
+        } else {
+            0
+        };
+        out.push(char::from(NIX_BASE32[usize::from((low | high) & 0x1f)]));
+    }
+    out
+}
+
+/// Streaming SHA-256, for callers that feed data in pieces (NAR, layers).
+#[derive(Clone, Default)]
+pub struct Hasher(Sha256);
+
+impl Hasher {
+    #[must_use]
+    pub fn new() -> Self {
+        Self(Sha256::new())
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    #[must_use]
+    pub fn finish(self) -> Digest {
+        Digest(self.0.finalize().into())
+    }
+}
+
+impl io::Write for Hasher {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Why a string is not a digest.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseDigestError {
+    #[error("`{0}` is not a digest: expected `sha256:` followed by 64 hex characters")]
+    Malformed(String),
+}
+
+impl FromStr for Digest {
+    type Err = ParseDigestError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let malformed = || ParseDigestError::Malformed(s.to_owned());
+        let hex = s.strip_prefix("sha256:").ok_or_else(malformed)?;
+        if hex.len() != 64 {
+            return Err(malformed());
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+            let hi = hex_value(pair[0]).ok_or_else(malformed)?;
+            let lo = hex_value(pair[1]).ok_or_else(malformed)?;
+            out[i] = (hi << 4) | lo;
+        }
+        Ok(Self(out))
+    }
+}
+
+fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", self.hex())
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for Digest {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Reference values from `printf '' | sha256sum` and
+    // `nix-hash --type sha256 --to-base32 <hex>` / `nix hash to-sri`.
+    const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn spellings_of_the_empty_hash() {
+        let d = Digest::of(b"");
+        assert_eq!(d.hex(), EMPTY);
+        assert_eq!(d.to_string(), format!("sha256:{EMPTY}"));
+        assert_eq!(
+            d.sri(),
+            "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+        assert_eq!(
+            d.nix_base32(),
+            "0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73"
+        );
+    }
+
+    #[test]
+    fn parse_round_trips_and_rejects_garbage() {
+        let d: Digest = format!("sha256:{EMPTY}").parse().unwrap();
+        assert_eq!(d, Digest::of(b""));
+        for bad in [
+            "",
+            "sha256:",
+            "md5:abc",
+            &format!("sha256:{}", &EMPTY[1..]),
+            &format!("sha256:{}", EMPTY.to_uppercase()),
+        ] {
+            assert!(bad.parse::<Digest>().is_err(), "{bad} parsed");
+        }
+    }
+
+    #[test]
+    fn reader_hash_equals_slice_hash_across_chunk_boundaries() {
+        let data: Vec<u8> = (0..(CHUNK * 2 + 17)).map(|i| (i % 251) as u8).collect();
+        let (d, n) = Digest::of_reader(&data[..]).unwrap();
+        assert_eq!(n, data.len() as u64);
+        assert_eq!(d, Digest::of(&data));
+    }
+}

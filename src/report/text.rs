@@ -1,0 +1,139 @@
+//! `--format text`: for people. One block per finding: a headline with level, rule
+//! and component, the message, where to fix it, the details that say what changed,
+//! and the fingerprint to put in `[[accept]]`. Colour only when the caller asks
+//! (a terminal with `NO_COLOR` unset).
+
+use std::io;
+
+use anstyle::{AnsiColor, Style};
+use serde_json::Value;
+
+use super::Report;
+use crate::finding::{Finding, Level};
+
+/// Lists longer than this are cut, with a count of the rest.
+const LIST_LIMIT: usize = 20;
+
+pub(super) fn render(report: &Report, color: bool, out: &mut dyn io::Write) -> io::Result<()> {
+    let paint = |style: Style, text: &str| -> String {
+        if color {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_owned()
+        }
+    };
+    let bold = Style::new().bold();
+
+    for (key, value) in &report.facts {
+        writeln!(out, "{}: {}", paint(bold, key), inline(value))?;
+    }
+    if !report.facts.is_empty() {
+        writeln!(out)?;
+    }
+
+    for f in &report.findings {
+        write_finding(f, &paint, out)?;
+        writeln!(out)?;
+    }
+
+    let s = report.summary();
+    let verdict = if s.errors > 0 {
+        paint(level_style(Level::Error).bold(), "FAIL")
+    } else {
+        paint(AnsiColor::Green.on_default().bold(), "ok")
+    };
+    writeln!(
+        out,
+        "buildproof {}: {verdict}: {} checked, {} error{}, {} warning{}, {} note{}",
+        report.command,
+        report.subjects.len(),
+        s.errors,
+        plural(s.errors),
+        s.warnings,
+        plural(s.warnings),
+        s.notes,
+        plural(s.notes),
+    )
+}
+
+fn write_finding(
+    f: &Finding,
+    paint: &dyn Fn(Style, &str) -> String,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    let head = format!("{}[{}]", f.level, f.rule);
+    writeln!(
+        out,
+        "{} {}: {}",
+        paint(level_style(f.level).bold(), &head),
+        paint(Style::new().bold(), &f.component),
+        f.message
+    )?;
+    if let Some(loc) = f.location() {
+        match loc.line {
+            Some(line) => writeln!(out, "  --> {}:{line}", loc.file)?,
+            None => writeln!(out, "  --> {}", loc.file)?,
+        }
+    }
+    for (key, value) in &f.details {
+        if matches!(key.as_str(), "location" | "help") {
+            continue;
+        }
+        match value {
+            Value::Array(items) if !items.is_empty() => {
+                writeln!(out, "  {key}:")?;
+                for item in items.iter().take(LIST_LIMIT) {
+                    writeln!(out, "    {}", inline(item))?;
+                }
+                if items.len() > LIST_LIMIT {
+                    writeln!(out, "    … and {} more", items.len() - LIST_LIMIT)?;
+                }
+            }
+            Value::Object(map) if !map.is_empty() => {
+                writeln!(out, "  {key}:")?;
+                for (k, v) in map.iter().take(LIST_LIMIT) {
+                    writeln!(out, "    {k}: {}", inline(v))?;
+                }
+                if map.len() > LIST_LIMIT {
+                    writeln!(out, "    … and {} more", map.len() - LIST_LIMIT)?;
+                }
+            }
+            Value::Array(_) | Value::Object(_) | Value::Null => {}
+            _ => writeln!(out, "  {key}: {}", inline(value))?,
+        }
+    }
+    if let Some(help) = f.help() {
+        writeln!(
+            out,
+            "  {}: {help}",
+            paint(AnsiColor::Cyan.on_default().bold(), "help")
+        )?;
+    }
+    writeln!(out, "  fingerprint: {}", f.fingerprint)
+}
+
+/// One value on one line: strings bare, the rest as compact JSON.
+fn inline(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{k}={}", inline(v)))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Value::Array(items) => items.iter().map(inline).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+fn level_style(level: Level) -> Style {
+    match level {
+        Level::Error => AnsiColor::Red.on_default(),
+        Level::Warning => AnsiColor::Yellow.on_default(),
+        Level::Note => AnsiColor::Blue.on_default(),
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

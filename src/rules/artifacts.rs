@@ -1,0 +1,281 @@
+//! Artifact rules: `stale-artifact`, `unexplained-change`, `component-added`,
+//! `component-removed` and `unmatched-pattern`.
+//!
+//! An artifact's identity is its content (SPEC.md, "What counts as changed"): each
+//! output's digest (a file's SHA-256, a directory's or store path's NAR hash) and the
+//! image's identity (diff_ids and config without timestamps). A new Nix out path or
+//! image manifest over identical content is *not* a changed artifact, and the
+//! `stale-artifact` message says so.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::finding::Finding;
+use crate::manifest::{ComponentRecord, FileRecord, OutputRecord};
+use crate::rules::RuleId;
+
+/// How many changed files a finding lists; the rest is a count.
+const LIST_LIMIT: usize = 20;
+/// How many changed files the one-line message names.
+const MESSAGE_LIMIT: usize = 3;
+
+/// One file that differs between two record lists.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct FileChange {
+    pub path: String,
+    /// `added`, `removed` or `modified`.
+    pub change: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<String>,
+}
+
+/// The files that differ between `base` and `new`, in path order.
+pub(crate) fn file_changes(base: &[FileRecord], new: &[FileRecord]) -> Vec<FileChange> {
+    let describe = |r: &FileRecord| format!("{} {} bytes {}", r.kind.as_str(), r.size, r.digest);
+    let old: BTreeMap<&str, &FileRecord> = base.iter().map(|r| (r.path.as_str(), r)).collect();
+    let new: BTreeMap<&str, &FileRecord> = new.iter().map(|r| (r.path.as_str(), r)).collect();
+    let mut changes = Vec::new();
+    for (path, o) in &old {
+        match new.get(path) {
+            None => changes.push(FileChange {
+                path: (*path).to_owned(),
+                change: "removed",
+                old: Some(describe(o)),
+                new: None,
+            }),
+            Some(n) if n != o => changes.push(FileChange {
+                path: (*path).to_owned(),
+                change: "modified",
+                old: Some(describe(o)),
+                new: Some(describe(n)),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (path, n) in &new {
+        if !old.contains_key(path) {
+            changes.push(FileChange {
+                path: (*path).to_owned(),
+                change: "added",
+                old: None,
+                new: Some(describe(n)),
+            });
+        }
+    }
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    changes
+}
+
+/// `main.go (modified), go.mod (added) and 3 more`.
+fn name_changes(changes: &[FileChange]) -> String {
+    let mut parts: Vec<String> = changes
+        .iter()
+        .take(MESSAGE_LIMIT)
+        .map(|c| format!("{} ({})", c.path, c.change))
+        .collect();
+    if changes.len() > MESSAGE_LIMIT {
+        parts.push(format!("{} more", changes.len() - MESSAGE_LIMIT));
+    }
+    parts.join(", ")
+}
+
+fn limited(changes: &[FileChange]) -> &[FileChange] {
+    &changes[..changes.len().min(LIST_LIMIT)]
+}
+
+/// Change rules for a component present in both manifests.
+pub(super) fn compare(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Vec<Finding> {
+    let inputs_changed = base.inputs.digest != new.inputs.digest;
+    let outputs_same = outputs_identical(&base.outputs, &new.outputs);
+    let image_same = match (&base.image, &new.image) {
+        (None, None) => true,
+        (Some(b), Some(n)) => b.identity() == n.identity(),
+        _ => false,
+    };
+    let artifact_same = outputs_same && image_same;
+
+    if inputs_changed && artifact_same {
+        vec![stale(name, base, new)]
+    } else if !inputs_changed && !artifact_same {
+        vec![unexplained(name, base, new)]
+    } else {
+        Vec::new()
+    }
+}
+
+fn outputs_identical(base: &[OutputRecord], new: &[OutputRecord]) -> bool {
+    base.len() == new.len()
+        && base
+            .iter()
+            .zip(new)
+            .all(|(b, n)| b.path == n.path && b.digest == n.digest)
+}
+
+fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
+    let changes = file_changes(&base.inputs.files, &new.inputs.files);
+    let mut artifacts: Vec<String> = new
+        .outputs
+        .iter()
+        .map(|o| format!("`{}` is still {}", o.path, o.digest))
+        .collect();
+    if let Some(image) = &new.image {
+        artifacts.push(format!("the image is still {}", image.identity()));
+    }
+    // A rebuild that produced a new name for the same bytes is still stale, and the
+    // person reading needs to know the build *did* run.
+    let mut rebuilt = Vec::new();
+    for (b, n) in base.outputs.iter().zip(&new.outputs) {
+        if let (Some(bs), Some(ns)) = (&b.store_path, &n.store_path) {
+            if bs != ns {
+                rebuilt.push(format!(
+                    "`{}` is a new out path ({bs} -> {ns}) with byte-identical content",
+                    n.path
+                ));
+            }
+        }
+    }
+    if let (Some(bi), Some(ni)) = (&base.image, &new.image) {
+        if bi.manifest_digest != ni.manifest_digest {
+            rebuilt.push(format!(
+                "the image was rebuilt (manifest {} -> {}) over identical layers and config",
+                bi.manifest_digest, ni.manifest_digest
+            ));
+        }
+    }
+    let mut message = format!(
+        "inputs changed ({}) but the artifact did not: {}",
+        name_changes(&changes),
+        artifacts.join(", ")
+    );
+    if !rebuilt.is_empty() {
+        message.push_str(&format!("; {}", rebuilt.join("; ")));
+    }
+    message.push_str(
+        "; the build reused an old output, so this change will not ship: check that the build sees these files (source filter, cache key, fixed-output hash) and rebuild",
+    );
+
+    let mut identity = vec![
+        base.inputs.digest.to_string(),
+        new.inputs.digest.to_string(),
+    ];
+    identity.extend(new.outputs.iter().map(|o| o.digest.to_string()));
+    if let Some(i) = &new.image {
+        identity.push(i.identity().to_string());
+    }
+    let identity: Vec<&str> = identity.iter().map(String::as_str).collect();
+    Finding::new(RuleId::StaleArtifact, name, message, &identity)
+        .with_detail("inputs", serde_json::json!({"old": base.inputs.digest, "new": new.inputs.digest}))
+        .with_detail("changed_inputs", limited(&changes))
+        .with_detail("changed_inputs_count", changes.len())
+        .with_detail(
+            "unchanged_outputs",
+            new.outputs
+                .iter()
+                .map(|o| serde_json::json!({"path": o.path, "digest": o.digest, "store_path": o.store_path}))
+                .collect::<Vec<_>>(),
+        )
+        .with_detail(
+            "help",
+            "Rebuild the component and make sure its build reads the changed files; if the old artifact is really correct, accept this finding with a reason.",
+        )
+}
+
+fn unexplained(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
+    let mut changed = Vec::new();
+    let mut file_level = Vec::new();
+    let base_outputs: BTreeMap<&str, &OutputRecord> =
+        base.outputs.iter().map(|o| (o.path.as_str(), o)).collect();
+    for n in &new.outputs {
+        match base_outputs.get(n.path.as_str()) {
+            Some(b) if b.digest == n.digest => {}
+            Some(b) => {
+                changed.push(format!("`{}` {} -> {}", n.path, b.digest, n.digest));
+                for mut c in file_changes(&b.files, &n.files) {
+                    c.path = format!("{}/{}", n.path, c.path);
+                    file_level.push(c);
+                }
+            }
+            None => changed.push(format!("`{}` added ({})", n.path, n.digest)),
+        }
+    }
+    for b in &base.outputs {
+        if !new.outputs.iter().any(|n| n.path == b.path) {
+            changed.push(format!("`{}` removed (was {})", b.path, b.digest));
+        }
+    }
+    match (&base.image, &new.image) {
+        (Some(b), Some(n)) if b.identity() != n.identity() => {
+            changed.push(format!("the image {} -> {}", b.identity(), n.identity()));
+        }
+        (None, Some(n)) => changed.push(format!("an image was added ({})", n.identity())),
+        (Some(b), None) => changed.push(format!("the image was removed (was {})", b.identity())),
+        _ => {}
+    }
+    let message = format!(
+        "the artifact changed though no declared input did: {}; the build is not reproducible or reads an undeclared input: add that input to `inputs`, or make the build reproducible",
+        changed.join(", ")
+    );
+    let identity: Vec<String> = std::iter::once(new.inputs.digest.to_string())
+        .chain(
+            base.outputs
+                .iter()
+                .chain(&new.outputs)
+                .map(|o| o.digest.to_string()),
+        )
+        .chain(
+            base.image
+                .iter()
+                .chain(&new.image)
+                .map(|i| i.identity().to_string()),
+        )
+        .collect();
+    let identity: Vec<&str> = identity.iter().map(String::as_str).collect();
+    Finding::new(RuleId::UnexplainedChange, name, message, &identity)
+        .with_detail("changed_outputs", &changed)
+        .with_detail("changed_output_files", limited(&file_level))
+        .with_detail("changed_output_files_count", file_level.len())
+        .with_detail("inputs", new.inputs.digest)
+}
+
+pub(super) fn added(name: &str, new: &ComponentRecord) -> Finding {
+    Finding::new(
+        RuleId::ComponentAdded,
+        name,
+        format!(
+            "new component: not in the base manifest ({} input files, {} outputs)",
+            new.inputs.files.len(),
+            new.outputs.len()
+        ),
+        &[],
+    )
+}
+
+pub(super) fn removed(name: &str, base: &ComponentRecord) -> Finding {
+    Finding::new(
+        RuleId::ComponentRemoved,
+        name,
+        "component is in the base manifest but not in the new one: if it still ships, declare it again in buildproof.toml".to_owned(),
+        &[],
+    )
+    .with_detail("inputs", base.inputs.digest)
+}
+
+pub(super) fn unmatched(name: &str, record: &ComponentRecord) -> Vec<Finding> {
+    record
+        .inputs
+        .unmatched
+        .iter()
+        .map(|pattern| {
+            Finding::new(
+                RuleId::UnmatchedPattern,
+                name,
+                format!("input pattern `{pattern}` matches no file: fix or remove it, or its files are missing from this checkout"),
+                &[pattern],
+            )
+            .with_detail("pattern", pattern)
+        })
+        .collect()
+}

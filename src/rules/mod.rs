@@ -1,0 +1,139 @@
+//! Rules: compare manifests and return findings. One file per rule family; the ids,
+//! levels and descriptions live in `ids.rs`.
+//!
+//! Two kinds of rule run here:
+//! - *change* rules compare a component in BASE with the same component in NEW
+//!   (`stale-artifact`, `unexplained-change`, `startup-changed`, …);
+//! - *state* rules judge NEW alone from facts its snapshot recorded
+//!   (`unmatched-pattern`, `startup-broken`, `input-excluded`, `output-not-current`,
+//!   `store-mismatch`, `library-missing`), so `diff` of two manifests reports them too.
+//!
+//! Then `[[accept]]` entries are applied and config locations attached.
+
+mod accept;
+mod artifacts;
+pub mod dockerfile;
+mod ids;
+pub mod image;
+pub mod nix;
+
+pub use ids::RuleId;
+
+use std::collections::BTreeSet;
+
+use crate::config::Config;
+use crate::finding::Finding;
+use crate::manifest::{ComponentRecord, Manifest};
+
+/// What the rules may consult besides the manifests.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The config, for `[[accept]]` entries and locations, when there is one.
+    pub config: Option<&'a Config>,
+    /// Today's date, for `expires`.
+    pub today: jiff::civil::Date,
+}
+
+impl Context<'_> {
+    /// A context for today (UTC) with the given config.
+    #[must_use]
+    pub fn today(config: Option<&Config>) -> Context<'_> {
+        Context {
+            config,
+            today: jiff::Timestamp::now()
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date(),
+        }
+    }
+}
+
+/// The rules `diff` and `check` evaluate, for reports that list their checks.
+pub const DIFF_RULES: &[RuleId] = &[
+    RuleId::StaleArtifact,
+    RuleId::UnexplainedChange,
+    RuleId::StartupChanged,
+    RuleId::EnvChanged,
+    RuleId::StartupBroken,
+    RuleId::ComponentAdded,
+    RuleId::ComponentRemoved,
+    RuleId::UnmatchedPattern,
+    RuleId::InputExcluded,
+    RuleId::OutputNotCurrent,
+    RuleId::StoreMismatch,
+    RuleId::LibraryMissing,
+];
+
+/// Compares BASE with NEW: change rules for every component, state rules for NEW.
+#[must_use]
+pub fn diff(base: &Manifest, new: &Manifest, ctx: Context<'_>) -> Vec<Finding> {
+    let names: BTreeSet<&String> = base
+        .components
+        .keys()
+        .chain(new.components.keys())
+        .collect();
+    let mut findings = Vec::new();
+    for name in names {
+        match (base.components.get(name), new.components.get(name)) {
+            (None, Some(n)) => {
+                findings.push(artifacts::added(name, n));
+                findings.extend(state_of(name, n));
+            }
+            (Some(b), None) => findings.push(artifacts::removed(name, b)),
+            (Some(b), Some(n)) => {
+                findings.extend(artifacts::compare(name, b, n));
+                if let (Some(bi), Some(ni)) = (&b.image, &n.image) {
+                    findings.extend(image::compare(name, bi, ni));
+                }
+                if let (Some(bd), Some(nd)) = (&b.dockerfile, &n.dockerfile) {
+                    findings.extend(dockerfile::compare(name, bd, nd));
+                }
+                findings.extend(state_of(name, n));
+            }
+            (None, None) => {}
+        }
+    }
+    finish(findings, ctx)
+}
+
+/// State rules only: what a snapshot alone can tell about NEW.
+#[must_use]
+pub fn state(new: &Manifest, ctx: Context<'_>) -> Vec<Finding> {
+    let findings = new
+        .components
+        .iter()
+        .flat_map(|(name, record)| state_of(name, record))
+        .collect();
+    finish(findings, ctx)
+}
+
+fn state_of(name: &str, record: &ComponentRecord) -> Vec<Finding> {
+    let mut findings = artifacts::unmatched(name, record);
+    if let Some(i) = &record.image {
+        findings.extend(image::state(name, i));
+    }
+    if let Some(d) = &record.dockerfile {
+        findings.extend(dockerfile::state(name, d));
+    }
+    if let Some(n) = &record.nix {
+        findings.extend(nix::state(name, n));
+    }
+    findings
+}
+
+/// Attaches config locations to findings that have none, then applies accepts.
+fn finish(mut findings: Vec<Finding>, ctx: Context<'_>) -> Vec<Finding> {
+    if let Some(config) = ctx.config {
+        for f in &mut findings {
+            if f.location().is_none() {
+                if let Some(loc) = config.location_of(&f.component) {
+                    f.details.insert(
+                        "location".into(),
+                        serde_json::to_value(loc).unwrap_or_default(),
+                    );
+                }
+            }
+        }
+        accept::apply(&mut findings, &config.accepts, ctx.today);
+    }
+    findings
+}
