@@ -1,0 +1,11 @@
+//! The one integration-test binary: drives the real `buildproof` binary on real
+//! temporary trees, images and Nix builds. Each file is one capability.
+
+mod support;
+
+mod core;
+mod dockerfile;
+mod image;
+mod nix;
+mod reports;
+mod verify;
