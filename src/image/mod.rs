@@ -10,6 +10,11 @@ use crate::digest::Digest;
 #[serde(deny_unknown_fields)]
 pub struct ImageRecord {
     pub manifest_digest: Digest,
+    /// References the image itself records (docker-archive `RepoTags`, the OCI
+    /// `org.opencontainers.image.ref.name` / `io.containerd.image.name` annotations),
+    /// used by `verify` to match running containers by repository name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
 impl ImageRecord {
