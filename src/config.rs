@@ -122,7 +122,8 @@ impl Config {
                     source,
                 })?;
                 match find_upwards(&cwd) {
-                    Some(path) => Self::load(&path),
+                    // Shown relative to where the user stands, as they would type it.
+                    Some(path) => Self::load(path.strip_prefix(&cwd).unwrap_or(&path)),
                     None => Err(ConfigError::NotFound(cwd)),
                 }
             }

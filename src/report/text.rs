@@ -112,12 +112,23 @@ fn write_finding(
     writeln!(out, "  fingerprint: {}", f.fingerprint)
 }
 
-/// One value on one line: strings bare, the rest as compact JSON.
+/// One value on one line: strings bare, a file change as `modified path: old -> new`,
+/// other objects as `key=value` pairs.
 fn inline(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
+        Value::Object(map) if map.contains_key("change") && map.contains_key("path") => {
+            let field = |k: &str| map.get(k).and_then(Value::as_str).unwrap_or_default();
+            match (field("old"), field("new")) {
+                ("", "") => format!("{} {}", field("change"), field("path")),
+                (old, "") => format!("{} {}: was {old}", field("change"), field("path")),
+                ("", new) => format!("{} {}: {new}", field("change"), field("path")),
+                (old, new) => format!("{} {}: {old} -> {new}", field("change"), field("path")),
+            }
+        }
         Value::Object(map) => map
             .iter()
+            .filter(|(_, v)| !v.is_null())
             .map(|(k, v)| format!("{k}={}", inline(v)))
             .collect::<Vec<_>>()
             .join(" "),
