@@ -545,3 +545,19 @@ fn nar_hash_of_a_fifo_is_exit_2() {
     let o = p.run(&["nar-hash", "missing"]);
     assert_bad_input(&o, "cannot read `missing`");
 }
+
+/// The README's first command: the shipped demo shows a real stale artifact.
+#[test]
+fn shipped_demo_shows_the_stale_goinstance() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = buildproof()
+        .current_dir(root)
+        .args(["check", "-c", "testdata/demo/buildproof.toml", "--against", "testdata/demo/deployed.json", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_exit(&o, 1);
+    let f = findings(&o);
+    assert_eq!(rules_of(&o), ["stale-artifact:error"]);
+    assert_eq!(f[0]["component"], "goinstance");
+    assert_eq!(f[0]["details"]["changed_inputs"][0]["path"], "goinstance/main.go");
+}
