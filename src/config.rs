@@ -205,7 +205,7 @@ impl Config {
     /// A path from the config, resolved against the config's directory.
     #[must_use]
     pub fn resolve(&self, relative: &str) -> PathBuf {
-        self.root.join(relative)
+        crate::tree::join(&self.root, Path::new(relative))
     }
 }
 

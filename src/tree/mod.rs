@@ -204,7 +204,7 @@ pub fn hash_inputs(root: &Path, selection: &Selection) -> Result<InputsRecord, T
         .files
         .par_iter()
         .map(|rel| {
-            let path = root.join(std::ffi::OsStr::from_bytes(rel));
+            let path = join(root, Path::new(std::ffi::OsStr::from_bytes(rel)));
             hash_file(&path, rel).map(|r| (rel.clone(), r))
         })
         .collect::<Result<_, _>>()?;
@@ -302,6 +302,17 @@ pub fn special_kind(ft: &FileType) -> &'static str {
         "block device"
     } else {
         "special file"
+    }
+}
+
+/// `root/rel`, but plain `rel` when the root is `.`, so messages show paths as the
+/// user would type them (`src/main.go`, not `./src/main.go`).
+#[must_use]
+pub fn join(root: &Path, rel: &Path) -> PathBuf {
+    if root == Path::new(".") {
+        rel.to_owned()
+    } else {
+        root.join(rel)
     }
 }
 

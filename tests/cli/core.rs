@@ -370,7 +370,7 @@ fn missing_output_is_exit_2_saying_to_build_first() {
     let p = Project::new();
     p.config(APP).write("src/a.go", "a");
     let o = p.run(&["snapshot", "-o", "m.json"]);
-    assert_bad_input(&o, "output `./out` does not exist; run the build first");
+    assert_bad_input(&o, "output `out` does not exist; run the build first");
     assert!(!p.join("m.json").exists());
 }
 
@@ -417,7 +417,7 @@ fn fifo_among_inputs_is_exit_2_and_never_opened() {
         .timeout(Duration::from_secs(20))
         .output()
         .unwrap();
-    assert_bad_input(&o, "input `./src/pipe` is a FIFO");
+    assert_bad_input(&o, "input `src/pipe` is a FIFO");
 }
 
 #[test]
@@ -457,7 +457,7 @@ fn unreadable_input_is_exit_2_naming_it() {
     } else {
         p.run(&["snapshot"])
     };
-    assert_bad_input(&o, "cannot read `./src/secret.go`: Permission denied");
+    assert_bad_input(&o, "cannot read `src/secret.go`: Permission denied");
 }
 
 #[test]
@@ -552,12 +552,23 @@ fn shipped_demo_shows_the_stale_goinstance() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let o = buildproof()
         .current_dir(root)
-        .args(["check", "-c", "testdata/demo/buildproof.toml", "--against", "testdata/demo/deployed.json", "--format", "json"])
+        .args([
+            "check",
+            "-c",
+            "testdata/demo/buildproof.toml",
+            "--against",
+            "testdata/demo/deployed.json",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert_exit(&o, 1);
     let f = findings(&o);
     assert_eq!(rules_of(&o), ["stale-artifact:error"]);
     assert_eq!(f[0]["component"], "goinstance");
-    assert_eq!(f[0]["details"]["changed_inputs"][0]["path"], "goinstance/main.go");
+    assert_eq!(
+        f[0]["details"]["changed_inputs"][0]["path"],
+        "goinstance/main.go"
+    );
 }
