@@ -8,4 +8,5 @@ mod dockerfile;
 mod image;
 mod nix;
 mod reports;
+mod schema;
 mod verify;

@@ -1,0 +1,130 @@
+//! The JSON shapes users parse, pinned by `deny_unknown_fields` copies of the types:
+//! a field added, renamed or removed in the report or the manifest fails here first.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::support::*;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Report {
+    schema: String,
+    findings: Vec<Finding>,
+    summary: Summary,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Finding {
+    rule: String,
+    level: String,
+    component: String,
+    message: String,
+    fingerprint: String,
+    details: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Summary {
+    errors: usize,
+    warnings: usize,
+    notes: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Manifest {
+    schema: String,
+    created: String,
+    generator: String,
+    components: BTreeMap<String, Component>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Component {
+    inputs: Inputs,
+    outputs: Vec<Output>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Inputs {
+    digest: String,
+    files: Vec<File>,
+    #[serde(default)]
+    unmatched: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct File {
+    path: String,
+    kind: String,
+    size: u64,
+    digest: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Output {
+    path: String,
+    kind: String,
+    digest: String,
+    size: u64,
+    nar_hash: Option<String>,
+    store_path: Option<String>,
+    #[serde(default)]
+    files: Vec<File>,
+}
+
+#[test]
+fn report_and_manifest_json_shapes_are_pinned() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = buildproof()
+        .current_dir(root)
+        .args([
+            "check",
+            "-c",
+            "testdata/demo/buildproof.toml",
+            "--against",
+            "testdata/demo/deployed.json",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&o, 1);
+    let report: Report = serde_json::from_slice(&o.stdout).expect("report shape");
+    assert_eq!(report.schema, "buildproof.report/v1");
+    assert_eq!(report.summary.errors, 1);
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| ["error", "warning", "note"].contains(&f.level.as_str()))
+    );
+
+    let m: Manifest =
+        serde_json::from_slice(&std::fs::read(root.join("testdata/demo/deployed.json")).unwrap())
+            .expect("manifest shape");
+    assert_eq!(m.schema, "buildproof.manifest/v1");
+    let out = &m.components["goinstance"].outputs[0];
+    assert_eq!(out.kind, "directory");
+    assert!(
+        out.nar_hash
+            .as_deref()
+            .is_some_and(|h| h.starts_with("sha256-"))
+    );
+}
