@@ -3,7 +3,7 @@
 //!
 //! | format | recognised by | what it yields |
 //! |---|---|---|
-//! | buildproof manifest | a JSON object with `schema` (or an in-toto Statement or DSSE envelope carrying one) | the whole manifest |
+//! | buildproof manifest | a JSON object with `schema` (or an in-toto Statement, DSSE envelope or Sigstore bundle carrying one) | the whole manifest |
 //! | Kubernetes | a JSON object with `apiVersion` and `kind` (see [`kubernetes`]) | containers |
 //! | ECS | a JSON object with `taskDefinition`, `containerDefinitions` or `tasks` (see [`ecs`]) | containers |
 //! | Nix store paths | text, every non-empty line an absolute store path (see [`store_paths`]) | store paths |
@@ -115,6 +115,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Running, DeployError> {
         if object.contains_key("schema")
             || object.contains_key("_type")
             || object.contains_key("payloadType")
+            || object.contains_key("dsseEnvelope")
         {
             return Ok(Running::Manifest(Box::new(Manifest::from_json(
                 bytes, path,

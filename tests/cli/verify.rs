@@ -328,3 +328,157 @@ fn findings_point_at_the_config_entry_and_accepts_apply() {
         ["deployed-mismatch:note", "deployed-mismatch:note"]
     );
 }
+
+// In-toto: `snapshot --format in-toto` writes a Statement v1 that `diff`, `check` and
+// `verify` accept wherever they accept a manifest, also inside a DSSE envelope.
+
+fn built_project() -> Project {
+    let p = Project::new();
+    p.config("[[component]]\nname = \"api\"\ninputs = [\"api/**\"]\noutputs = [\"result-api\"]\n")
+        .write("api/main.go", "package main\n")
+        .write("result-api", "binary v1\n");
+    p
+}
+
+fn dsse(statement: &[u8]) -> String {
+    use base64::Engine as _;
+    json!({
+        "payloadType": "application/vnd.in-toto+json",
+        "payload": base64::engine::general_purpose::STANDARD.encode(statement),
+        "signatures": [{"keyid": "", "sig": "MEUCIQDx"}],
+    })
+    .to_string()
+}
+
+#[test]
+fn in_toto_statement_has_output_subjects_and_the_manifest_as_predicate() {
+    let p = built_project();
+    let o = p.run(&["snapshot", "-o", "manifest.json"]);
+    assert_exit(&o, 0);
+    let o = p.run(&["snapshot", "--format", "in-toto", "-o", "statement.json"]);
+    assert_exit(&o, 0);
+    let statement: Value = serde_json::from_str(&p.read("statement.json")).unwrap();
+    let manifest: Value = serde_json::from_str(&p.read("manifest.json")).unwrap();
+    assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(
+        statement["predicateType"],
+        "https://buildproof.dev/manifest/v1"
+    );
+    let output = &manifest["components"]["api"]["outputs"][0];
+    let expected_sha = output["digest"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("sha256:")
+        .unwrap();
+    assert_eq!(
+        statement["subject"],
+        json!([{"name": "api/result-api", "digest": {"sha256": expected_sha}}])
+    );
+    // The subject digest is the file's plain SHA-256, as `sha256sum` prints it.
+    let sha = std::process::Command::new("sha256sum")
+        .arg(p.join("result-api"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&sha.stdout).starts_with(expected_sha));
+    let mut predicate = statement["predicate"].clone();
+    predicate["created"] = manifest["created"].clone();
+    assert_eq!(predicate, manifest);
+}
+
+#[test]
+fn diff_check_and_verify_accept_statements_and_dsse_envelopes() {
+    let p = built_project();
+    assert_exit(
+        &p.run(&["snapshot", "--format", "in-toto", "-o", "base.intoto.json"]),
+        0,
+    );
+    let statement = std::fs::read(p.join("base.intoto.json")).unwrap();
+    p.write("base.dsse.json", dsse(&statement));
+
+    // Sources change, the artifact does not: stale, whichever form BASE takes.
+    p.write("api/main.go", "package main // fixed\n");
+    assert_exit(
+        &p.run(&["snapshot", "--format", "in-toto", "-o", "new.intoto.json"]),
+        0,
+    );
+    for base in ["base.intoto.json", "base.dsse.json"] {
+        let o = p.run(&["diff", base, "new.intoto.json", "--format", "json"]);
+        assert_exit(&o, 1);
+        assert_eq!(rules_of(&o), ["stale-artifact:error"], "{base}");
+        let o = p.run(&["check", "--against", base, "--format", "json"]);
+        assert_exit(&o, 1);
+        assert_eq!(rules_of(&o), ["stale-artifact:error"], "{base}");
+    }
+
+    // What runs is the attested build: verify passes with either as RUNNING or BUILT.
+    for (built, running) in [
+        ("new.intoto.json", "new.intoto.json"),
+        ("base.dsse.json", "base.intoto.json"),
+        ("base.intoto.json", "base.dsse.json"),
+    ] {
+        let o = p.run(&["verify", built, "--running", running, "--format", "json"]);
+        assert_exit(&o, 0);
+    }
+    // The artifact is rebuilt; the running system still has the old one.
+    p.write("result-api", "binary v2\n");
+    assert_exit(
+        &p.run(&["snapshot", "--format", "in-toto", "-o", "new.intoto.json"]),
+        0,
+    );
+    let o = p.run(&[
+        "verify",
+        "new.intoto.json",
+        "--running",
+        "base.dsse.json",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["deployed-mismatch:error"]);
+}
+
+#[test]
+fn statements_of_other_predicate_types_are_refused() {
+    let p = built_project();
+    p.write(
+        "provenance.json",
+        json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "x", "digest": {"sha256": "00"}}],
+            "predicateType": "https://slsa.dev/provenance/v1",
+            "predicate": {"buildDefinition": {}},
+        })
+        .to_string(),
+    );
+    let o = p.run(&["diff", "provenance.json", "provenance.json"]);
+    assert_bad_input(&o, "predicate type `https://slsa.dev/provenance/v1`");
+    p.write(
+        "other.dsse.json",
+        r#"{"payloadType": "text/plain", "payload": "aGk="}"#,
+    );
+    let o = p.run(&["verify", "other.dsse.json", "--running", "other.dsse.json"]);
+    assert_bad_input(&o, "payload type \"text/plain\"");
+}
+
+#[test]
+fn in_toto_image_subjects_are_named_by_repository_with_the_manifest_digest() {
+    let m = manifest(&json!({
+        "web": {"image": image(WEB, &["registry.example.com:5000/team/web:1.2"])},
+        "api": {"image": image(API, &[])},
+        "web2": {"image": image(WEB_OLD, &["registry.example.com:5000/team/web:1.1"])},
+    }));
+    let m =
+        buildproof::manifest::Manifest::from_json(m.as_bytes(), std::path::Path::new("m")).unwrap();
+    let statement: Value =
+        serde_json::from_slice(&buildproof::manifest::in_toto(&m).unwrap()).unwrap();
+    assert_eq!(
+        statement["subject"],
+        json!([
+            {"name": "api/image", "digest": {"sha256": API.strip_prefix("sha256:").unwrap()}},
+            {"name": "registry.example.com:5000/team/web",
+             "digest": {"sha256": WEB.strip_prefix("sha256:").unwrap()}},
+            {"name": "registry.example.com:5000/team/web#2",
+             "digest": {"sha256": WEB_OLD.strip_prefix("sha256:").unwrap()}},
+        ])
+    );
+}
