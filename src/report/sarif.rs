@@ -4,7 +4,8 @@
 //! One run. `tool.driver.rules` lists every rule of [`RuleId::ALL`] in SPEC.md's order
 //! (so a result's `ruleIndex` is stable across commands), each with its description
 //! and default level. A result carries the rule, level, message, the location where a
-//! person fixes it (repository-relative, see [`super::repo_relative`]), the finding's
+//! person fixes it (repository-relative, see [`super::repo_relative`]; `buildproof.toml`
+//! when the finding has none, since GitHub refuses results without one), the finding's
 //! fingerprint as `partialFingerprints["buildproof/v1"]` (so dashboards track the same
 //! change across runs) and the component and details as properties. An accepted
 //! finding is a `note` with an external suppression carrying the accept's reason.
@@ -23,7 +24,10 @@ use crate::rules::RuleId;
 const SARIF_SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
-/// Where people read about the tool and its rules.
+/// Where a finding without a location is anchored (see [`result`]).
+const FALLBACK_URI: &str = "buildproof.toml";
+
+/// Where people read about the tool (the predicate type's domain, see `manifest.rs`).
 const INFORMATION_URI: &str = "https://buildproof.dev";
 
 pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
@@ -36,7 +40,6 @@ pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
                 "shortDescription": {"text": rule.description()},
                 "fullDescription": {"text": rule.description()},
                 "defaultConfiguration": {"level": rule.level().as_str()},
-                "helpUri": format!("{INFORMATION_URI}/rules#{}", rule.as_str()),
             })
         })
         .collect();
@@ -84,20 +87,28 @@ fn result(f: &Finding) -> Value {
     result.insert("ruleIndex".into(), Value::from(rule_index));
     result.insert("level".into(), Value::from(f.level.as_str()));
     result.insert("message".into(), json!({"text": text}));
-    if let Some(loc) = f.location() {
-        let mut physical = Map::new();
-        physical.insert(
-            "artifactLocation".into(),
-            json!({"uri": uri(&super::repo_relative(&loc.file))}),
-        );
-        if let Some(line) = loc.line.filter(|l| *l >= 1) {
-            physical.insert("region".into(), json!({"startLine": line}));
+    let location = match f.location() {
+        Some(loc) => {
+            let mut physical = Map::new();
+            physical.insert(
+                "artifactLocation".into(),
+                json!({"uri": uri(&super::repo_relative(&loc.file))}),
+            );
+            if let Some(line) = loc.line.filter(|l| *l >= 1) {
+                physical.insert("region".into(), json!({"startLine": line}));
+            }
+            json!({"physicalLocation": Value::Object(physical)})
         }
-        result.insert(
-            "locations".into(),
-            json!([{"physicalLocation": Value::Object(physical)}]),
-        );
-    }
+        // GitHub code scanning refuses the whole file when one result has no
+        // location ("locationFromSarifResult: expected at least one location"), so a
+        // finding without one (no config was found) is anchored at the config file a
+        // person would edit to fix or accept it, and says so.
+        None => json!({
+            "physicalLocation": {"artifactLocation": {"uri": FALLBACK_URI}},
+            "message": {"text": "no file location: reported for the whole project"},
+        }),
+    };
+    result.insert("locations".into(), json!([location]));
     result.insert(
         "partialFingerprints".into(),
         json!({"buildproof/v1": f.fingerprint.to_string()}),

@@ -185,6 +185,13 @@ fn sarif_results_carry_rule_index_location_and_fingerprint() {
                 .starts_with("sha256:")
         );
     }
+    // GitHub code scanning refuses a file with any result lacking a location (GH1001).
+    for result in run["results"].as_array().unwrap() {
+        assert!(
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].is_string(),
+            "{result}"
+        );
+    }
     let stale = &run["results"][0];
     assert_eq!(stale["ruleId"], "stale-artifact");
     let loc = &stale["locations"][0]["physicalLocation"];
