@@ -435,3 +435,37 @@ fn output_file_gets_the_format_and_clean_runs_exit_zero() {
     let doc = roxmltree::Document::parse(&xml).unwrap();
     assert_eq!(doc.root_element().attribute("failures"), Some("0"));
 }
+
+#[test]
+fn locations_are_relative_to_the_repository_root_from_a_subdirectory() {
+    let p = stale_project();
+    // A git work tree root (only `.git`'s presence matters here).
+    std::fs::create_dir(p.join(".git")).unwrap();
+    std::fs::create_dir(p.join("api")).unwrap();
+    for extra in [&[][..], &["-c", "../buildproof.toml"][..]] {
+        let o = buildproof()
+            .current_dir(p.join("api"))
+            .args(["diff", "../base.json", "../new.json", "--format", "github"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_exit(&o, 1);
+        assert!(
+            stdout(&o).starts_with("::error file=buildproof.toml,line=4,"),
+            "{extra:?}: {}",
+            stdout(&o)
+        );
+        let o = buildproof()
+            .current_dir(p.join("api"))
+            .args(["diff", "../base.json", "../new.json", "--format", "sarif"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let sarif: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+                ["uri"],
+            "buildproof.toml"
+        );
+    }
+}
