@@ -5,7 +5,8 @@
 //! and in it one `<testcase>` per check (rule) the command evaluated, so a dashboard
 //! shows every check that passed, not only the ones that failed. An error-level
 //! finding is a `<failure>` (type = rule id, message = the finding's message, body =
-//! every finding of that rule with its location, details and fingerprint).
+//! every finding of that rule with its repository-relative location, details and
+//! fingerprint).
 //!
 //! Warnings and notes do not fail the run (exit 0), so they do not fail their test
 //! case either: a red test for a green build would teach people to ignore the report.
@@ -121,12 +122,13 @@ pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
 fn describe(f: &Finding) -> String {
     let mut text = format!("{}[{}] {}: {}", f.level, f.rule, f.component, f.message);
     if let Some(loc) = f.location() {
+        let file = super::repo_relative(&loc.file);
         match loc.line {
             Some(line) => {
-                let _ = write!(text, "\n  --> {}:{line}", loc.file);
+                let _ = write!(text, "\n  --> {file}:{line}");
             }
             None => {
-                let _ = write!(text, "\n  --> {}", loc.file);
+                let _ = write!(text, "\n  --> {file}");
             }
         }
     }

@@ -1,6 +1,7 @@
 //! `--format markdown`: GitHub-flavoured Markdown for a pull-request comment or
 //! `$GITHUB_STEP_SUMMARY`: a headline with the verdict, the command's facts, a table
 //! of the subjects (components or images) with their status, then the findings.
+//! Locations are repository-relative, as in SARIF (see [`super::repo_relative`]).
 //!
 //! GitHub caps a comment at 65,536 characters and a step summary at 1 MiB, so at most
 //! [`FINDING_LIMIT`] findings are written out (errors first, as the report sorts
@@ -105,9 +106,10 @@ fn finding(md: &mut String, f: &Finding) {
         cell(&f.message)
     );
     if let Some(loc) = f.location() {
+        let file = super::repo_relative(&loc.file);
         let place = match loc.line {
-            Some(line) => format!("{}:{line}", loc.file),
-            None => loc.file,
+            Some(line) => format!("{file}:{line}"),
+            None => file,
         };
         let _ = writeln!(md, "  - where: {}", code(&place));
     }
