@@ -139,7 +139,8 @@ fn golden_json_and_text() {
     golden("report.txt", &rendered(Format::Text));
 }
 
-fn validate_sarif(sarif: &Value) {
+/// Fails the test with every schema error when `sarif` is not valid SARIF 2.1.0.
+pub(crate) fn validate_sarif(sarif: &Value) {
     let schema_path = root().join("testdata/schemas/sarif-schema-2.1.0.json");
     let schema: Value =
         serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();

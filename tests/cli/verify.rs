@@ -482,3 +482,42 @@ fn in_toto_image_subjects_are_named_by_repository_with_the_manifest_digest() {
         ])
     );
 }
+
+#[test]
+fn a_pod_status_settles_what_a_tagged_deployment_cannot() {
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    let deployment: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("kubernetes-deployment-tag.json")).unwrap(),
+    )
+    .unwrap();
+    let pods: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("kubernetes-pods.json")).unwrap())
+            .unwrap();
+    let mut items = vec![deployment];
+    items.extend(pods["items"].as_array().unwrap().iter().cloned());
+    p.write(
+        "all.json",
+        json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
+    );
+    let o = verify(&p, "all.json");
+    assert_exit(&o, 0);
+    assert!(rules_of(&o).is_empty(), "{}", stdout(&o));
+
+    // Every format renders verify; SARIF stays schema-valid.
+    for format in ["text", "sarif", "junit", "markdown", "github"] {
+        let o = p.run(&[
+            "verify",
+            "built.json",
+            "--running",
+            &fixture("kubernetes-pods-rolled-back.json"),
+            "--format",
+            format,
+        ]);
+        assert_exit(&o, 1);
+        assert!(stdout(&o).contains(WEB_OLD), "{format}: {}", stdout(&o));
+        if format == "sarif" {
+            crate::reports::validate_sarif(&serde_json::from_slice(&o.stdout).unwrap());
+        }
+    }
+}
