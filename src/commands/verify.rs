@@ -1,7 +1,28 @@
-//! `buildproof verify BUILT --running RUNNING`.
+//! `buildproof verify BUILT --running RUNNING`: what runs must be what was built.
+//! BUILT is a manifest (or an in-toto statement of one); RUNNING is any running state
+//! `deploy::read` detects.
 
 use crate::cli::VerifyArgs;
+use crate::config::Config;
+use crate::deploy;
+use crate::manifest::Manifest;
+use crate::report::Report;
+use crate::rules::{self, Context};
 
-pub(super) fn run(_args: &VerifyArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("`verify` is not available yet")
+pub(super) fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
+    let built = Manifest::read(&args.built)?;
+    let running = deploy::read(&args.running)?;
+    let config = Config::discover_optional(args.config.as_deref())?;
+    let findings = rules::verify(&built, &running, Context::today(config.as_ref()));
+    let mut report = Report::new(
+        "verify",
+        built.components.keys().cloned().collect(),
+        rules::deploy::VERIFY_RULES.to_vec(),
+        findings,
+    );
+    report.facts.insert(
+        "running".into(),
+        serde_json::Value::from(format!("{} ({})", args.running.display(), running.format())),
+    );
+    super::emit_report(&report, &args.report)
 }

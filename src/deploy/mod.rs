@@ -1,1 +1,304 @@
-//! Running-state readers for `verify`: manifests, Kubernetes and ECS JSON, store-path lists.
+//! Running-state readers for `verify`: what is actually running, read from the files
+//! the orchestrators' own tools print. [`read`] detects the format from the content:
+//!
+//! | format | recognised by | what it yields |
+//! |---|---|---|
+//! | buildproof manifest | a JSON object with `schema` (or an in-toto Statement, DSSE envelope or Sigstore bundle carrying one) | the whole manifest |
+//! | Kubernetes | a JSON object with `apiVersion` and `kind` (see [`kubernetes`]) | containers |
+//! | ECS | a JSON object with `taskDefinition`, `containerDefinitions` or `tasks` (see [`ecs`]) | containers |
+//! | Nix store paths | text, every non-empty line an absolute store path (see [`store_paths`]) | store paths |
+//!
+//! Anything else is refused with the list of formats understood: guessing at an
+//! unknown shape would make "nothing matched" look like "nothing is deployed".
+//!
+//! A container is judged by the manifest digest of the image it runs: the `@sha256:`
+//! of its reference, the digest Kubernetes reports in `imageID`, or ECS `imageDigest`.
+//! A reference that is a bare tag with no reported digest cannot be verified.
+
+pub mod ecs;
+pub mod kubernetes;
+pub mod store_paths;
+
+use std::path::{Path, PathBuf};
+
+use crate::digest::Digest;
+use crate::manifest::{Manifest, ManifestError};
+
+/// The formats [`read`] understands, for the error that names them.
+pub const FORMATS: &str = "a buildproof manifest (or an in-toto statement of one), Kubernetes JSON (`kubectl get … -o json`), ECS JSON (`aws ecs describe-task-definition` or `describe-tasks`), or a list of Nix store paths (`nix-store -qR`)";
+
+/// What runs, as one running-state file describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Running {
+    /// A buildproof manifest of what is deployed.
+    Manifest(Box<Manifest>),
+    /// Containers, from Kubernetes or ECS.
+    Containers {
+        /// `kubernetes` or `ecs`, for messages.
+        source: &'static str,
+        containers: Vec<Container>,
+    },
+    /// Nix store paths, e.g. a system closure.
+    StorePaths(Vec<String>),
+}
+
+impl Running {
+    /// A short name of the format, for messages and report facts.
+    #[must_use]
+    pub fn format(&self) -> &'static str {
+        match self {
+            Running::Manifest(_) => "buildproof manifest",
+            Running::Containers { source, .. } => source,
+            Running::StorePaths(_) => "nix store paths",
+        }
+    }
+}
+
+/// One running (or scheduled) container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    /// The container's name (`deploy = "…"` in the config matches it).
+    pub name: String,
+    /// Where it was found: `Deployment/web`, `Pod/web-7f9c-x2`, `task-definition web:12`.
+    pub workload: String,
+    /// The image reference as configured.
+    pub image: String,
+    /// The manifest digest of what runs, when known.
+    pub digest: Option<Digest>,
+}
+
+/// Why a running-state file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error("cannot read running state `{}`: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("`{}` is not a running state buildproof understands ({reason}); expected {FORMATS}", .path.display())]
+    Unknown { path: PathBuf, reason: String },
+    #[error("`{}` looks like {format} but {reason}", .path.display())]
+    Malformed {
+        path: PathBuf,
+        format: &'static str,
+        reason: String,
+    },
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+}
+
+/// Reads a running-state file, detecting its format.
+pub fn read(path: &Path) -> Result<Running, DeployError> {
+    let bytes = std::fs::read(path).map_err(|source| DeployError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(&bytes, path)
+}
+
+/// Parses running state; `path` names it in errors.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<Running, DeployError> {
+    let unknown = |reason: &str| DeployError::Unknown {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let trimmed = bytes.trim_ascii_start();
+    if trimmed.is_empty() {
+        return Err(unknown("the file is empty"));
+    }
+    if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| unknown(&format!("invalid JSON: {e}")))?;
+        let Some(object) = value.as_object() else {
+            return Err(unknown("a JSON value that is not an object"));
+        };
+        if object.contains_key("schema")
+            || object.contains_key("_type")
+            || object.contains_key("payloadType")
+            || object.contains_key("dsseEnvelope")
+        {
+            return Ok(Running::Manifest(Box::new(Manifest::from_json(
+                bytes, path,
+            )?)));
+        }
+        if object.contains_key("apiVersion") && object.contains_key("kind") {
+            return kubernetes::containers(&value)
+                .map(|containers| Running::Containers {
+                    source: "kubernetes",
+                    containers,
+                })
+                .map_err(|reason| DeployError::Malformed {
+                    path: path.to_owned(),
+                    format: "Kubernetes JSON",
+                    reason,
+                });
+        }
+        if ecs::recognises(object) {
+            return ecs::containers(&value)
+                .map(|containers| Running::Containers {
+                    source: "ecs",
+                    containers,
+                })
+                .map_err(|reason| DeployError::Malformed {
+                    path: path.to_owned(),
+                    format: "ECS JSON",
+                    reason,
+                });
+        }
+        return Err(unknown(
+            "a JSON object with none of `schema`, `apiVersion`/`kind`, `taskDefinition`, `containerDefinitions` or `tasks`",
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| unknown("binary data"))?;
+    store_paths::parse(text)
+        .map(Running::StorePaths)
+        .map_err(|(line, content)| {
+            unknown(&format!(
+                "text whose line {line} `{}` is not a Nix store path",
+                content.chars().take(80).collect::<String>()
+            ))
+        })
+}
+
+/// An image reference split into its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// The repository, normalised: `docker.io/library/nginx` for `nginx`.
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<Digest>,
+}
+
+impl ImageRef {
+    /// Parses `[registry/]path[:tag][@sha256:…]`. A digest that is not a valid
+    /// `sha256:` digest is an error (it cannot be compared); other algorithms are too.
+    pub fn parse(reference: &str) -> Result<Self, String> {
+        let reference = reference.trim();
+        let (rest, digest) = match reference.split_once('@') {
+            Some((rest, digest)) => (
+                rest,
+                Some(
+                    digest
+                        .parse::<Digest>()
+                        .map_err(|e| format!("image `{reference}`: {e}"))?,
+                ),
+            ),
+            None => (reference, None),
+        };
+        // A tag is after the last `:` that follows the last `/` (a registry port is not).
+        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match rest[last_slash..].rfind(':') {
+            Some(i) => (
+                &rest[..last_slash + i],
+                Some(rest[last_slash + i + 1..].to_owned()),
+            ),
+            None => (rest, None),
+        };
+        if name.is_empty() {
+            return Err(format!("image reference `{reference}` has no repository"));
+        }
+        Ok(Self {
+            repository: normalise_repository(name),
+            tag,
+            digest,
+        })
+    }
+}
+
+/// Docker's normalisation: a first component without `.` or `:` that is not
+/// `localhost` is a path on Docker Hub, and a one-component Hub path is under
+/// `library/`. So `nginx`, `library/nginx`, `docker.io/library/nginx` and
+/// `index.docker.io/library/nginx` are one repository.
+#[must_use]
+pub fn normalise_repository(name: &str) -> String {
+    let name = name.to_ascii_lowercase();
+    let (domain, path) = match name.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            (first.to_owned(), rest.to_owned())
+        }
+        _ => ("docker.io".to_owned(), name.clone()),
+    };
+    let domain = if domain == "index.docker.io" || domain == "registry-1.docker.io" {
+        "docker.io".to_owned()
+    } else {
+        domain
+    };
+    if domain == "docker.io" && !path.contains('/') {
+        format!("docker.io/library/{path}")
+    } else {
+        format!("{domain}/{path}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn references_parse_and_normalise() {
+        let cases: &[(&str, &str, Option<&str>, bool)] = &[
+            ("nginx", "docker.io/library/nginx", None, false),
+            ("nginx:1.25", "docker.io/library/nginx", Some("1.25"), false),
+            ("library/nginx", "docker.io/library/nginx", None, false),
+            (
+                "docker.io/library/nginx:1",
+                "docker.io/library/nginx",
+                Some("1"),
+                false,
+            ),
+            (
+                "index.docker.io/library/nginx",
+                "docker.io/library/nginx",
+                None,
+                false,
+            ),
+            ("acme/web:2", "docker.io/acme/web", Some("2"), false),
+            (
+                "registry.example.com/web:1.2",
+                "registry.example.com/web",
+                Some("1.2"),
+                false,
+            ),
+            ("localhost:5000/web", "localhost:5000/web", None, false),
+            (
+                "localhost:5000/team/web:v3",
+                "localhost:5000/team/web",
+                Some("v3"),
+                false,
+            ),
+        ];
+        for (reference, repository, tag, pinned) in cases {
+            let r = ImageRef::parse(reference).unwrap();
+            assert_eq!(r.repository, *repository, "{reference}");
+            assert_eq!(r.tag.as_deref(), *tag, "{reference}");
+            assert_eq!(r.digest.is_some(), *pinned, "{reference}");
+        }
+        let pinned = ImageRef::parse(&format!("ghcr.io/acme/web:1@{D}")).unwrap();
+        assert_eq!(pinned.repository, "ghcr.io/acme/web");
+        assert_eq!(pinned.tag.as_deref(), Some("1"));
+        assert_eq!(pinned.digest.unwrap().to_string(), D);
+        assert!(ImageRef::parse("web@sha256:zz").is_err());
+        assert!(ImageRef::parse("@sha256:zz").is_err());
+    }
+
+    #[test]
+    fn unknown_formats_name_what_is_understood() {
+        for input in [
+            "",
+            "   \n",
+            "hello world\n",
+            "[1, 2]",
+            "{\"a\": 1}",
+            "{not json",
+        ] {
+            let err = parse(input.as_bytes(), Path::new("state.json")).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("`state.json`"), "{text}");
+            assert!(text.contains("Kubernetes JSON"), "{text}");
+        }
+    }
+}

@@ -125,3 +125,39 @@ pub fn render(
         Format::Github => github::render(report, out),
     }
 }
+
+/// A location's file as CI systems want it (SARIF `artifactLocation.uri`, GitHub's
+/// `file=`): relative to the repository root — the nearest ancestor of the current
+/// directory holding `.git`, else the current directory — and `/`-separated. A file
+/// outside that root is returned as it was recorded.
+pub(crate) fn repo_relative(file: &str) -> String {
+    let Ok(cwd) = std::env::current_dir() else {
+        return file.to_owned();
+    };
+    let root = cwd
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .unwrap_or(&cwd);
+    let path = std::path::Path::new(file);
+    // Lexically, without touching the file system: `a/../b` is `b`.
+    let mut absolute = std::path::PathBuf::new();
+    for part in cwd.join(path).components() {
+        match part {
+            std::path::Component::ParentDir => {
+                absolute.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => absolute.push(other),
+        }
+    }
+    match absolute.strip_prefix(root) {
+        Ok(rel) => {
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            parts.join("/")
+        }
+        Err(_) => file.to_owned(),
+    }
+}

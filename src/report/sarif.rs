@@ -1,12 +1,196 @@
-//! The `sarif` report format.
+//! `--format sarif`: SARIF 2.1.0 (OASIS), the format GitHub code scanning and most
+//! CI dashboards ingest.
+//!
+//! One run. `tool.driver.rules` lists every rule of [`RuleId::ALL`] in SPEC.md's order
+//! (so a result's `ruleIndex` is stable across commands), each with its description
+//! and default level. A result carries the rule, level, message, the location where a
+//! person fixes it (repository-relative, see [`super::repo_relative`]; `buildproof.toml`
+//! when the finding has none, since GitHub refuses results without one), the finding's
+//! fingerprint as `partialFingerprints["buildproof/v1"]` (so dashboards track the same
+//! change across runs) and the component and details as properties. An accepted
+//! finding is a `note` with an external suppression carrying the accept's reason.
+//! SARIF requires nothing else; a test validates the output against the official
+//! schema in `testdata/schemas/`.
 
 use std::io;
 
-use super::Report;
+use serde_json::{Map, Value, json};
 
-pub(super) fn render(_report: &Report, _out: &mut dyn io::Write) -> io::Result<()> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "report format `sarif` is not available yet",
-    ))
+use super::Report;
+use crate::finding::Finding;
+use crate::rules::RuleId;
+
+/// The schema URI SARIF 2.1.0 files name (the OASIS errata 01 location).
+const SARIF_SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+
+/// Where a finding without a location is anchored (see [`result`]).
+const FALLBACK_URI: &str = "buildproof.toml";
+
+/// Where people read about the tool (the predicate type's domain, see `manifest.rs`).
+const INFORMATION_URI: &str = "https://buildproof.dev";
+
+pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+    let rules: Vec<Value> = RuleId::ALL
+        .iter()
+        .map(|rule| {
+            json!({
+                "id": rule.as_str(),
+                "name": rule_name(*rule),
+                "shortDescription": {"text": rule.description()},
+                "fullDescription": {"text": rule.description()},
+                "defaultConfiguration": {"level": rule.level().as_str()},
+            })
+        })
+        .collect();
+    let results: Vec<Value> = report.findings.iter().map(result).collect();
+    let sarif = json!({
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "buildproof",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": INFORMATION_URI,
+                "rules": rules,
+            }},
+            "automationDetails": {"id": format!("buildproof/{}/", report.command)},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    });
+    serde_json::to_writer_pretty(&mut *out, &sarif)?;
+    out.write_all(b"\n")
+}
+
+fn result(f: &Finding) -> Value {
+    let rule_index = RuleId::ALL.iter().position(|r| *r == f.rule).unwrap_or(0);
+    let mut text = f.message.clone();
+    if let Some(help) = f.help() {
+        text.push_str("\nhelp: ");
+        text.push_str(help);
+    }
+    let mut properties = Map::new();
+    properties.insert("component".into(), Value::from(f.component.clone()));
+    let details: Map<String, Value> = f
+        .details
+        .iter()
+        .filter(|(k, _)| k.as_str() != "location")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !details.is_empty() {
+        properties.insert("details".into(), Value::Object(details));
+    }
+    let mut result = Map::new();
+    result.insert("ruleId".into(), Value::from(f.rule.as_str()));
+    result.insert("ruleIndex".into(), Value::from(rule_index));
+    result.insert("level".into(), Value::from(f.level.as_str()));
+    result.insert("message".into(), json!({"text": text}));
+    let location = match f.location() {
+        Some(loc) => {
+            let mut physical = Map::new();
+            physical.insert(
+                "artifactLocation".into(),
+                json!({"uri": uri(&super::repo_relative(&loc.file))}),
+            );
+            if let Some(line) = loc.line.filter(|l| *l >= 1) {
+                physical.insert("region".into(), json!({"startLine": line}));
+            }
+            json!({"physicalLocation": Value::Object(physical)})
+        }
+        // GitHub code scanning refuses the whole file when one result has no
+        // location ("locationFromSarifResult: expected at least one location"), so a
+        // finding without one (no config was found) is anchored at the config file a
+        // person would edit to fix or accept it, and says so.
+        None => json!({
+            "physicalLocation": {"artifactLocation": {"uri": FALLBACK_URI}},
+            "message": {"text": "no file location: reported for the whole project"},
+        }),
+    };
+    result.insert("locations".into(), json!([location]));
+    result.insert(
+        "partialFingerprints".into(),
+        json!({"buildproof/v1": f.fingerprint.to_string()}),
+    );
+    if let Some(accepted) = f.details.get("accepted") {
+        let reason = accepted
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        result.insert(
+            "suppressions".into(),
+            json!([{"kind": "external", "justification": reason}]),
+        );
+    }
+    result.insert("properties".into(), Value::Object(properties));
+    Value::Object(result)
+}
+
+/// `stale-artifact` → `StaleArtifact`: SARIF's `name` is an identifier-like name.
+fn rule_name(rule: RuleId) -> String {
+    rule.as_str()
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        })
+        .collect()
+}
+
+/// A path as a URI reference: relative paths stay relative (resolved by SARIF
+/// consumers against the repository root), absolute ones become `file://` URIs;
+/// characters a URI cannot hold are percent-encoded.
+fn uri(path: &str) -> String {
+    let mut out = String::new();
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
+    for byte in path.bytes() {
+        match byte {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b'/'
+            | b'!'
+            | b'$'
+            | b'&'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b';'
+            | b'='
+            | b'@' => out.push(char::from(byte)),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_relative_or_file_and_encoded() {
+        assert_eq!(uri("web/Dockerfile"), "web/Dockerfile");
+        assert_eq!(uri("a b/c%d#e"), "a%20b/c%25d%23e");
+        assert_eq!(uri("/abs/x.toml"), "file:///abs/x.toml");
+        assert_eq!(uri("dir:x"), "dir%3Ax");
+    }
+
+    #[test]
+    fn rule_names_are_pascal_case() {
+        assert_eq!(rule_name(RuleId::StaleArtifact), "StaleArtifact");
+        assert_eq!(rule_name(RuleId::NotDeployed), "NotDeployed");
+    }
 }

@@ -12,6 +12,7 @@
 
 mod accept;
 mod artifacts;
+pub mod deploy;
 pub mod dockerfile;
 mod ids;
 pub mod image;
@@ -93,6 +94,16 @@ pub fn diff(base: &Manifest, new: &Manifest, ctx: Context<'_>) -> Vec<Finding> {
         }
     }
     finish(findings, ctx)
+}
+
+/// `verify`: BUILT against what runs (`deploy.rs`), then accepts and locations.
+#[must_use]
+pub fn verify(
+    built: &Manifest,
+    running: &crate::deploy::Running,
+    ctx: Context<'_>,
+) -> Vec<Finding> {
+    finish(deploy::check(built, running), ctx)
 }
 
 /// State rules only: what a snapshot alone can tell about NEW.

@@ -1,1 +1,472 @@
-//! Tests for the reports capability.
+//! Tests for the reports capability: `--format sarif|junit|markdown|github`.
+//!
+//! Goldens: one fixed [`Report`] (no timestamps) rendered in every format and compared
+//! with the committed files in `tests/golden/`. After an intended change, rewrite them
+//! with `BLESS=1 cargo test --test cli reports` and review the diff.
+
+use std::path::PathBuf;
+
+use buildproof::finding::{Finding, Location};
+use buildproof::report::{Format, Report, render};
+use buildproof::rules::RuleId;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// The findings every format is tested on: each level, a location with and without a
+/// line, none at all, an accepted finding, and text that needs escaping everywhere.
+fn fixed_report() -> Report {
+    let findings = vec![
+        Finding::new(
+            RuleId::StaleArtifact,
+            "api",
+            "inputs changed but `result-api` is unchanged: the build reused an old output; rebuild `api`".into(),
+            &["sha256:in-old", "sha256:in-new"],
+        )
+        .with_detail("changed_inputs", ["api/main.go", "api/handler.go"])
+        .with_detail("help", "run the build again without the cache, then `buildproof check`")
+        .with_location(Some(Location {
+            file: "buildproof.toml".into(),
+            line: Some(5),
+        })),
+        Finding::new(
+            RuleId::StartupChanged,
+            "web",
+            "entrypoint changed from [\"/app/web\"] to [\"sh\", \"-c\", \"exec /app/web --port=80 & wait\"] (100% new, <b>|pipe|</b>)\nsecond line".into(),
+            &["entrypoint"],
+        )
+        .with_detail("field", "entrypoint")
+        .with_location(Some(Location {
+            file: "web/Dockerfile".into(),
+            line: Some(7),
+        })),
+        Finding::new(
+            RuleId::EnvChanged,
+            "web",
+            "environment variable `LOG_LEVEL` changed from `info` to `debug`".into(),
+            &["LOG_LEVEL"],
+        )
+        .with_detail("changed", json!({"LOG_LEVEL": ["info", "debug"]}))
+        .with_location(Some(Location {
+            file: "web/Dockerfile".into(),
+            line: None,
+        })),
+        Finding::new(
+            RuleId::NotDeployed,
+            "db",
+            "`db` was built but no running container or store path matches it".into(),
+            &[],
+        ),
+        {
+            let mut f = Finding::new(
+                RuleId::UnexplainedChange,
+                "db",
+                "accepted: timestamps in the tarball (inputs unchanged but `db.tar` changed)"
+                    .into(),
+                &["sha256:out-old", "sha256:out-new"],
+            );
+            f.level = buildproof::finding::Level::Note;
+            f.with_detail(
+                "accepted",
+                json!({"reason": "timestamps in the tarball", "expires": null}),
+            )
+        },
+    ];
+    Report::new(
+        "check",
+        vec!["api".into(), "db".into(), "web".into(), "worker".into()],
+        vec![
+            RuleId::StaleArtifact,
+            RuleId::UnexplainedChange,
+            RuleId::StartupChanged,
+            RuleId::EnvChanged,
+        ],
+        findings,
+    )
+}
+
+fn rendered(format: Format) -> String {
+    let mut out = Vec::new();
+    render(&fixed_report(), format, false, &mut out).expect("renders");
+    String::from_utf8(out).expect("utf-8")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[track_caller]
+fn golden(name: &str, actual: &str) {
+    let path = root().join("tests/golden").join(name);
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with BLESS=1 to create)", path.display()));
+    assert_eq!(
+        actual,
+        expected,
+        "{} differs (BLESS=1 rewrites it)",
+        path.display()
+    );
+}
+
+#[test]
+fn golden_sarif() {
+    golden("report.sarif", &rendered(Format::Sarif));
+}
+
+#[test]
+fn golden_junit() {
+    golden("report.junit.xml", &rendered(Format::Junit));
+}
+
+#[test]
+fn golden_markdown() {
+    golden("report.md", &rendered(Format::Markdown));
+}
+
+#[test]
+fn golden_github() {
+    golden("report.github.txt", &rendered(Format::Github));
+}
+
+#[test]
+fn golden_json_and_text() {
+    golden("report.json", &rendered(Format::Json));
+    golden("report.txt", &rendered(Format::Text));
+}
+
+/// Fails the test with every schema error when `sarif` is not valid SARIF 2.1.0.
+pub(crate) fn validate_sarif(sarif: &Value) {
+    let schema_path = root().join("testdata/schemas/sarif-schema-2.1.0.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
+    let validator = jsonschema::draft4::new(&schema).expect("the SARIF schema compiles offline");
+    let errors: Vec<String> = validator
+        .iter_errors(sarif)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SARIF is invalid:\n{}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let sarif: Value = serde_json::from_str(&rendered(Format::Sarif)).unwrap();
+    validate_sarif(&sarif);
+    // The validator does reject what the schema forbids (it is not vacuous).
+    let mut broken = sarif.clone();
+    broken["runs"][0]["results"][0]["level"] = json!("fatal");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("testdata/schemas/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(!jsonschema::draft4::new(&schema).unwrap().is_valid(&broken));
+}
+
+#[test]
+fn sarif_results_carry_rule_index_location_and_fingerprint() {
+    let sarif: Value = serde_json::from_str(&rendered(Format::Sarif)).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    for result in run["results"].as_array().unwrap() {
+        let index = usize::try_from(result["ruleIndex"].as_u64().unwrap()).unwrap();
+        assert_eq!(rules[index]["id"], result["ruleId"]);
+        assert!(
+            result["partialFingerprints"]["buildproof/v1"]
+                .as_str()
+                .unwrap()
+                .starts_with("sha256:")
+        );
+    }
+    // GitHub code scanning refuses a file with any result lacking a location (GH1001).
+    for result in run["results"].as_array().unwrap() {
+        assert!(
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].is_string(),
+            "{result}"
+        );
+    }
+    let stale = &run["results"][0];
+    assert_eq!(stale["ruleId"], "stale-artifact");
+    let loc = &stale["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "buildproof.toml");
+    assert_eq!(loc["region"]["startLine"], 5);
+    let accepted = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "unexplained-change")
+        .unwrap();
+    assert_eq!(accepted["level"], "note");
+    assert_eq!(
+        accepted["suppressions"][0]["justification"],
+        "timestamps in the tarball"
+    );
+}
+
+/// The rule ids in SPEC.md's "Rules" table, in order.
+fn spec_rule_ids() -> Option<Vec<String>> {
+    let spec = std::fs::read_to_string(root().join("../shared/SPEC.md")).ok()?;
+    let mut ids = Vec::new();
+    for line in spec.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() >= 4
+            && cells[1].starts_with('`')
+            && matches!(cells[2], "error" | "warning" | "note")
+        {
+            ids.push(cells[1].trim_matches('`').to_owned());
+        }
+    }
+    Some(ids)
+}
+
+#[test]
+fn sarif_rule_list_equals_spec_rule_ids() {
+    let sarif: Value = serde_json::from_str(&rendered(Format::Sarif)).unwrap();
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let ids: Vec<String> = rules
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    let ours: Vec<String> = RuleId::ALL.iter().map(|r| r.as_str().to_owned()).collect();
+    assert_eq!(ids, ours);
+    for (rule, id) in rules.iter().zip(RuleId::ALL) {
+        assert_eq!(rule["shortDescription"]["text"], id.description());
+        assert_eq!(rule["defaultConfiguration"]["level"], id.level().as_str());
+    }
+    // SPEC.md lives beside the repository (`../shared`); on a checkout without it,
+    // the list above is still pinned to `RuleId::ALL`, which `rules::ids` pins to SPEC.
+    if let Some(spec) = spec_rule_ids() {
+        assert_eq!(ids, spec);
+    }
+}
+
+#[test]
+fn junit_is_well_formed_with_a_suite_per_subject_and_a_case_per_check() {
+    let xml = rendered(Format::Junit);
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let top = doc.root_element();
+    assert_eq!(top.tag_name().name(), "testsuites");
+    let suites: Vec<_> = top
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    let names: Vec<&str> = suites
+        .iter()
+        .map(|s| s.attribute("name").unwrap())
+        .collect();
+    assert_eq!(names, ["api", "db", "web", "worker"]);
+    for suite in &suites {
+        let cases = suite
+            .children()
+            .filter(|n| n.has_tag_name("testcase"))
+            .count();
+        assert_eq!(suite.attribute("tests"), Some(cases.to_string().as_str()));
+    }
+    // db: not-deployed is not one of the listed checks, but still gets its case.
+    let db = suites[1];
+    let db_cases: Vec<&str> = db
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|n| n.attribute("name").unwrap())
+        .collect();
+    assert!(db_cases.contains(&"not-deployed"));
+    assert_eq!(top.attribute("failures"), Some("3"));
+
+    // Errors fail their case; the message survives escaping byte for byte.
+    let web = suites[2];
+    let startup = web
+        .descendants()
+        .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some("startup-changed"))
+        .unwrap();
+    let failure = startup
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    let report = fixed_report();
+    let original = &report
+        .findings
+        .iter()
+        .find(|f| f.rule == RuleId::StartupChanged)
+        .unwrap()
+        .message;
+    assert_eq!(failure.attribute("message"), Some(original.as_str()));
+    // Warnings do not fail: system-out only.
+    let env = web
+        .descendants()
+        .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some("env-changed"))
+        .unwrap();
+    assert!(env.children().all(|n| !n.has_tag_name("failure")));
+    let out = env
+        .children()
+        .find(|n| n.has_tag_name("system-out"))
+        .unwrap();
+    assert!(out.text().unwrap().contains("LOG_LEVEL"));
+    // worker: every check passed.
+    let worker = suites[3];
+    assert_eq!(worker.attribute("failures"), Some("0"));
+}
+
+#[test]
+fn github_commands_escape_properties_and_data() {
+    let text = rendered(Format::Github);
+    let lines: Vec<&str> = text.lines().collect();
+    // One line per finding (newlines escaped), then the verdict.
+    assert_eq!(lines.len(), 6, "{text}");
+    let startup = lines
+        .iter()
+        .find(|l| l.contains("startup-changed"))
+        .unwrap();
+    assert!(
+        startup.starts_with(
+            "::error file=web/Dockerfile,line=7,title=startup-changed (web)::entrypoint changed"
+        ),
+        "{startup}"
+    );
+    assert!(startup.contains("(100%25 new"), "{startup}");
+    assert!(startup.contains("%0Asecond line"), "{startup}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("::warning file=web/Dockerfile,title="))
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("::notice title=unexplained-change (db)::"))
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("::error title=not-deployed (db)::"))
+    );
+}
+
+#[test]
+fn markdown_has_a_status_table_then_findings() {
+    let md = rendered(Format::Markdown);
+    let table = md.find("| component | status |").unwrap();
+    let findings = md.find("### Findings").unwrap();
+    assert!(table < findings);
+    assert!(md.contains("| `worker` | ✅ ok | 0 | 0 | 0 |"), "{md}");
+    assert!(md.contains("| `api` | ❌ error | 1 | 0 | 0 |"), "{md}");
+    // A pipe in a message must not break the table or the list.
+    assert!(md.contains("\\|pipe\\|"), "{md}");
+}
+
+// End to end: the binary writes each format for a real `diff`, with config locations
+// made relative to the project.
+
+const BASE: &str = r#"{"schema": "buildproof.manifest/v1", "created": "2026-01-01T00:00:00Z",
+ "generator": "buildproof 0.1.0", "components": {"api": {
+  "inputs": {"digest": "sha256:1111111111111111111111111111111111111111111111111111111111111111", "files": []},
+  "outputs": [{"path": "result-api", "kind": "file", "size": 3,
+    "digest": "sha256:2222222222222222222222222222222222222222222222222222222222222222"}]}}}"#;
+
+fn stale_project() -> Project {
+    let p = Project::new();
+    p.config("# api\n\n[[component]]\nname = \"api\"\ninputs = [\"api/**\"]\noutputs = [\"result-api\"]\n")
+        .write("base.json", BASE)
+        .write(
+            "new.json",
+            BASE.replace(
+                "1111111111111111111111111111111111111111111111111111111111111111",
+                "3333333333333333333333333333333333333333333333333333333333333333",
+            ),
+        );
+    p
+}
+
+#[test]
+fn every_format_renders_a_real_diff_with_config_locations() {
+    let p = stale_project();
+    for (format, needle) in [
+        ("sarif", "\"uri\": \"buildproof.toml\""),
+        ("junit", "<failure type=\"stale-artifact\""),
+        ("markdown", "| `api` | ❌ error |"),
+        (
+            "github",
+            "::error file=buildproof.toml,line=4,title=stale-artifact (api)::",
+        ),
+    ] {
+        let o = p.run(&["diff", "base.json", "new.json", "--format", format]);
+        assert_exit(&o, 1);
+        assert!(stdout(&o).contains(needle), "{format}:\n{}", stdout(&o));
+    }
+    let o = p.run(&["diff", "base.json", "new.json", "--format", "sarif"]);
+    validate_sarif(&serde_json::from_slice(&o.stdout).unwrap());
+}
+
+#[test]
+fn output_file_gets_the_format_and_clean_runs_exit_zero() {
+    let p = stale_project();
+    let o = p.run(&[
+        "diff",
+        "base.json",
+        "base.json",
+        "--format",
+        "junit",
+        "--output",
+        "out/junit.xml",
+    ]);
+    // `out/` does not exist: could not write, exit 2, nothing half-written.
+    assert_bad_input(&o, "`out`");
+    assert!(!p.join("out/junit.xml").exists());
+    std::fs::create_dir(p.join("out")).unwrap();
+    let o = p.run(&[
+        "diff",
+        "base.json",
+        "base.json",
+        "--format",
+        "junit",
+        "--output",
+        "out/junit.xml",
+    ]);
+    assert_exit(&o, 0);
+    let xml = p.read("out/junit.xml");
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    assert_eq!(doc.root_element().attribute("failures"), Some("0"));
+}
+
+#[test]
+fn locations_are_relative_to_the_repository_root_from_a_subdirectory() {
+    let p = stale_project();
+    // A git work tree root (only `.git`'s presence matters here).
+    std::fs::create_dir(p.join(".git")).unwrap();
+    std::fs::create_dir(p.join("api")).unwrap();
+    for extra in [&[][..], &["-c", "../buildproof.toml"][..]] {
+        let o = buildproof()
+            .current_dir(p.join("api"))
+            .args(["diff", "../base.json", "../new.json", "--format", "github"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_exit(&o, 1);
+        assert!(
+            stdout(&o).starts_with("::error file=buildproof.toml,line=4,"),
+            "{extra:?}: {}",
+            stdout(&o)
+        );
+        let o = buildproof()
+            .current_dir(p.join("api"))
+            .args(["diff", "../base.json", "../new.json", "--format", "sarif"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let sarif: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+                ["uri"],
+            "buildproof.toml"
+        );
+    }
+}

@@ -1,1 +1,523 @@
-//! Tests for the verify capability.
+//! Tests for the verify capability: `buildproof verify BUILT --running RUNNING` on the
+//! running-state fixtures in `testdata/running/` (see its README for each shape's
+//! source), and in-toto statements accepted wherever a manifest is.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const WEB: &str = "sha256:4b9f0d2cd9a1f0b8e1c0a7d1f4c5a9e8b7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2";
+const WEB_OLD: &str = "sha256:9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d";
+const API: &str = "sha256:c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";
+const NGINX: &str = "sha256:0d17b565c37bcbd895e9d92315a05c1c3c9a29f762b011a10c54a66cd53c9b31";
+const INPUTS: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const OUT: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+const GOINSTANCE: &str = "/nix/store/3ydn7s3k9wqjrv2ql5c0h8b1g6m4x2pz-goinstance-1.0";
+
+fn fixture(name: &str) -> String {
+    format!("{}/testdata/running/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A manifest with the given components (each a JSON object without `inputs`).
+fn manifest(components: &Value) -> String {
+    let mut comps = serde_json::Map::new();
+    for (name, c) in components.as_object().unwrap() {
+        let mut c = c.as_object().unwrap().clone();
+        c.insert("inputs".into(), json!({"digest": INPUTS, "files": []}));
+        comps.insert(name.clone(), Value::Object(c));
+    }
+    serde_json::to_string_pretty(&json!({
+        "schema": "buildproof.manifest/v1",
+        "created": "2026-11-22T00:00:00Z",
+        "generator": "buildproof 0.1.0",
+        "components": comps,
+    }))
+    .unwrap()
+}
+
+fn image(digest: &str, names: &[&str]) -> Value {
+    json!({"manifest_digest": digest, "names": names})
+}
+
+fn web_built() -> Value {
+    json!({"web": {"image": image(WEB, &["registry.example.com/web:1.2"])}})
+}
+
+fn verify(p: &Project, running: &str) -> std::process::Output {
+    p.run(&[
+        "verify",
+        "built.json",
+        "--running",
+        running,
+        "--format",
+        "json",
+    ])
+}
+
+#[test]
+fn pods_running_the_built_digest_pass() {
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    let o = verify(&p, &fixture("kubernetes-pods.json"));
+    assert_exit(&o, 0);
+    assert!(rules_of(&o).is_empty(), "{}", stdout(&o));
+}
+
+#[test]
+fn silent_rollback_pods_still_run_the_old_digest() {
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    let o = verify(&p, &fixture("kubernetes-pods-rolled-back.json"));
+    assert_exit(&o, 1);
+    // Both pods, including the `docker-pullable://` imageID form.
+    assert_eq!(
+        rules_of(&o),
+        ["deployed-mismatch:error", "deployed-mismatch:error"]
+    );
+    let f = &findings(&o)[0];
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains(WEB) && message.contains(WEB_OLD),
+        "{message}"
+    );
+    assert_eq!(f["details"]["built"], WEB);
+    assert_eq!(f["details"]["running"], WEB_OLD);
+    assert!(message.contains("Pod/web-7f9c6d5b8-"), "{message}");
+}
+
+#[test]
+fn a_list_of_workloads_matches_by_repository_and_deploy_key() {
+    let p = Project::new();
+    p.write(
+        "built.json",
+        manifest(&json!({
+            "web": {"image": image(WEB, &["registry.example.com/web:1.2"])},
+            // Matched by container name, whatever the image is called.
+            "api": {"image": image(API, &[]), "deploy": "api-server"},
+            // Docker Hub names compare leniently: `docker.io/library/nginx` = `nginx`.
+            "edge": {"image": image(NGINX, &["docker.io/library/nginx:1.25"])},
+            // CronJob's jobTemplate, by tag only.
+            "report": {"image": image(API, &["registry.example.com/report:nightly"])},
+        })),
+    );
+    let o = verify(&p, &fixture("kubernetes-list.json"));
+    assert_exit(&o, 0);
+    assert_eq!(rules_of(&o), ["unpinned-image:warning"], "{}", stdout(&o));
+    assert_eq!(findings(&o)[0]["component"], "report");
+    assert!(
+        findings(&o)[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("CronJob/report")
+    );
+}
+
+#[test]
+fn a_single_deployment_by_tag_cannot_be_verified() {
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    let o = verify(&p, &fixture("kubernetes-deployment-tag.json"));
+    assert_exit(&o, 0);
+    assert_eq!(rules_of(&o), ["unpinned-image:warning"]);
+    let message = findings(&o)[0]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("registry.example.com/web:1.2"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_component_with_no_running_container_is_not_deployed() {
+    let p = Project::new();
+    p.write(
+        "built.json",
+        manifest(&json!({
+            "web": {"image": image(WEB, &["registry.example.com/web:1.2"])},
+            "billing": {"image": image(API, &["registry.example.com/billing:1"])},
+            "worker": {"image": image(API, &[]), "deploy": "worker"},
+        })),
+    );
+    let o = verify(&p, &fixture("kubernetes-list.json"));
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["not-deployed:error", "not-deployed:error"]);
+    let text: Vec<String> = findings(&o)
+        .iter()
+        .map(|f| f["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(text[0].contains("registry.example.com/billing"), "{text:?}");
+    assert!(text[1].contains("no container named `worker`"), "{text:?}");
+}
+
+#[test]
+fn ecs_task_definition_and_described_tasks() {
+    let p = Project::new();
+    p.write(
+        "built.json",
+        manifest(&json!({"api": {"image": image(API, &[]), "deploy": "api-server"}})),
+    );
+    let o = verify(&p, &fixture("ecs-task-definition.json"));
+    assert_exit(&o, 0);
+    assert!(rules_of(&o).is_empty(), "{}", stdout(&o));
+
+    // The task runs a tag; `imageDigest` says which build it resolved to.
+    p.write("built.json", manifest(&web_built()));
+    let o = verify(&p, &fixture("ecs-describe-tasks.json"));
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["deployed-mismatch:error"]);
+    assert_eq!(findings(&o)[0]["details"]["running"], WEB_OLD);
+}
+
+#[test]
+fn store_paths_match_by_name_after_the_hash() {
+    let p = Project::new();
+    let output = |path: &str| {
+        json!({"outputs": [{"path": "result", "kind": "directory", "digest": OUT, "size": 1,
+                             "store_path": path}]})
+    };
+    p.write(
+        "built.json",
+        manifest(&json!({
+            "goinstance": output(GOINSTANCE),
+            "web-assets": output("/nix/store/1b9p07z77phvv2hf6gm9f28syp39f1ag-web-assets-2.0"),
+            "cli": output("/nix/store/1b9p07z77phvv2hf6gm9f28syp39f1ag-cli-0.3"),
+        })),
+    );
+    let o = verify(&p, &fixture("nix-store-paths.txt"));
+    assert_exit(&o, 1);
+    assert_eq!(
+        rules_of(&o),
+        ["not-deployed:error", "deployed-mismatch:error"],
+        "{}",
+        stdout(&o)
+    );
+    let f = findings(&o);
+    assert_eq!(f[0]["component"], "cli");
+    assert_eq!(f[1]["component"], "web-assets");
+    assert!(
+        f[1]["details"]["running"]
+            .as_str()
+            .unwrap()
+            .contains("a8vq2k1w0zm6y9dcn4rjb7pf5lh3g2x1-web-assets-2.0")
+    );
+}
+
+#[test]
+fn a_running_manifest_or_in_toto_statement_is_compared_artifact_by_artifact() {
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    p.write(
+        "running.json",
+        manifest(&json!({"web": {"image": image(WEB_OLD, &[])}})),
+    );
+    let o = verify(&p, "running.json");
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["deployed-mismatch:error"]);
+
+    // The same through in-toto statements written by `snapshot --format in-toto`'s
+    // code path, as BUILT and as RUNNING.
+    let statement = |m: &str| {
+        json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "web", "digest": {"sha256": "00"}}],
+            "predicateType": "https://buildproof.dev/manifest/v1",
+            "predicate": serde_json::from_str::<Value>(m).unwrap(),
+        })
+        .to_string()
+    };
+    p.write("built.intoto.json", statement(&manifest(&web_built())));
+    p.write("running.intoto.json", statement(&manifest(&web_built())));
+    let o = p.run(&[
+        "verify",
+        "built.intoto.json",
+        "--running",
+        "running.intoto.json",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&o, 0);
+}
+
+#[test]
+fn unknown_running_state_is_exit_2_naming_the_formats() {
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    p.write("state.yaml", "apiVersion: v1\nkind: List\n");
+    let o = verify(&p, "state.yaml");
+    assert_bad_input(&o, "`state.yaml` is not a running state");
+    let err = stderr(&o);
+    for format in [
+        "buildproof manifest",
+        "Kubernetes JSON",
+        "ECS JSON",
+        "Nix store paths",
+    ] {
+        assert!(err.contains(format), "{err}");
+    }
+    p.write("other.json", r#"{"hello": "world"}"#);
+    assert_bad_input(&verify(&p, "other.json"), "Kubernetes JSON");
+    assert_bad_input(&verify(&p, "missing.json"), "`missing.json`");
+}
+
+#[test]
+fn malformed_running_state_is_exit_2_naming_the_problem() {
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    p.write(
+        "pod.json",
+        r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1"},
+            "spec": {"containers": [{"name": "web"}]}}"#,
+    );
+    assert_bad_input(
+        &verify(&p, "pod.json"),
+        "container `web` of Pod/web-1 has no `image`",
+    );
+    p.write(
+        "tasks.json",
+        r#"{"tasks": [{"taskArn": "arn:aws:ecs:r:1:task/c/abc", "containers": [
+            {"name": "web", "image": "web:1", "imageDigest": "sha256:nope"}]}]}"#,
+    );
+    assert_bad_input(
+        &verify(&p, "tasks.json"),
+        "`imageDigest` of container `web`",
+    );
+    p.write(
+        "running.json",
+        r#"{"schema": "buildproof.manifest/v9", "components": {}}"#,
+    );
+    assert_bad_input(&verify(&p, "running.json"), "buildproof.manifest/v9");
+}
+
+#[test]
+fn findings_point_at_the_config_entry_and_accepts_apply() {
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    p.config("[[component]]\nname = \"web\"\ninputs = [\"web/**\"]\nimage = \"web.oci\"\n");
+    let o = verify(&p, &fixture("kubernetes-pods-rolled-back.json"));
+    assert_exit(&o, 1);
+    let f = &findings(&o)[0];
+    assert_eq!(f["details"]["location"]["line"], 2, "{f}");
+    let fingerprint = f["fingerprint"].as_str().unwrap().to_owned();
+    let second = findings(&o)[1]["fingerprint"].as_str().unwrap().to_owned();
+
+    // GitHub annotations land on that entry.
+    let o = p.run(&[
+        "verify",
+        "built.json",
+        "--running",
+        &fixture("kubernetes-pods-rolled-back.json"),
+        "--format",
+        "github",
+    ]);
+    assert!(
+        stdout(&o).contains("::error file=buildproof.toml,line=2,title=deployed-mismatch (web)::"),
+        "{}",
+        stdout(&o)
+    );
+
+    let mut config = p.read("buildproof.toml");
+    for fp in [fingerprint, second] {
+        config.push_str(&format!(
+            "\n[[accept]]\ncomponent = \"web\"\nrule = \"deployed-mismatch\"\nfingerprint = \"{fp}\"\nreason = \"canary rollback, INC-7\"\n"
+        ));
+    }
+    p.config(&config);
+    let o = verify(&p, &fixture("kubernetes-pods-rolled-back.json"));
+    assert_exit(&o, 0);
+    assert_eq!(
+        rules_of(&o),
+        ["deployed-mismatch:note", "deployed-mismatch:note"]
+    );
+}
+
+// In-toto: `snapshot --format in-toto` writes a Statement v1 that `diff`, `check` and
+// `verify` accept wherever they accept a manifest, also inside a DSSE envelope.
+
+fn built_project() -> Project {
+    let p = Project::new();
+    p.config("[[component]]\nname = \"api\"\ninputs = [\"api/**\"]\noutputs = [\"result-api\"]\n")
+        .write("api/main.go", "package main\n")
+        .write("result-api", "binary v1\n");
+    p
+}
+
+fn dsse(statement: &[u8]) -> String {
+    use base64::Engine as _;
+    json!({
+        "payloadType": "application/vnd.in-toto+json",
+        "payload": base64::engine::general_purpose::STANDARD.encode(statement),
+        "signatures": [{"keyid": "", "sig": "MEUCIQDx"}],
+    })
+    .to_string()
+}
+
+#[test]
+fn in_toto_statement_has_output_subjects_and_the_manifest_as_predicate() {
+    let p = built_project();
+    let o = p.run(&["snapshot", "-o", "manifest.json"]);
+    assert_exit(&o, 0);
+    let o = p.run(&["snapshot", "--format", "in-toto", "-o", "statement.json"]);
+    assert_exit(&o, 0);
+    let statement: Value = serde_json::from_str(&p.read("statement.json")).unwrap();
+    let manifest: Value = serde_json::from_str(&p.read("manifest.json")).unwrap();
+    assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(
+        statement["predicateType"],
+        "https://buildproof.dev/manifest/v1"
+    );
+    let output = &manifest["components"]["api"]["outputs"][0];
+    let expected_sha = output["digest"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("sha256:")
+        .unwrap();
+    assert_eq!(
+        statement["subject"],
+        json!([{"name": "api/result-api", "digest": {"sha256": expected_sha}}])
+    );
+    // The subject digest is the file's plain SHA-256, as `sha256sum` prints it.
+    let sha = std::process::Command::new("sha256sum")
+        .arg(p.join("result-api"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&sha.stdout).starts_with(expected_sha));
+    let mut predicate = statement["predicate"].clone();
+    predicate["created"] = manifest["created"].clone();
+    assert_eq!(predicate, manifest);
+}
+
+#[test]
+fn diff_check_and_verify_accept_statements_and_dsse_envelopes() {
+    let p = built_project();
+    assert_exit(
+        &p.run(&["snapshot", "--format", "in-toto", "-o", "base.intoto.json"]),
+        0,
+    );
+    let statement = std::fs::read(p.join("base.intoto.json")).unwrap();
+    p.write("base.dsse.json", dsse(&statement));
+
+    // Sources change, the artifact does not: stale, whichever form BASE takes.
+    p.write("api/main.go", "package main // fixed\n");
+    assert_exit(
+        &p.run(&["snapshot", "--format", "in-toto", "-o", "new.intoto.json"]),
+        0,
+    );
+    for base in ["base.intoto.json", "base.dsse.json"] {
+        let o = p.run(&["diff", base, "new.intoto.json", "--format", "json"]);
+        assert_exit(&o, 1);
+        assert_eq!(rules_of(&o), ["stale-artifact:error"], "{base}");
+        let o = p.run(&["check", "--against", base, "--format", "json"]);
+        assert_exit(&o, 1);
+        assert_eq!(rules_of(&o), ["stale-artifact:error"], "{base}");
+    }
+
+    // What runs is the attested build: verify passes with either as RUNNING or BUILT.
+    for (built, running) in [
+        ("new.intoto.json", "new.intoto.json"),
+        ("base.dsse.json", "base.intoto.json"),
+        ("base.intoto.json", "base.dsse.json"),
+    ] {
+        let o = p.run(&["verify", built, "--running", running, "--format", "json"]);
+        assert_exit(&o, 0);
+    }
+    // The artifact is rebuilt; the running system still has the old one.
+    p.write("result-api", "binary v2\n");
+    assert_exit(
+        &p.run(&["snapshot", "--format", "in-toto", "-o", "new.intoto.json"]),
+        0,
+    );
+    let o = p.run(&[
+        "verify",
+        "new.intoto.json",
+        "--running",
+        "base.dsse.json",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["deployed-mismatch:error"]);
+}
+
+#[test]
+fn statements_of_other_predicate_types_are_refused() {
+    let p = built_project();
+    p.write(
+        "provenance.json",
+        json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "x", "digest": {"sha256": "00"}}],
+            "predicateType": "https://slsa.dev/provenance/v1",
+            "predicate": {"buildDefinition": {}},
+        })
+        .to_string(),
+    );
+    let o = p.run(&["diff", "provenance.json", "provenance.json"]);
+    assert_bad_input(&o, "predicate type `https://slsa.dev/provenance/v1`");
+    p.write(
+        "other.dsse.json",
+        r#"{"payloadType": "text/plain", "payload": "aGk="}"#,
+    );
+    let o = p.run(&["verify", "other.dsse.json", "--running", "other.dsse.json"]);
+    assert_bad_input(&o, "payload type \"text/plain\"");
+}
+
+#[test]
+fn in_toto_image_subjects_are_named_by_repository_with_the_manifest_digest() {
+    let m = manifest(&json!({
+        "web": {"image": image(WEB, &["registry.example.com:5000/team/web:1.2"])},
+        "api": {"image": image(API, &[])},
+        "web2": {"image": image(WEB_OLD, &["registry.example.com:5000/team/web:1.1"])},
+    }));
+    let m =
+        buildproof::manifest::Manifest::from_json(m.as_bytes(), std::path::Path::new("m")).unwrap();
+    let statement: Value =
+        serde_json::from_slice(&buildproof::manifest::in_toto(&m).unwrap()).unwrap();
+    assert_eq!(
+        statement["subject"],
+        json!([
+            {"name": "api/image", "digest": {"sha256": API.strip_prefix("sha256:").unwrap()}},
+            {"name": "registry.example.com:5000/team/web",
+             "digest": {"sha256": WEB.strip_prefix("sha256:").unwrap()}},
+            {"name": "registry.example.com:5000/team/web#2",
+             "digest": {"sha256": WEB_OLD.strip_prefix("sha256:").unwrap()}},
+        ])
+    );
+}
+
+#[test]
+fn a_pod_status_settles_what_a_tagged_deployment_cannot() {
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    let deployment: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("kubernetes-deployment-tag.json")).unwrap(),
+    )
+    .unwrap();
+    let pods: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("kubernetes-pods.json")).unwrap())
+            .unwrap();
+    let mut items = vec![deployment];
+    items.extend(pods["items"].as_array().unwrap().iter().cloned());
+    p.write(
+        "all.json",
+        json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
+    );
+    let o = verify(&p, "all.json");
+    assert_exit(&o, 0);
+    assert!(rules_of(&o).is_empty(), "{}", stdout(&o));
+
+    // Every format renders verify; SARIF stays schema-valid.
+    for format in ["text", "sarif", "junit", "markdown", "github"] {
+        let o = p.run(&[
+            "verify",
+            "built.json",
+            "--running",
+            &fixture("kubernetes-pods-rolled-back.json"),
+            "--format",
+            format,
+        ]);
+        assert_exit(&o, 1);
+        assert!(stdout(&o).contains(WEB_OLD), "{format}: {}", stdout(&o));
+        if format == "sarif" {
+            crate::reports::validate_sarif(&serde_json::from_slice(&o.stdout).unwrap());
+        }
+    }
+}

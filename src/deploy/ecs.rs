@@ -1,0 +1,91 @@
+//! Amazon ECS JSON as the AWS CLI prints it (ECS API reference:
+//! <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/>):
+//!
+//! - `aws ecs describe-task-definition`: `{"taskDefinition": {"family", "revision",
+//!   "containerDefinitions": [{"name", "image"}, …]}}`; also the bare task definition
+//!   (`--query taskDefinition`, or a `register-task-definition` input), which has
+//!   `containerDefinitions` at the top. A task definition says what *should* run: its
+//!   images are verified only when pinned by digest.
+//! - `aws ecs describe-tasks`: `{"tasks": [{"taskArn", "taskDefinitionArn",
+//!   "containers": [{"name", "image", "imageDigest"}, …]}], "failures": []}`.
+//!   `imageDigest` is the manifest digest the agent resolved and pulled.
+
+use serde_json::{Map, Value};
+
+use super::{Container, ImageRef};
+use crate::digest::Digest;
+
+/// Whether an object has the shape of one of the outputs above.
+pub(super) fn recognises(object: &Map<String, Value>) -> bool {
+    object.contains_key("taskDefinition")
+        || object.contains_key("containerDefinitions")
+        || object.contains_key("tasks")
+}
+
+/// The containers of a task definition or a `describe-tasks` result.
+pub(super) fn containers(value: &Value) -> Result<Vec<Container>, String> {
+    let mut out = Vec::new();
+    if let Some(tasks) = value.get("tasks") {
+        let tasks = tasks.as_array().ok_or("`tasks` is not an array")?;
+        for task in tasks {
+            let arn = task.get("taskArn").and_then(Value::as_str).unwrap_or("?");
+            let workload = format!("task {}", arn.rsplit('/').next().unwrap_or(arn));
+            let list = task
+                .get("containers")
+                .and_then(Value::as_array)
+                .ok_or_else(|| format!("{workload} has no `containers` array"))?;
+            for c in list {
+                let mut container = definition(c, &workload)?;
+                if let Some(digest) = c.get("imageDigest").and_then(Value::as_str) {
+                    let digest: Digest = digest.parse().map_err(|e| {
+                        format!(
+                            "`imageDigest` of container `{}` in {workload}: {e}",
+                            container.name
+                        )
+                    })?;
+                    container.digest = Some(digest);
+                }
+                out.push(container);
+            }
+        }
+        return Ok(out);
+    }
+    let task_def = value.get("taskDefinition").unwrap_or(value);
+    let family = task_def
+        .get("family")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    let workload = match task_def.get("revision").and_then(Value::as_u64) {
+        Some(rev) => format!("task-definition {family}:{rev}"),
+        None => format!("task-definition {family}"),
+    };
+    let list = task_def
+        .get("containerDefinitions")
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("{workload} has no `containerDefinitions` array"))?;
+    for c in list {
+        out.push(definition(c, &workload)?);
+    }
+    Ok(out)
+}
+
+/// A container from its `name` and `image`; the digest is the reference's, if pinned.
+fn definition(c: &Value, workload: &str) -> Result<Container, String> {
+    let name = c
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("a container of {workload} has no `name`"))?;
+    let image = c
+        .get("image")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("container `{name}` of {workload} has no `image`"))?;
+    let digest = ImageRef::parse(image)
+        .map_err(|e| format!("container `{name}` of {workload}: {e}"))?
+        .digest;
+    Ok(Container {
+        name: name.to_owned(),
+        workload: workload.to_owned(),
+        image: image.to_owned(),
+        digest,
+    })
+}

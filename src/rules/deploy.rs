@@ -1,0 +1,276 @@
+//! `verify`: what runs must be what was built. Rules `deployed-mismatch`,
+//! `not-deployed` and `unpinned-image` (SPEC.md, "Running state for verify").
+//!
+//! Matching, per running-state kind:
+//! - containers (Kubernetes, ECS): a component with an image matches the containers
+//!   named by its `deploy` key, else the containers whose image repository is one of
+//!   the repositories the image records (`ImageRecord.names`, compared after Docker's
+//!   normalisation, so `nginx` = `docker.io/library/nginx`). Each matched container
+//!   with a known digest must run the built manifest digest. When no matched container
+//!   reports a digest (tags only, and no Pod status), it cannot be verified:
+//!   `unpinned-image`. A Pod status that reports the pulled digest settles it even if
+//!   the Deployment's reference is a tag.
+//! - store paths: each output that is a store path must be in the list; the same name
+//!   with another hash is a mismatch, no such name is not deployed.
+//! - a buildproof manifest: the component of the same name, artifact by artifact
+//!   (image manifest digest, each output's digest by path).
+//!
+//! A component with nothing the running state can show (an image-less component
+//! against Kubernetes, a component without store paths against a store-path list) is
+//! `not-deployed`, saying why: it was built, and this state does not show it running.
+
+use std::collections::BTreeSet;
+
+use crate::deploy::{Container, ImageRef, Running, store_paths};
+use crate::finding::Finding;
+use crate::image::ImageRecord;
+use crate::manifest::{ComponentRecord, Manifest};
+use crate::rules::RuleId;
+
+/// The rules `verify` evaluates, for reports that list their checks.
+pub const VERIFY_RULES: &[RuleId] = &[
+    RuleId::DeployedMismatch,
+    RuleId::NotDeployed,
+    RuleId::UnpinnedImage,
+];
+
+/// Judges every built component against what runs.
+#[must_use]
+pub fn check(built: &Manifest, running: &Running) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (name, component) in &built.components {
+        match running {
+            Running::Manifest(deployed) => {
+                findings.extend(against_manifest(name, component, deployed));
+            }
+            Running::Containers { source, containers } => {
+                findings.extend(against_containers(name, component, source, containers));
+            }
+            Running::StorePaths(paths) => {
+                findings.extend(against_store_paths(name, component, paths));
+            }
+        }
+    }
+    findings
+}
+
+fn not_deployed(name: &str, why: String, identity: &[&str]) -> Finding {
+    Finding::new(
+        RuleId::NotDeployed,
+        name,
+        format!("`{name}` was built but is not running: {why}"),
+        identity,
+    )
+    .with_detail(
+        "help",
+        "deploy this build (or check that the running state is the right cluster, service or system); a component that is not meant to run here can be accepted with a reason",
+    )
+}
+
+fn mismatch(name: &str, what: &str, built: &str, running: &str, where_: &str) -> Finding {
+    Finding::new(
+        RuleId::DeployedMismatch,
+        name,
+        format!(
+            "{where_} runs {running}, but `{name}` was built as {built}: {what} differs from the build (a failed or rolled-back deploy, or a deploy of another build)"
+        ),
+        &[what, built, running, where_],
+    )
+    .with_detail("built", built)
+    .with_detail("running", running)
+    .with_detail("where", where_)
+    .with_detail(
+        "help",
+        "redeploy the built artifact and check the rollout finished; if this older artifact is meant to run, verify against the manifest of that build",
+    )
+}
+
+fn against_containers(
+    name: &str,
+    component: &ComponentRecord,
+    source: &str,
+    containers: &[Container],
+) -> Vec<Finding> {
+    let Some(image) = &component.image else {
+        return vec![not_deployed(
+            name,
+            format!("it has no image, so no {source} container can be matched to it"),
+            &[],
+        )];
+    };
+    let (matched, how) = match &component.deploy {
+        Some(deploy) => (
+            containers.iter().filter(|c| &c.name == deploy).collect(),
+            format!("no container named `{deploy}` (its `deploy` key) in the {source} state"),
+        ),
+        None => by_repository(image, containers, source),
+    };
+    if matched.is_empty() {
+        return vec![not_deployed(name, how, &[])];
+    }
+    let built = image.manifest_digest.to_string();
+    let mut findings = Vec::new();
+    let verified: Vec<&&Container> = matched.iter().filter(|c| c.digest.is_some()).collect();
+    if verified.is_empty() {
+        let mut seen = BTreeSet::new();
+        for c in &matched {
+            if !seen.insert((&c.workload, &c.name, &c.image)) {
+                continue;
+            }
+            findings.push(
+                Finding::new(
+                    RuleId::UnpinnedImage,
+                    name,
+                    format!(
+                        "container `{}` of {} runs `{}`, a tag with no digest, so it cannot be verified against the built {built}",
+                        c.name, c.workload, c.image
+                    ),
+                    &[&c.workload, &c.name, &c.image],
+                )
+                .with_detail("image", &c.image)
+                .with_detail("where", &c.workload)
+                .with_detail("built", &built)
+                .with_detail(
+                    "help",
+                    "deploy by digest (`image@sha256:…`), or verify against a Pod list (`kubectl get pods -o json`) or `aws ecs describe-tasks`, which report the digest that was pulled",
+                ),
+            );
+        }
+        return findings;
+    }
+    for c in verified {
+        let Some(running) = c.digest else { continue };
+        if running != image.manifest_digest {
+            let where_ = format!("container `{}` of {} (`{}`)", c.name, c.workload, c.image);
+            findings.push(
+                mismatch(name, "image", &built, &running.to_string(), &where_)
+                    .with_detail("container", &c.name),
+            );
+        }
+    }
+    findings
+}
+
+/// Containers whose image repository is one the built image records.
+fn by_repository<'a>(
+    image: &ImageRecord,
+    containers: &'a [Container],
+    source: &str,
+) -> (Vec<&'a Container>, String) {
+    let repositories: BTreeSet<String> = image
+        .names
+        .iter()
+        .filter_map(|n| ImageRef::parse(n).ok().map(|r| r.repository))
+        .collect();
+    if repositories.is_empty() {
+        return (
+            Vec::new(),
+            "its image records no repository name and it has no `deploy` key: add `deploy = \"<container name>\"` to its entry in buildproof.toml".to_owned(),
+        );
+    }
+    let matched = containers
+        .iter()
+        .filter(|c| ImageRef::parse(&c.image).is_ok_and(|r| repositories.contains(&r.repository)))
+        .collect();
+    let listed: Vec<String> = repositories.iter().map(|r| format!("`{r}`")).collect();
+    (
+        matched,
+        format!(
+            "no container in the {source} state runs an image of {}",
+            listed.join(" or ")
+        ),
+    )
+}
+
+fn against_store_paths(name: &str, component: &ComponentRecord, paths: &[String]) -> Vec<Finding> {
+    let built: Vec<&str> = component
+        .outputs
+        .iter()
+        .filter_map(|o| o.store_path.as_deref())
+        .collect();
+    if built.is_empty() {
+        return vec![not_deployed(
+            name,
+            "it has no store-path output, so the store path list cannot show it".to_owned(),
+            &[],
+        )];
+    }
+    let mut findings = Vec::new();
+    for path in built {
+        if paths.iter().any(|p| p == path) {
+            continue;
+        }
+        let Some(wanted) = store_paths::name_of(path) else {
+            findings.push(not_deployed(
+                name,
+                format!("`{path}` is not a store path name buildproof can look for"),
+                &[path],
+            ));
+            continue;
+        };
+        let same_name: Vec<&str> = paths
+            .iter()
+            .map(String::as_str)
+            .filter(|p| store_paths::name_of(p) == Some(wanted))
+            .collect();
+        if same_name.is_empty() {
+            findings.push(
+                not_deployed(
+                    name,
+                    format!("no store path named `{wanted}` in the list (built `{path}`)"),
+                    &[path],
+                )
+                .with_detail("built", path),
+            );
+        } else {
+            findings.push(mismatch(
+                name,
+                &format!("store path `{wanted}`"),
+                path,
+                &same_name.join(", "),
+                "the running system",
+            ));
+        }
+    }
+    findings
+}
+
+fn against_manifest(name: &str, component: &ComponentRecord, deployed: &Manifest) -> Vec<Finding> {
+    let Some(running) = deployed.components.get(name) else {
+        return vec![not_deployed(
+            name,
+            "the running manifest has no component of that name".to_owned(),
+            &[],
+        )];
+    };
+    let mut findings = Vec::new();
+    let where_ = "the running manifest";
+    if let Some(image) = &component.image {
+        let built = image.manifest_digest.to_string();
+        let ran = running
+            .image
+            .as_ref()
+            .map_or_else(|| "no image".to_owned(), |i| i.manifest_digest.to_string());
+        if ran != built {
+            findings.push(mismatch(name, "image", &built, &ran, where_));
+        }
+    }
+    for output in &component.outputs {
+        let built = output.digest.to_string();
+        let ran = running
+            .outputs
+            .iter()
+            .find(|o| o.path == output.path)
+            .map_or_else(|| "nothing".to_owned(), |o| o.digest.to_string());
+        if ran != built {
+            findings.push(mismatch(
+                name,
+                &format!("output `{}`", output.path),
+                &built,
+                &ran,
+                where_,
+            ));
+        }
+    }
+    findings
+}
