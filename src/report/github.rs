@@ -20,13 +20,11 @@ pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
     let s = report.summary();
     writeln!(
         out,
-        "buildproof {}: {}: {} checked, {} errors, {} warnings, {} notes",
+        "buildproof {}: {}: {} checked, {}",
         report.command,
         if s.errors > 0 { "FAIL" } else { "ok" },
         report.subjects.len(),
-        s.errors,
-        s.warnings,
-        s.notes
+        s.counts()
     )
 }
 

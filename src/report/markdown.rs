@@ -27,15 +27,10 @@ pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
     let verdict = if s.errors > 0 { "❌ FAIL" } else { "✅ ok" };
     let _ = writeln!(
         md,
-        "## buildproof {}: {verdict}\n\n{} checked, {} error{}, {} warning{}, {} note{}\n",
+        "## buildproof {}: {verdict}\n\n{} checked, {}\n",
         cell(&report.command),
         report.subjects.len(),
-        s.errors,
-        plural(s.errors),
-        s.warnings,
-        plural(s.warnings),
-        s.notes,
-        plural(s.notes),
+        s.counts(),
     );
 
     if !report.facts.is_empty() {
@@ -204,10 +199,6 @@ fn inline(value: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 #[cfg(test)]

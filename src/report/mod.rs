@@ -57,6 +57,20 @@ pub struct Report {
     pub facts: Map<String, Value>,
 }
 
+impl Summary {
+    /// `1 error, 2 warnings, 0 notes`.
+    #[must_use]
+    pub fn counts(&self) -> String {
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        format!(
+            "{}, {}, {}",
+            plural(self.errors, "error"),
+            plural(self.warnings, "warning"),
+            plural(self.notes, "note")
+        )
+    }
+}
+
 impl Report {
     /// A report whose findings are sorted: errors first, then by component, rule
     /// and message, so output is deterministic.

@@ -44,15 +44,10 @@ pub(super) fn render(report: &Report, color: bool, out: &mut dyn io::Write) -> i
     };
     writeln!(
         out,
-        "buildproof {}: {verdict}: {} checked, {} error{}, {} warning{}, {} note{}",
+        "buildproof {}: {verdict}: {} checked, {}",
         report.command,
         report.subjects.len(),
-        s.errors,
-        plural(s.errors),
-        s.warnings,
-        plural(s.warnings),
-        s.notes,
-        plural(s.notes),
+        s.counts(),
     )
 }
 
@@ -143,8 +138,4 @@ fn level_style(level: Level) -> Style {
         Level::Warning => AnsiColor::Yellow.on_default(),
         Level::Note => AnsiColor::Blue.on_default(),
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
