@@ -382,6 +382,14 @@ impl Validator {
                 self.problems
                     .push((line, format!("invalid glob `{pattern}`: {}", e.kind())));
             }
+            // Inputs are selected below the config directory; a pattern that leaves it
+            // could never match, and would silently select nothing.
+            if pattern.starts_with('/') || pattern.split('/').any(|c| c == "..") {
+                self.problems.push((
+                    line,
+                    format!("input pattern `{pattern}` leaves the config directory; patterns are relative to it (move buildproof.toml up instead)"),
+                ));
+            }
         }
         for path in outputs.iter().chain(&image).chain(&dockerfile) {
             if path.is_empty() {
@@ -671,6 +679,20 @@ expires = "2027-01-31"
                 .any(|(l, p)| *l == 12 && p.contains("invalid fingerprint")),
             "{got:?}"
         );
+    }
+
+    #[test]
+    fn patterns_must_stay_below_the_config_directory() {
+        for bad in ["../shared/**", "/etc/**", "a/../../b"] {
+            let text =
+                format!("[[component]]\nname = \"a\"\ninputs = [\"{bad}\"]\noutputs = [\"o\"]\n");
+            let got = problems(&text);
+            assert!(
+                got.iter()
+                    .any(|(_, p)| p.contains("leaves the config directory")),
+                "{bad}: {got:?}"
+            );
+        }
     }
 
     #[test]
