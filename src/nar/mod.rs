@@ -148,7 +148,7 @@ impl<S: Sink> Walker<'_, S> {
     }
 
     fn archive(&mut self, path: &Path) -> Result<(), NarError> {
-        self.emit(|t| wire::archive_start(t));
+        self.emit(wire::archive_start);
         self.node(path, &mut Vec::new())
     }
 
@@ -173,7 +173,7 @@ impl<S: Sink> Walker<'_, S> {
         } else if ft.is_file() {
             self.regular(path, &meta, rel)?;
         } else if ft.is_dir() {
-            self.emit(|t| wire::directory_start(t));
+            self.emit(wire::directory_start);
             let mut names: Vec<_> = fs::read_dir(path)
                 .map_err(io_err)?
                 .map(|e| e.map(|e| e.file_name()))
@@ -190,9 +190,9 @@ impl<S: Sink> Walker<'_, S> {
                 rel.extend_from_slice(name_bytes);
                 self.node(&path.join(&name), rel)?;
                 rel.truncate(len);
-                self.emit(|t| wire::entry_end(t));
+                self.emit(wire::entry_end);
             }
-            self.emit(|t| wire::directory_end(t));
+            self.emit(wire::directory_end);
         } else {
             return Err(NarError::Unsupported {
                 path: path.to_owned(),
