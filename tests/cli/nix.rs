@@ -361,3 +361,86 @@ fn evaluation_error_is_exit_2_with_nix_message() {
     p.write("default.nix", "{ }\n");
     assert_bad_input(&p.run(&["snapshot"]), "attribute 'goinstance'");
 }
+
+/// `nix hash path` with the given spelling flag, trimmed.
+fn nix_hash(path: &std::path::Path, flag: Option<&str>) -> String {
+    let mut cmd = Command::new("nix");
+    cmd.args([
+        "--extra-experimental-features",
+        "nix-command",
+        "hash",
+        "path",
+    ]);
+    if let Some(f) = flag {
+        cmd.arg(f);
+    }
+    let o = cmd.arg(path).output().expect("nix runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn nar_hash_is_byte_identical_to_nix_for_every_node_kind() {
+    if !require_tool("nix") {
+        return;
+    }
+    let p = Project::new();
+    // Crosses buffer boundaries: one file of 2.5 MiB, and many small ones.
+    let big: Vec<u8> = (0..(5 * 512 * 1024 + 3)).map(|i| (i % 251) as u8).collect();
+    p.write("tree/big.bin", &big)
+        .write("tree/empty", "")
+        .write("tree/pad7", "1234567")
+        .write("tree/pad8", "12345678")
+        .write("tree/run.sh", "#!/bin/sh\necho hi\n")
+        .mode("tree/run.sh", 0o755)
+        .write("tree/sub dir/ünïcode name", "x")
+        .write("tree/sub dir/deeper/.hidden", "h")
+        .symlink("../big.bin", "tree/sub dir/rel-link")
+        .symlink("/nonexistent/target", "tree/dangling")
+        .symlink("sub dir", "tree/dir-link")
+        .write("single-file", "just a file\n")
+        .write("single-exec", "#!/bin/sh\n")
+        .mode("single-exec", 0o755)
+        .symlink("single-file", "single-link");
+    for i in 0..200 {
+        p.write(&format!("tree/many/f{i:03}"), "y".repeat(i * 13));
+    }
+    std::fs::create_dir_all(p.join("tree/empty-dir")).unwrap();
+    std::fs::create_dir_all(p.join("empty-root")).unwrap();
+    for target in [
+        "tree",
+        "single-file",
+        "single-exec",
+        "single-link",
+        "empty-root",
+    ] {
+        let path = p.join(target);
+        for (ours, theirs) in [
+            (None, None),
+            (Some("--base16"), Some("--base16")),
+            (Some("--base32"), Some("--base32")),
+        ] {
+            let mut args = vec!["nar-hash"];
+            args.extend(ours);
+            let path_text = path.to_str().unwrap();
+            args.push(path_text);
+            let o = p.run(&args);
+            assert_exit(&o, 0);
+            assert_eq!(
+                stdout(&o).trim(),
+                nix_hash(&path, theirs),
+                "{target} {ours:?}"
+            );
+        }
+    }
+    // Several paths: `hash  path` per line.
+    let o = p.run(&["nar-hash", "single-file", "tree"]);
+    assert_exit(&o, 0);
+    let expected = format!(
+        "{}  single-file\n{}  tree\n",
+        nix_hash(&p.join("single-file"), None),
+        nix_hash(&p.join("tree"), None)
+    );
+    assert_eq!(stdout(&o), expected);
+    assert_bad_input(&p.run(&["nar-hash", "missing"]), "missing");
+}
