@@ -47,24 +47,25 @@ if [ ! -f "$large" ]; then
   head -c $((LARGE_MB * 1024 * 1024)) /dev/urandom > "$large"
 fi
 
-# Best wall time of RUNS runs, in seconds.
+# Best wall time of RUNS runs, and the CPU time (user+sys) of that run, in seconds.
 best() {
-  local b=999999 t s e
+  local b=999999 cpu=0 w u s
   for _ in $(seq "$RUNS"); do
-    s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N)
-    t=$(echo "$e - $s" | bc -l)
-    if (( $(echo "$t < $b" | bc -l) )); then b=$t; fi
+    read -r w u s < <({ /usr/bin/time -f "%e %U %S" "$@" >/dev/null; } 2>&1 | tail -1)
+    if (( $(echo "$w < $b" | bc -l) )); then b=$w; cpu=$(echo "$u + $s" | bc -l); fi
   done
-  echo "$b"
+  echo "$b $cpu"
 }
 
-printf '%-10s %10s %12s %12s %12s %12s %8s\n' tree MiB "nix s" "nix MiB/s" "bp s" "bp MiB/s" speedup
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+printf '%-10s %8s %9s %9s %10s %9s %9s %10s %8s\n' tree MiB "nix wall" "nix cpu" "nix MiB/s" "bp wall" "bp cpu" "bp MiB/s" speedup
 for tree in "$many" "$large"; do
   # Same answer first, and the page cache is warm for both after this.
   a=$(nix_hash "$tree"); b=$("$bp" nar-hash "$tree")
   if [ "$a" != "$b" ]; then echo "MISMATCH on $tree: nix $a, buildproof $b" >&2; exit 1; fi
   mib=$(du -sb --apparent-size "$tree" | awk '{printf "%.1f", $1/1048576}')
-  tn=$(best nix_hash "$tree"); tb=$(best "$bp" nar-hash "$tree")
-  printf '%-10s %10s %12.3f %12.0f %12.3f %12.0f %7.2fx\n' "$(basename "$tree")" "$mib" \
-    "$tn" "$(echo "$mib / $tn" | bc -l)" "$tb" "$(echo "$mib / $tb" | bc -l)" "$(echo "$tn / $tb" | bc -l)"
+  read -r tn cn < <(best nix --extra-experimental-features nix-command hash path "$tree")
+  read -r tb cb < <(best "$bp" nar-hash "$tree")
+  printf '%-10s %8s %9.2f %9.2f %10.0f %9.2f %9.2f %10.0f %7.2fx\n' "$(basename "$tree")" "$mib" \
+    "$tn" "$cn" "$(echo "$mib / $tn" | bc -l)" "$tb" "$cb" "$(echo "$mib / $tb" | bc -l)" "$(echo "$tn / $tb" | bc -l)"
 done

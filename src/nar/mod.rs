@@ -2,9 +2,11 @@
 //! `nix hash path` prints, plus a record per file so a diff can name what changed.
 //!
 //! The grammar is in [`wire`]. The walk never follows a symlink (a symlink is a NAR
-//! node of its own), reads each file once in [`CHUNK`](crate::digest::CHUNK)-sized
-//! pieces feeding both the NAR hash and the file's own digest, and holds only the
-//! per-file records in memory. Anything that is not a regular file, directory or
+//! node of its own) and reads each file once. Hashing is pipelined: the walking
+//! thread reads file bytes straight into fixed-size buffers (and feeds each file's
+//! own digest when records are wanted), a second thread runs the NAR's SHA-256 over
+//! the filled buffers, so I/O and hashing overlap; memory stays bounded by a few
+//! buffers plus the per-file records. Anything that is not a regular file, directory or
 //! symlink (FIFO, socket, device) is an error, as it is for Nix; such a file is never
 //! opened, so a FIFO cannot hang the run.
 
@@ -91,11 +93,11 @@ pub fn dump(path: &Path, out: &mut dyn Write) -> Result<u64, NarError> {
 /// Size of the buffers passed from the walking thread to the hashing thread. Many
 /// small files and their NAR framing share one buffer, so the hand-over cost is per
 /// megabyte, not per file.
-const PIPE_BUF: usize = 1024 * 1024;
+const PIPE_BUF: usize = 256 * 1024;
 /// Buffers in flight between the threads: enough to ride out a slow `open` or
 /// directory read without starving the hasher, while memory stays bounded (at most
 /// `PIPE_DEPTH + 2` buffers exist).
-const PIPE_DEPTH: usize = 4;
+const PIPE_DEPTH: usize = 8;
 
 /// Serialises `path` on this thread and SHA-256s the NAR on another, so reading
 /// (syscalls, page-cache copies, per-file digests) overlaps with hashing: the NAR
