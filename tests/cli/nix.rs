@@ -444,3 +444,108 @@ fn nar_hash_is_byte_identical_to_nix_for_every_node_kind() {
     assert_eq!(stdout(&o), expected);
     assert_bad_input(&p.run(&["nar-hash", "missing"]), "missing");
 }
+
+/// `nix-build testdata/nix/flake-eval.nix -A check` over `src` with the binary under
+/// test as the flake's buildproof.
+fn build_mk_check(p: &Project, src: &std::path::Path) -> std::process::Output {
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let tool = p.join("tool");
+    std::fs::create_dir_all(tool.join("bin")).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("buildproof");
+    let _ = std::fs::remove_file(tool.join("bin/buildproof"));
+    std::os::unix::fs::symlink(bin, tool.join("bin/buildproof")).unwrap();
+    Command::new("nix-build")
+        .current_dir(p.path())
+        .args(["--option", "sandbox", "false", "--no-out-link"])
+        .arg(format!("{repo}/testdata/nix/flake-eval.nix"))
+        .args(["-A", "check", "--arg", "repo", repo, "--argstr", "bin"])
+        .arg(&tool)
+        .arg("--arg")
+        .arg("src")
+        .arg(src)
+        .output()
+        .expect("nix-build runs")
+}
+
+#[test]
+fn flake_parses_evaluates_and_mk_check_gates_a_stale_artifact() {
+    if !require_tool("nix-build") {
+        return;
+    }
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let parse = Command::new("nix-instantiate")
+        .args(["--parse", &format!("{repo}/flake.nix")])
+        .output()
+        .unwrap();
+    assert!(
+        parse.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parse.stderr)
+    );
+
+    // Every output evaluates against a stub nixpkgs; lib.mkCheck yields a derivation.
+    let eval = Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json"])
+        .arg(format!("{repo}/testdata/nix/flake-eval.nix"))
+        .args(["-A", "summary", "--arg", "repo", repo])
+        .output()
+        .unwrap();
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(summary["mkCheck"], "derivation");
+    assert_eq!(summary["systems"].as_array().unwrap().len(), 4);
+    let checks = summary["checks"].as_array().unwrap();
+    assert!(checks.contains(&"fixture".into()) && checks.contains(&"package".into()));
+    assert!(
+        summary["app"]
+            .as_str()
+            .unwrap()
+            .ends_with("/bin/buildproof")
+    );
+    for key in ["package", "shell", "fixture"] {
+        assert!(
+            summary[key].as_str().unwrap().ends_with(".drv"),
+            "{summary}"
+        );
+    }
+
+    // mkCheck really gates: the passing fixture builds...
+    let p = Project::new();
+    let ok = build_mk_check(
+        &p,
+        &std::path::Path::new(repo).join("testdata/nix/flake-check"),
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let out = String::from_utf8(ok.stdout).unwrap();
+    let report = std::fs::read_to_string(format!("{}/report.txt", out.trim())).unwrap();
+    assert!(report.contains("0 errors"), "{report}");
+
+    // ...and the same tree with a source change but the old artifact fails the build.
+    let fixture = std::path::Path::new(repo).join("testdata/nix/flake-check");
+    for rel in ["buildproof.toml", "deployed.json", "build/app"] {
+        p.write(
+            &format!("tree/{rel}"),
+            std::fs::read(fixture.join(rel)).unwrap(),
+        );
+    }
+    p.write(
+        "tree/src/main.go",
+        format!("package main // hotfix {}\n", nonce("mkcheck")),
+    );
+    let stale = build_mk_check(&p, &p.join("tree"));
+    assert!(!stale.status.success(), "a stale artifact passed mkCheck");
+    let log = String::from_utf8_lossy(&stale.stderr);
+    assert!(log.contains("stale-artifact"), "{log}");
+    assert!(
+        log.contains("buildproof check exited 1, expected 0"),
+        "{log}"
+    );
+}
