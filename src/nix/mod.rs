@@ -14,6 +14,7 @@
 //! source directory `S` when `S/a/b/c.go`, `S/b/c.go` or `S/c.go` exists with the same
 //! content (a source is a copy of some directory of the checkout, so the file sits at
 //! a suffix of its path), or when `S` is itself a file of that name and content.
+//! `*.nix` files and `flake.lock` are exempt: they reach the build by evaluation.
 
 pub mod cli;
 pub mod derivation;
@@ -158,10 +159,15 @@ pub fn record(
         })?;
         record.sources = sources_of(&drv);
         record.excluded_inputs = excluded(inputs, &record.sources)?;
-        record.out_paths = drv.outputs;
+        // A floating content-addressed output has no path until it is built.
+        record.out_paths = drv
+            .outputs
+            .into_iter()
+            .filter(|(_, path)| !path.is_empty())
+            .collect();
         record.derivation = Some(drv_path);
     }
-    let nix_installed = spec.is_some() || cli::available("nix");
+    let nix_installed = has_store_output && cli::available("nix");
     for o in outputs {
         let Some(store_path) = &o.store_path else {
             continue;
@@ -241,7 +247,7 @@ fn excluded(inputs: &[FileRecord], sources: &[String]) -> Result<Vec<String>, Ni
     }
     let mut out = Vec::new();
     for input in inputs {
-        if input.kind == FileKind::Directory {
+        if input.kind == FileKind::Directory || evaluation_input(&input.path) {
             continue;
         }
         let mut found = false;
@@ -258,10 +264,18 @@ fn excluded(inputs: &[FileRecord], sources: &[String]) -> Result<Vec<String>, Ni
     Ok(out)
 }
 
+/// Nix expressions and lock files reach the build through evaluation (they shape
+/// the derivation itself), not as sources, so they are never "excluded".
+fn evaluation_input(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.ends_with(".nix") || name == "flake.lock"
+}
+
 fn in_source(input: &FileRecord, source: &Path) -> Result<bool, NixError> {
     let same = |candidate: &Path| -> Result<bool, NixError> {
         match std::fs::symlink_metadata(candidate) {
-            Ok(m) if !m.is_dir() => {
+            // Size first: most candidates at a wrong suffix differ in it, unhashed.
+            Ok(m) if !m.is_dir() && m.len() == input.size => {
                 let rec = crate::tree::hash_file(candidate, b"")?;
                 Ok(rec.digest == input.digest && rec.size == input.size)
             }
@@ -321,6 +335,9 @@ mod tests {
             rec("go.mod", b"module x"),
             // Same name, other content: the source holds another version, not this one.
             rec("other/cmd/main.go", b"v1"),
+            // Evaluation inputs are never sources.
+            rec("default.nix", b"{ }"),
+            rec("flake.lock", b"{}"),
         ];
         assert_eq!(
             excluded(&inputs, &sources).unwrap(),
