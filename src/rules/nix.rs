@@ -83,7 +83,7 @@ pub fn state(component: &str, new: &NixRecord) -> Vec<Finding> {
                 RuleId::InputExcluded,
                 component,
                 format!(
-                    "{list} {verb}, but the derivation's sources exclude {pronoun} (`{drv}`): changing {pronoun} cannot change the build; fix the source filter, or drop {pronoun} from `inputs`"
+                    "{list} {verb}, but the derivation's sources exclude {pronoun} (a source filter, or a `src` that does not cover {pronoun}): changing {pronoun} cannot change `{drv}`; fix the filter, or drop {pronoun} from `inputs`"
                 ),
                 &identity,
             )
