@@ -56,6 +56,15 @@ fn nix_message(stderr: &str) -> String {
                 && !l.contains("not writing modified lock file")
         })
         .collect();
+    // Warnings (a missing channel dir, say) are noise beside an error.
+    let lines: Vec<&str> = if lines.iter().any(|l| l.trim_start().starts_with("error")) {
+        lines
+            .into_iter()
+            .filter(|l| !l.trim_start().starts_with("warning:"))
+            .collect()
+    } else {
+        lines
+    };
     if lines.is_empty() {
         "nix failed without a message".to_owned()
     } else {
@@ -224,5 +233,13 @@ mod tests {
             "warning: you did not specify '--add-root'; the result might be removed by the garbage collector\nerror: attribute 'x' missing\n\n",
         );
         assert_eq!(m, "error: attribute 'x' missing");
+        let m = nix_message(
+            "warning: Nix search path entry '/nix/var/nix/profiles/per-user/root/channels' does not exist, ignoring\nerror: undefined variable 'x'\n       at /p/default.nix:1:3:\n",
+        );
+        assert_eq!(
+            m,
+            "error: undefined variable 'x'\n       at /p/default.nix:1:3:"
+        );
+        assert_eq!(nix_message("warning: only this\n"), "warning: only this");
     }
 }
