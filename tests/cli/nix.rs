@@ -550,3 +550,20 @@ fn flake_parses_evaluates_and_mk_check_gates_a_stale_artifact() {
         "{log}"
     );
 }
+
+#[test]
+fn nix_key_without_nix_installed_is_exit_2() {
+    let p = Project::new();
+    goinstance(&p, "nonix");
+    p.write("out/app", "x").config(
+        "[[component]]\nname = \"goinstance\"\ninputs = [\"goinstance/**\"]\noutputs = [\"out\"]\nnix = \".#goinstance\"\n",
+    );
+    std::fs::create_dir_all(p.join("empty-path")).unwrap();
+    let o = buildproof()
+        .current_dir(p.path())
+        .env("PATH", p.join("empty-path"))
+        .arg("snapshot")
+        .output()
+        .unwrap();
+    assert_bad_input(&o, "the `nix` key needs `nix`, which is not on PATH");
+}
