@@ -107,15 +107,21 @@ fn pipelined(path: &Path, files: Option<&mut Vec<FileRecord>>) -> Result<(Digest
     std::thread::scope(|scope| {
         let (full_tx, full_rx) = mpsc::sync_channel::<(Box<[u8]>, usize)>(PIPE_DEPTH);
         let (empty_tx, empty_rx) = mpsc::channel::<Box<[u8]>>();
-        let hasher = scope.spawn(move || {
-            let mut hasher = Hasher::new();
-            for (buf, len) in full_rx {
-                hasher.update(&buf[..len]);
-                // The walker may have finished already; then the buffer is just dropped.
-                let _ = empty_tx.send(buf);
-            }
-            hasher.finish()
-        });
+        let hasher = std::thread::Builder::new()
+            .name("nar-hash".to_owned())
+            .spawn_scoped(scope, move || {
+                let mut hasher = Hasher::new();
+                for (buf, len) in full_rx {
+                    hasher.update(&buf[..len]);
+                    // The walker may have finished already; then the buffer is dropped.
+                    let _ = empty_tx.send(buf);
+                }
+                hasher.finish()
+            })
+            .map_err(|source| NarError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
         let mut sink = PipeSink {
             buf: vec![0u8; PIPE_BUF].into_boxed_slice(),
             used: 0,
