@@ -51,11 +51,8 @@ fn component_record(config: &Config, c: &Component) -> anyhow::Result<ComponentR
         .as_deref()
         .map(|path| crate::dockerfile::record(&config.root, path, &inputs.files))
         .transpose()?;
-    let nix = c
-        .nix
-        .as_ref()
-        .map(|spec| crate::nix::record(&config.root, spec, &outputs, &inputs.files))
-        .transpose()?;
+    // Also without a `nix` key: store-path outputs are checked against the store DB.
+    let nix = crate::nix::record(&config.root, c.nix.as_ref(), &outputs, &inputs.files)?;
     Ok(ComponentRecord {
         inputs,
         outputs,

@@ -9,13 +9,13 @@ use crate::nar;
 pub(super) fn run(args: &NarHashArgs) -> anyhow::Result<u8> {
     let mut out = String::new();
     for path in &args.paths {
-        let hash = nar::hash_path(path)?;
+        let (digest, _size) = nar::digest_path(path)?;
         let text = if args.spelling.base16 {
-            hash.digest.hex()
+            digest.hex()
         } else if args.spelling.base32 {
-            hash.digest.nix_base32()
+            digest.nix_base32()
         } else {
-            hash.digest.sri()
+            digest.sri()
         };
         if args.paths.len() == 1 {
             let _ = writeln!(out, "{text}");

@@ -2,9 +2,11 @@
 //! `nix hash path` prints, plus a record per file so a diff can name what changed.
 //!
 //! The grammar is in [`wire`]. The walk never follows a symlink (a symlink is a NAR
-//! node of its own), reads each file once in [`CHUNK`](crate::digest::CHUNK)-sized
-//! pieces feeding both the NAR hash and the file's own digest, and holds only the
-//! per-file records in memory. Anything that is not a regular file, directory or
+//! node of its own) and reads each file once. Hashing is pipelined: the walking
+//! thread reads file bytes straight into fixed-size buffers (and feeds each file's
+//! own digest when records are wanted), a second thread runs the NAR's SHA-256 over
+//! the filled buffers, so I/O and hashing overlap; memory stays bounded by a few
+//! buffers plus the per-file records. Anything that is not a regular file, directory or
 //! symlink (FIFO, socket, device) is an error, as it is for Nix; such a file is never
 //! opened, so a FIFO cannot hang the run.
 
@@ -15,6 +17,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use crate::digest::{CHUNK, Digest, Hasher};
 use crate::manifest::{FileKind, FileRecord};
@@ -49,22 +52,19 @@ pub enum NarError {
 
 /// The NAR hash of `path`, with per-file records.
 pub fn hash_path(path: &Path) -> Result<NarHash, NarError> {
-    let mut sink = HashSink {
-        hasher: Hasher::new(),
-        size: 0,
-    };
     let mut files = Vec::new();
-    let mut walker = Walker {
-        out: &mut sink,
-        files: Some(&mut files),
-        buf: vec![0u8; CHUNK],
-    };
-    walker.archive(path)?;
+    let (digest, size) = pipelined(path, Some(&mut files))?;
     Ok(NarHash {
-        digest: sink.hasher.finish(),
-        size: sink.size,
+        digest,
+        size,
         files,
     })
+}
+
+/// The NAR hash and size of `path` only, without per-file records: what
+/// `buildproof nar-hash` prints. Half the hashing work of [`hash_path`].
+pub fn digest_path(path: &Path) -> Result<(Digest, u64), NarError> {
+    pipelined(path, None)
 }
 
 /// Writes the NAR serialisation of `path` to `out` (what `nix-store --dump` prints).
@@ -74,11 +74,11 @@ pub fn dump(path: &Path, out: &mut dyn Write) -> Result<u64, NarError> {
         out,
         size: 0,
         error: None,
+        scratch: vec![0u8; CHUNK],
     };
     let mut walker = Walker {
         out: &mut sink,
         files: None,
-        buf: vec![0u8; CHUNK],
     };
     let result = walker.archive(path);
     if let Some(source) = sink.error.take() {
@@ -90,20 +90,122 @@ pub fn dump(path: &Path, out: &mut dyn Write) -> Result<u64, NarError> {
     result.map(|()| sink.size)
 }
 
+/// Size of the buffers passed from the walking thread to the hashing thread. Many
+/// small files and their NAR framing share one buffer, so the hand-over cost is per
+/// megabyte, not per file.
+const PIPE_BUF: usize = 256 * 1024;
+/// Buffers in flight between the threads: enough to ride out a slow `open` or
+/// directory read without starving the hasher, while memory stays bounded (at most
+/// `PIPE_DEPTH + 2` buffers exist).
+const PIPE_DEPTH: usize = 8;
+
+/// Serialises `path` on this thread and SHA-256s the NAR on another, so reading
+/// (syscalls, page-cache copies, per-file digests) overlaps with hashing: the NAR
+/// hash is one sequential SHA-256, and this keeps it busy. `nix hash path` does both
+/// on one thread, which is why it is slower on the same tree.
+fn pipelined(path: &Path, files: Option<&mut Vec<FileRecord>>) -> Result<(Digest, u64), NarError> {
+    std::thread::scope(|scope| {
+        let (full_tx, full_rx) = mpsc::sync_channel::<(Box<[u8]>, usize)>(PIPE_DEPTH);
+        let (empty_tx, empty_rx) = mpsc::channel::<Box<[u8]>>();
+        let hasher = std::thread::Builder::new()
+            .name("nar-hash".to_owned())
+            .spawn_scoped(scope, move || {
+                let mut hasher = Hasher::new();
+                for (buf, len) in full_rx {
+                    hasher.update(&buf[..len]);
+                    // The walker may have finished already; then the buffer is dropped.
+                    let _ = empty_tx.send(buf);
+                }
+                hasher.finish()
+            })
+            .map_err(|source| NarError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+        let mut sink = PipeSink {
+            buf: vec![0u8; PIPE_BUF].into_boxed_slice(),
+            used: 0,
+            size: 0,
+            full: full_tx,
+            empty: empty_rx,
+        };
+        let result = Walker {
+            out: &mut sink,
+            files,
+        }
+        .archive(path);
+        sink.flush();
+        let size = sink.size;
+        // Closing the channel ends the hashing thread's loop.
+        drop(sink);
+        let digest = hasher.join().map_err(|_| NarError::Io {
+            path: path.to_owned(),
+            source: io::Error::other("the hashing thread failed"),
+        })?;
+        result.map(|()| (digest, size))
+    })
+}
+
 /// Where NAR bytes go.
 trait Sink {
     fn put(&mut self, bytes: &[u8]);
+
+    /// Reads the next piece of `file` into the NAR and shows it to `each`; returns
+    /// how many bytes were read, 0 at end of file.
+    fn read_from(&mut self, file: &mut File, each: &mut dyn FnMut(&[u8])) -> io::Result<usize>;
 }
 
-struct HashSink {
-    hasher: Hasher,
+/// Feeds the hashing thread of [`pipelined`]. File bytes are read straight into the
+/// buffer that is handed over, so nothing is copied on the way.
+struct PipeSink {
+    buf: Box<[u8]>,
+    used: usize,
     size: u64,
+    full: mpsc::SyncSender<(Box<[u8]>, usize)>,
+    empty: mpsc::Receiver<Box<[u8]>>,
 }
 
-impl Sink for HashSink {
-    fn put(&mut self, bytes: &[u8]) {
-        self.hasher.update(bytes);
+impl PipeSink {
+    fn flush(&mut self) {
+        if self.used == 0 {
+            return;
+        }
+        let next = self
+            .empty
+            .try_recv()
+            .unwrap_or_else(|_| vec![0u8; PIPE_BUF].into_boxed_slice());
+        let full = std::mem::replace(&mut self.buf, next);
+        // Fails only if the hashing thread is gone, which `join` then reports.
+        let _ = self.full.send((full, self.used));
+        self.used = 0;
+    }
+}
+
+impl Sink for PipeSink {
+    fn put(&mut self, mut bytes: &[u8]) {
         self.size += bytes.len() as u64;
+        while !bytes.is_empty() {
+            if self.used == self.buf.len() {
+                self.flush();
+            }
+            let n = bytes.len().min(self.buf.len() - self.used);
+            self.buf[self.used..self.used + n].copy_from_slice(&bytes[..n]);
+            self.used += n;
+            bytes = &bytes[n..];
+        }
+    }
+
+    fn read_from(&mut self, file: &mut File, each: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+        // Below this much room, hand the buffer over rather than issue a tiny read.
+        const MIN_READ: usize = 64 * 1024;
+        if self.buf.len() - self.used < MIN_READ {
+            self.flush();
+        }
+        let n = read_retrying(file, &mut self.buf[self.used..])?;
+        each(&self.buf[self.used..self.used + n]);
+        self.used += n;
+        self.size += n as u64;
+        Ok(n)
     }
 }
 
@@ -111,6 +213,7 @@ struct WriteSink<'a> {
     out: &'a mut dyn Write,
     size: u64,
     error: Option<io::Error>,
+    scratch: Vec<u8>,
 }
 
 impl Sink for WriteSink<'_> {
@@ -120,6 +223,26 @@ impl Sink for WriteSink<'_> {
                 Ok(()) => self.size += bytes.len() as u64,
                 Err(e) => self.error = Some(e),
             }
+        }
+    }
+
+    fn read_from(&mut self, file: &mut File, each: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let n = read_retrying(file, &mut scratch);
+        if let Ok(n) = n {
+            each(&scratch[..n]);
+            self.put(&scratch[..n]);
+        }
+        self.scratch = scratch;
+        n
+    }
+}
+
+fn read_retrying(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match file.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
         }
     }
 }
@@ -137,7 +260,6 @@ impl Extend<u8> for Tokens {
 struct Walker<'a, S: Sink> {
     out: &'a mut S,
     files: Option<&'a mut Vec<FileRecord>>,
-    buf: Vec<u8>,
 }
 
 impl<S: Sink> Walker<'_, S> {
@@ -212,13 +334,27 @@ impl<S: Sink> Walker<'_, S> {
         let len = meta.len();
         self.emit(|t| wire::regular_start(t, executable, len));
         let mut file_hasher = self.files.is_some().then(Hasher::new);
-        let read = stream(file, &mut self.buf, |chunk| {
-            self.out.put(chunk);
-            if let Some(h) = file_hasher.as_mut() {
-                h.update(chunk);
+        let mut file = file;
+        let mut read = 0u64;
+        loop {
+            let n = self
+                .out
+                .read_from(&mut file, &mut |chunk| {
+                    if let Some(h) = file_hasher.as_mut() {
+                        h.update(chunk);
+                    }
+                })
+                .map_err(io_err)?;
+            if n == 0 {
+                break;
             }
-        })
-        .map_err(io_err)?;
+            read += n as u64;
+            // Stop at the recorded length: a file that grew must not overrun the
+            // NAR's length field (it is reported as changed below either way).
+            if read > len {
+                break;
+            }
+        }
         if read != len {
             return Err(NarError::Changed {
                 path: path.to_owned(),
@@ -252,18 +388,64 @@ impl<S: Sink> Walker<'_, S> {
     }
 }
 
-/// Reads `file` to its end in `buf`-sized chunks, handing each to `each`.
-fn stream(mut file: File, buf: &mut [u8], mut each: impl FnMut(&[u8])) -> io::Result<u64> {
-    let mut total = 0u64;
-    loop {
-        match file.read(buf) {
-            Ok(0) => return Ok(total),
-            Ok(n) => {
-                each(&buf[..n]);
-                total += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree whose NAR crosses many pipe buffers, in many small pieces and one large.
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("a/b")).unwrap();
+        fs::create_dir_all(root.join("empty")).unwrap();
+        for i in 0..300u32 {
+            let len = (i as usize * 7919) % 20_000;
+            let content: Vec<u8> = (0..len).map(|j| (j as u32 ^ i) as u8).collect();
+            fs::write(root.join(format!("a/f{i:03}")), content).unwrap();
         }
+        let big: Vec<u8> = (0..(PIPE_BUF * 2 + 12_345))
+            .map(|j| (j % 253) as u8)
+            .collect();
+        fs::write(root.join("a/b/big"), big).unwrap();
+        fs::write(root.join("a/b/run"), b"#!/bin/sh\n").unwrap();
+        fs::set_permissions(root.join("a/b/run"), fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink("../f001", root.join("a/b/link")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn pipelined_hash_equals_hash_of_dump() {
+        let dir = tree();
+        let mut bytes = Vec::new();
+        let dumped = dump(dir.path(), &mut bytes).unwrap();
+        assert_eq!(dumped, bytes.len() as u64);
+        let with_records = hash_path(dir.path()).unwrap();
+        let (digest, size) = digest_path(dir.path()).unwrap();
+        assert_eq!(with_records.digest, Digest::of(&bytes));
+        assert_eq!(digest, with_records.digest);
+        assert_eq!(size, dumped);
+        assert_eq!(with_records.size, dumped);
+        assert_eq!(with_records.files.len(), 303);
+        let big = with_records
+            .files
+            .iter()
+            .find(|f| f.path == "a/b/big")
+            .unwrap();
+        let content = fs::read(dir.path().join("a/b/big")).unwrap();
+        assert_eq!(big.digest, Digest::of(&content));
+        let run = with_records
+            .files
+            .iter()
+            .find(|f| f.path == "a/b/run")
+            .unwrap();
+        assert_eq!(run.kind, FileKind::Executable);
+    }
+
+    #[test]
+    fn errors_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let e = digest_path(&missing).unwrap_err().to_string();
+        assert!(e.contains("missing"), "{e}");
     }
 }

@@ -1,1 +1,569 @@
-//! Tests for the nix capability.
+//! Nix: the `nix` component key, store-path outputs and the Nix rules, with real
+//! `nix-build --option sandbox false` builds (no nixpkgs: `builtins.derivation` with
+//! `/bin/sh`). Every test uses its own derivation names and contents (a nonce), so
+//! tests are independent of each other and of earlier runs sharing the store.
+
+use std::process::Command;
+
+use crate::support::*;
+
+/// A string unique to this test run, put into derivation names and contents.
+fn nonce(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{tag}-{}-{nanos}", std::process::id())
+}
+
+/// `default.nix` holding one `builtins.derivation` named `name` whose `src` is
+/// `src` (a Nix expression) and whose builder runs `script`.
+fn default_nix(name: &str, src: &str, script: &str, extra: &str) -> String {
+    format!(
+        r#"{{
+  goinstance = builtins.derivation {{
+    name = "{name}";
+    builder = "/bin/sh";
+    args = [ "-c" ''{script}'' ];
+    system = builtins.currentSystem;
+    PATH = "/bin:/usr/bin";
+    src = {src};
+    {extra}
+  }};
+}}
+"#
+    )
+}
+
+const CONFIG: &str = r#"[[component]]
+name = "goinstance"
+inputs = ["goinstance/**", "go.mod"]
+outputs = ["result"]
+nix = { file = "default.nix", attr = "goinstance" }
+"#;
+
+/// `nix-build` of `attr` in the project, leaving the `result` link; panics with
+/// Nix's output when the build fails.
+fn nix_build(p: &Project, attr: &str) {
+    let o = Command::new("nix-build")
+        .current_dir(p.path())
+        .args(["--option", "sandbox", "false", "default.nix", "-A", attr])
+        .output()
+        .expect("nix-build runs");
+    assert!(
+        o.status.success(),
+        "nix-build failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn goinstance(p: &Project, n: &str) {
+    p.write("goinstance/main.go", format!("package main // {n} v1\n"))
+        .write("go.mod", "module goinstance\n");
+}
+
+#[test]
+fn stale_artifact_when_filtered_src_hides_goinstance_change() {
+    if !require_tool("nix-build") {
+        return;
+    }
+    let n = nonce("filtered");
+    let p = Project::new();
+    goinstance(&p, &n);
+    // The filter keeps only go.mod: goinstance/ never reaches the build.
+    let src = r#"builtins.path { path = ./.; name = "src"; filter = path: type: baseNameOf path == "go.mod"; }"#;
+    p.write(
+        "default.nix",
+        default_nix(
+            &n,
+            src,
+            &format!("mkdir $out; cat $src/go.mod > $out/app; echo {n} >> $out/app"),
+            "",
+        ),
+    )
+    .config(CONFIG);
+    nix_build(&p, "goinstance");
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+
+    p.write("goinstance/main.go", "package main // the fix\n");
+    nix_build(&p, "goinstance");
+    let o = p.run(&["check", "--against", "base.json", "--format", "json"]);
+    assert_exit(&o, 1);
+    let mut rules = rules_of(&o);
+    rules.sort();
+    assert_eq!(rules, ["input-excluded:warning", "stale-artifact:error"]);
+    let excluded = findings(&o)
+        .into_iter()
+        .find(|f| f["rule"] == "input-excluded")
+        .unwrap();
+    let message = excluded["message"].as_str().unwrap();
+    assert!(message.contains("`goinstance/main.go`"), "{message}");
+    assert!(message.contains(".drv"), "{message}");
+    assert_eq!(
+        excluded["details"]["files"],
+        serde_json::json!(["goinstance/main.go"])
+    );
+}
+
+#[test]
+fn stale_artifact_when_fixed_output_hash_was_not_updated() {
+    if !require_tool("nix-build") {
+        return;
+    }
+    let n = nonce("fod");
+    let p = Project::new();
+    let v1 = format!("package main // {n} v1\n");
+    p.write("goinstance/main.go", &v1)
+        .write("go.mod", "module goinstance\n");
+    // A flat fixed-output derivation: its out path depends only on outputHash, so
+    // once built, Nix reuses it whatever the source says.
+    let hash = buildproof::digest::Digest::of(v1.as_bytes()).hex();
+    let extra =
+        format!(r#"outputHashMode = "flat"; outputHashAlgo = "sha256"; outputHash = "{hash}";"#);
+    p.write(
+        "default.nix",
+        default_nix(&n, "./goinstance", "cat $src/main.go > $out", &extra),
+    )
+    .config(&CONFIG.replace(", \"go.mod\"", ""));
+    nix_build(&p, "goinstance");
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+
+    p.write("goinstance/main.go", "package main // the fix\n");
+    nix_build(&p, "goinstance");
+    let o = p.run(&["check", "--against", "base.json", "--format", "json"]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["stale-artifact:error"]);
+}
+
+#[test]
+fn honest_source_change_passes() {
+    if !require_tool("nix-build") {
+        return;
+    }
+    let n = nonce("honest");
+    let p = Project::new();
+    goinstance(&p, &n);
+    let src = r#"builtins.path { path = ./.; name = "src"; filter = path: type: baseNameOf path == "go.mod" || baseNameOf path == "goinstance" || baseNameOf path == "main.go"; }"#;
+    p.write(
+        "default.nix",
+        default_nix(
+            &n,
+            src,
+            "mkdir $out; cat $src/go.mod $src/goinstance/main.go > $out/app",
+            "",
+        ),
+    )
+    // default.nix is declared too: it reaches the build by evaluation, not as a source.
+    .config(&CONFIG.replace("\"go.mod\"]", "\"go.mod\", \"default.nix\"]"));
+    nix_build(&p, "goinstance");
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+
+    p.write("goinstance/main.go", "package main // the fix\n");
+    nix_build(&p, "goinstance");
+    let o = p.run(&["check", "--against", "base.json", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(rules_of(&o), Vec::<String>::new());
+    let manifest = p.run(&["snapshot"]);
+    assert_exit(&manifest, 0);
+    let m: serde_json::Value = serde_json::from_slice(&manifest.stdout).unwrap();
+    let nix = &m["components"]["goinstance"]["nix"];
+    assert!(
+        nix["derivation"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("-{n}.drv"))
+    );
+    assert_eq!(
+        nix["installable"],
+        serde_json::json!({"file": "default.nix", "attr": "goinstance"})
+    );
+    let sp = &nix["store_paths"][0];
+    assert_eq!(sp["store_path"], nix["out_paths"]["out"]);
+    assert_eq!(sp["nar_hash"], sp["db_nar_hash"]);
+    assert!(sp["nar_size"].as_u64().unwrap() > 0);
+    assert_eq!(nix["sources"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn output_not_current_when_result_link_is_left_at_the_previous_build() {
+    if !require_tool("nix-build") {
+        return;
+    }
+    let n = nonce("notcurrent");
+    let p = Project::new();
+    goinstance(&p, &n);
+    p.write(
+        "default.nix",
+        default_nix(
+            &n,
+            "./goinstance",
+            "mkdir $out; cat $src/main.go > $out/app",
+            "",
+        ),
+    )
+    .config(&CONFIG.replace(", \"go.mod\"", ""));
+    nix_build(&p, "goinstance");
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+
+    // The source changes, the build "fails" (is not run), `result` still names v1.
+    p.write("goinstance/main.go", "package main // the fix\n");
+    let o = p.run(&["check", "--against", "base.json", "--format", "json"]);
+    assert_exit(&o, 1);
+    let mut rules = rules_of(&o);
+    rules.sort();
+    assert_eq!(rules, ["output-not-current:error", "stale-artifact:error"]);
+    let f = findings(&o)
+        .into_iter()
+        .find(|f| f["rule"] == "output-not-current")
+        .unwrap();
+    assert!(
+        f["message"].as_str().unwrap().contains("did not go live"),
+        "{f}"
+    );
+}
+
+#[test]
+fn store_mismatch_when_store_path_is_altered_after_registration() {
+    if !require_tool("nix-build") {
+        return;
+    }
+    let n = nonce("tampered");
+    let p = Project::new();
+    goinstance(&p, &n);
+    p.write(
+        "default.nix",
+        default_nix(
+            &n,
+            "./goinstance",
+            "mkdir $out; cat $src/main.go > $out/app",
+            "",
+        ),
+    )
+    .config(&CONFIG.replace(", \"go.mod\"", ""));
+    nix_build(&p, "goinstance");
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    let store_path = std::fs::read_link(p.join("result")).unwrap();
+    let app = store_path.join("app");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&store_path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&app, "tampered\n").unwrap();
+    std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(&store_path, std::fs::Permissions::from_mode(0o555)).unwrap();
+
+    // Same sources, different output bytes: also `unexplained-change`.
+    let o = p.run(&["check", "--against", "base.json", "--format", "json"]);
+    assert_exit(&o, 1);
+    let mut rules = rules_of(&o);
+    rules.sort();
+    assert_eq!(
+        rules,
+        ["store-mismatch:error", "unexplained-change:warning"]
+    );
+    let f = findings(&o)
+        .into_iter()
+        .find(|f| f["rule"] == "store-mismatch")
+        .unwrap();
+    assert_ne!(f["details"]["nar_hash"], f["details"]["db_nar_hash"]);
+}
+
+#[test]
+fn store_path_outputs_are_checked_without_a_nix_key() {
+    if !require_tool("nix-build") {
+        return;
+    }
+    let n = nonce("nokey");
+    let p = Project::new();
+    goinstance(&p, &n);
+    p.write(
+        "default.nix",
+        default_nix(&n, "./goinstance", "mkdir $out; cat $src/main.go > $out/app", ""),
+    )
+    .config("[[component]]\nname = \"goinstance\"\ninputs = [\"goinstance/**\"]\noutputs = [\"result\"]\n");
+    nix_build(&p, "goinstance");
+    let o = p.run(&["snapshot"]);
+    assert_exit(&o, 0);
+    let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let nix = &m["components"]["goinstance"]["nix"];
+    assert!(nix.get("installable").is_none(), "{nix}");
+    assert_eq!(
+        nix["store_paths"][0]["nar_hash"],
+        nix["store_paths"][0]["db_nar_hash"]
+    );
+}
+
+#[test]
+fn flake_installable_is_evaluated() {
+    if !require_tool("nix") {
+        return;
+    }
+    let n = nonce("flake");
+    let p = Project::new();
+    goinstance(&p, &n);
+    p.write(
+        "flake.nix",
+        format!(
+            r#"{{
+  outputs = {{ self }}:
+    let
+      mk = system: builtins.derivation {{
+        name = "{n}";
+        builder = "/bin/sh";
+        args = [ "-c" "mkdir $out; cat $src/main.go > $out/app" ];
+        inherit system;
+        PATH = "/bin:/usr/bin";
+        src = ./goinstance;
+      }};
+      systems = [ "x86_64-linux" "aarch64-linux" ];
+    in {{
+      packages = builtins.listToAttrs (map (s: {{ name = s; value = {{ goinstance = mk s; }}; }}) systems);
+    }};
+}}
+"#
+        ),
+    )
+    .config("[[component]]\nname = \"goinstance\"\ninputs = [\"goinstance/**\"]\noutputs = [\"goinstance\"]\nnix = \".#goinstance\"\n");
+    let o = p.run(&["snapshot"]);
+    assert_exit(&o, 0);
+    assert!(
+        !p.join("flake.lock").exists(),
+        "buildproof wrote a lock file"
+    );
+    let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let nix = &m["components"]["goinstance"]["nix"];
+    assert_eq!(nix["installable"], ".#goinstance");
+    assert!(
+        nix["derivation"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("-{n}.drv")),
+        "{nix}"
+    );
+    assert!(nix.get("excluded_inputs").is_none(), "{nix}");
+}
+
+#[test]
+fn evaluation_error_is_exit_2_with_nix_message() {
+    if !require_tool("nix-instantiate") {
+        return;
+    }
+    let p = Project::new();
+    goinstance(&p, "evalerr");
+    p.write("default.nix", "{ goinstance = throw \"goinstance is broken on purpose\"; }\n")
+        .write("out/app", "x")
+        .config("[[component]]\nname = \"goinstance\"\ninputs = [\"goinstance/**\"]\noutputs = [\"out\"]\nnix = { file = \"default.nix\", attr = \"goinstance\" }\n");
+    let o = p.run(&["snapshot"]);
+    assert_bad_input(&o, "goinstance is broken on purpose");
+    assert!(
+        stderr(&o).contains("default.nix -A goinstance"),
+        "{}",
+        stderr(&o)
+    );
+
+    p.write("default.nix", "{ }\n");
+    assert_bad_input(&p.run(&["snapshot"]), "attribute 'goinstance'");
+}
+
+/// `nix hash path` with the given spelling flag, trimmed.
+fn nix_hash(path: &std::path::Path, flag: Option<&str>) -> String {
+    let mut cmd = Command::new("nix");
+    cmd.args([
+        "--extra-experimental-features",
+        "nix-command",
+        "hash",
+        "path",
+    ]);
+    if let Some(f) = flag {
+        cmd.arg(f);
+    }
+    let o = cmd.arg(path).output().expect("nix runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn nar_hash_is_byte_identical_to_nix_for_every_node_kind() {
+    if !require_tool("nix") {
+        return;
+    }
+    let p = Project::new();
+    // Crosses buffer boundaries: one file of 2.5 MiB, and many small ones.
+    let big: Vec<u8> = (0..(5 * 512 * 1024 + 3)).map(|i| (i % 251) as u8).collect();
+    p.write("tree/big.bin", &big)
+        .write("tree/empty", "")
+        .write("tree/pad7", "1234567")
+        .write("tree/pad8", "12345678")
+        .write("tree/run.sh", "#!/bin/sh\necho hi\n")
+        .mode("tree/run.sh", 0o755)
+        .write("tree/sub dir/ünïcode name", "x")
+        .write("tree/sub dir/deeper/.hidden", "h")
+        .symlink("../big.bin", "tree/sub dir/rel-link")
+        .symlink("/nonexistent/target", "tree/dangling")
+        .symlink("sub dir", "tree/dir-link")
+        .write("single-file", "just a file\n")
+        .write("single-exec", "#!/bin/sh\n")
+        .mode("single-exec", 0o755)
+        .symlink("single-file", "single-link");
+    for i in 0..200 {
+        p.write(&format!("tree/many/f{i:03}"), "y".repeat(i * 13));
+    }
+    std::fs::create_dir_all(p.join("tree/empty-dir")).unwrap();
+    std::fs::create_dir_all(p.join("empty-root")).unwrap();
+    for target in [
+        "tree",
+        "single-file",
+        "single-exec",
+        "single-link",
+        "empty-root",
+    ] {
+        let path = p.join(target);
+        for (ours, theirs) in [
+            (None, None),
+            (Some("--base16"), Some("--base16")),
+            (Some("--base32"), Some("--base32")),
+        ] {
+            let mut args = vec!["nar-hash"];
+            args.extend(ours);
+            let path_text = path.to_str().unwrap();
+            args.push(path_text);
+            let o = p.run(&args);
+            assert_exit(&o, 0);
+            assert_eq!(
+                stdout(&o).trim(),
+                nix_hash(&path, theirs),
+                "{target} {ours:?}"
+            );
+        }
+    }
+    // Several paths: `hash  path` per line.
+    let o = p.run(&["nar-hash", "single-file", "tree"]);
+    assert_exit(&o, 0);
+    let expected = format!(
+        "{}  single-file\n{}  tree\n",
+        nix_hash(&p.join("single-file"), None),
+        nix_hash(&p.join("tree"), None)
+    );
+    assert_eq!(stdout(&o), expected);
+    assert_bad_input(&p.run(&["nar-hash", "missing"]), "missing");
+}
+
+/// `nix-build testdata/nix/flake-eval.nix -A check` over `src` with the binary under
+/// test as the flake's buildproof.
+fn build_mk_check(p: &Project, src: &std::path::Path) -> std::process::Output {
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let tool = p.join("tool");
+    std::fs::create_dir_all(tool.join("bin")).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("buildproof");
+    let _ = std::fs::remove_file(tool.join("bin/buildproof"));
+    std::os::unix::fs::symlink(bin, tool.join("bin/buildproof")).unwrap();
+    Command::new("nix-build")
+        .current_dir(p.path())
+        .args(["--option", "sandbox", "false", "--no-out-link"])
+        .arg(format!("{repo}/testdata/nix/flake-eval.nix"))
+        .args(["-A", "check", "--arg", "repo", repo, "--argstr", "bin"])
+        .arg(&tool)
+        .arg("--arg")
+        .arg("src")
+        .arg(src)
+        .output()
+        .expect("nix-build runs")
+}
+
+#[test]
+fn flake_parses_evaluates_and_mk_check_gates_a_stale_artifact() {
+    if !require_tool("nix-build") {
+        return;
+    }
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let parse = Command::new("nix-instantiate")
+        .args(["--parse", &format!("{repo}/flake.nix")])
+        .output()
+        .unwrap();
+    assert!(
+        parse.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parse.stderr)
+    );
+
+    // Every output evaluates against a stub nixpkgs; lib.mkCheck yields a derivation.
+    let eval = Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json"])
+        .arg(format!("{repo}/testdata/nix/flake-eval.nix"))
+        .args(["-A", "summary", "--arg", "repo", repo])
+        .output()
+        .unwrap();
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(summary["mkCheck"], "derivation");
+    assert_eq!(summary["systems"].as_array().unwrap().len(), 4);
+    let checks = summary["checks"].as_array().unwrap();
+    assert!(checks.contains(&"fixture".into()) && checks.contains(&"package".into()));
+    assert!(
+        summary["app"]
+            .as_str()
+            .unwrap()
+            .ends_with("/bin/buildproof")
+    );
+    for key in ["package", "shell", "fixture"] {
+        assert!(
+            summary[key].as_str().unwrap().ends_with(".drv"),
+            "{summary}"
+        );
+    }
+
+    // mkCheck really gates: the passing fixture builds...
+    let p = Project::new();
+    let ok = build_mk_check(
+        &p,
+        &std::path::Path::new(repo).join("testdata/nix/flake-check"),
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let out = String::from_utf8(ok.stdout).unwrap();
+    let report = std::fs::read_to_string(format!("{}/report.txt", out.trim())).unwrap();
+    assert!(report.contains("0 errors"), "{report}");
+
+    // ...and the same tree with a source change but the old artifact fails the build.
+    let fixture = std::path::Path::new(repo).join("testdata/nix/flake-check");
+    for rel in ["buildproof.toml", "deployed.json", "build/app"] {
+        p.write(
+            &format!("tree/{rel}"),
+            std::fs::read(fixture.join(rel)).unwrap(),
+        );
+    }
+    p.write(
+        "tree/src/main.go",
+        format!("package main // hotfix {}\n", nonce("mkcheck")),
+    );
+    let stale = build_mk_check(&p, &p.join("tree"));
+    assert!(!stale.status.success(), "a stale artifact passed mkCheck");
+    let log = String::from_utf8_lossy(&stale.stderr);
+    assert!(log.contains("stale-artifact"), "{log}");
+    assert!(
+        log.contains("buildproof check exited 1, expected 0"),
+        "{log}"
+    );
+}
+
+#[test]
+fn nix_key_without_nix_installed_is_exit_2() {
+    let p = Project::new();
+    goinstance(&p, "nonix");
+    p.write("out/app", "x").config(
+        "[[component]]\nname = \"goinstance\"\ninputs = [\"goinstance/**\"]\noutputs = [\"out\"]\nnix = \".#goinstance\"\n",
+    );
+    std::fs::create_dir_all(p.join("empty-path")).unwrap();
+    let o = buildproof()
+        .current_dir(p.path())
+        .env("PATH", p.join("empty-path"))
+        .arg("snapshot")
+        .output()
+        .unwrap();
+    assert_bad_input(&o, "the `nix` key needs `nix`, which is not on PATH");
+}

@@ -1,0 +1,371 @@
+//! Nix: evaluating a component's `nix` installable, store paths and their database
+//! records, and which declared inputs can reach the derivation at all.
+//!
+//! - [`cli`] calls the nix CLI (evaluation, `nix path-info --json`);
+//! - [`derivation`] parses the `.drv` file the evaluation produced;
+//! - this module puts the facts into a [`NixRecord`]; the judging is in
+//!   `rules/nix.rs` (`output-not-current`, `store-mismatch`, `input-excluded`), so a
+//!   `diff` of two manifests reaches the same verdicts as the `check` that wrote them.
+//!
+//! Input coverage: a declared input file reaches the build only through a source of
+//! the derivation, that is an `inputSrcs` path (what `builtins.path`, `filterSource`,
+//! `cleanSourceWith` or a plain `./dir` copy into the store at evaluation time), or a
+//! store path named by its `src`/`srcs` attribute. An input `a/b/c.go` is present in a
+//! source directory `S` when `S/a/b/c.go`, `S/b/c.go` or `S/c.go` exists with the same
+//! content (a source is a copy of some directory of the checkout, so the file sits at
+//! a suffix of its path), or when `S` is itself a file of that name and content.
+//! `*.nix` files and `flake.lock` are exempt: they reach the build by evaluation.
+
+pub mod cli;
+pub mod derivation;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::NixSpec;
+use crate::manifest::{FileKind, FileRecord, OutputRecord};
+
+/// What a manifest records of a component's Nix side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NixRecord {
+    /// The `nix` key as written in the config; absent when the component has none and
+    /// only its store-path outputs are recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installable: Option<NixSpec>,
+    /// The store derivation it evaluates to now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derivation: Option<String>,
+    /// Output name → the out path the installable evaluates to now.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub out_paths: BTreeMap<String, String>,
+    /// The derivation's sources (`inputSrcs`, plus a `src` that is a store path).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    /// Declared outputs that are store paths.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub store_paths: Vec<StorePathRecord>,
+    /// Declared input files present in none of `sources`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_inputs: Vec<String>,
+}
+
+/// One declared output that is (or links to) a store path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorePathRecord {
+    /// The output as declared in the config (e.g. `result`).
+    pub output: String,
+    pub store_path: String,
+    /// NAR hash of the path's content now, SRI.
+    pub nar_hash: String,
+    pub nar_size: u64,
+    /// The NAR hash the store database records, when nix is installed and the path is
+    /// valid; as Nix prints it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_nar_hash: Option<String>,
+}
+
+impl StorePathRecord {
+    /// Whether the database's hash differs from the content's.
+    #[must_use]
+    pub fn mismatched(&self) -> bool {
+        self.db_nar_hash
+            .as_deref()
+            .is_some_and(|db| db != self.nar_hash && !same_hash(db, &self.nar_hash))
+    }
+}
+
+/// `sha256-<base64>` against Nix's older `sha256:<base32>` / `sha256:<hex>` spellings.
+fn same_hash(db: &str, sri: &str) -> bool {
+    let Some(rest) = db.strip_prefix("sha256:") else {
+        return false;
+    };
+    let Some(b64) = sri.strip_prefix("sha256-") else {
+        return false;
+    };
+    use base64::Engine as _;
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) else {
+        return false;
+    };
+    let Ok(bytes) = <[u8; 32]>::try_from(bytes.as_slice()) else {
+        return false;
+    };
+    let d = crate::digest::Digest::from_bytes(bytes);
+    rest == d.nix_base32() || rest == d.hex()
+}
+
+/// Why the Nix side of a component could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum NixError {
+    #[error("cannot evaluate `{installable}`: {message}")]
+    Eval {
+        installable: String,
+        message: String,
+    },
+    #[error("the `nix` key needs `{tool}`, which is not on PATH; install Nix or remove the key")]
+    NotInstalled { tool: &'static str },
+    #[error("cannot run `{tool}`: {source}")]
+    Spawn {
+        tool: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read derivation `{path}`: {source}")]
+    Derivation {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read the store record of `{path}`: {message}")]
+    PathInfo { path: String, message: String },
+    #[error(transparent)]
+    Nar(#[from] crate::nar::NarError),
+    #[error(transparent)]
+    Tree(#[from] crate::tree::TreeError),
+}
+
+/// Records the Nix side of a component: evaluates `spec` (when given) to its
+/// derivation, out paths and sources, checks `inputs` against those sources, and
+/// records every output that is a store path with its database NAR hash. `None` when
+/// there is no `spec` and no store-path output.
+pub fn record(
+    root: &Path,
+    spec: Option<&NixSpec>,
+    outputs: &[OutputRecord],
+    inputs: &[FileRecord],
+) -> Result<Option<NixRecord>, NixError> {
+    let has_store_output = outputs.iter().any(|o| o.store_path.is_some());
+    if spec.is_none() && !has_store_output {
+        return Ok(None);
+    }
+    let mut record = NixRecord {
+        installable: spec.cloned(),
+        derivation: None,
+        out_paths: BTreeMap::new(),
+        sources: Vec::new(),
+        store_paths: Vec::new(),
+        excluded_inputs: Vec::new(),
+    };
+    if let Some(spec) = spec {
+        let drv_path = evaluate(root, spec)?;
+        let text = std::fs::read(&drv_path).map_err(|source| NixError::Derivation {
+            path: drv_path.clone(),
+            source,
+        })?;
+        let drv = derivation::parse(&text).map_err(|source| NixError::Derivation {
+            path: drv_path.clone(),
+            source,
+        })?;
+        record.sources = sources_of(&drv);
+        record.excluded_inputs = excluded(inputs, &record.sources)?;
+        // A floating content-addressed output has no path until it is built.
+        record.out_paths = drv
+            .outputs
+            .into_iter()
+            .filter(|(_, path)| !path.is_empty())
+            .collect();
+        record.derivation = Some(drv_path);
+    }
+    let nix_installed = has_store_output && cli::available("nix");
+    for o in outputs {
+        let Some(store_path) = &o.store_path else {
+            continue;
+        };
+        // A directory's NAR hash is already known; a single-file store path was
+        // hashed by content, so its NAR is computed here (cheap: one file).
+        let (nar_hash, nar_size) = match &o.nar_hash {
+            Some(h) => (h.clone(), o.size),
+            None => {
+                let nar = crate::nar::hash_path(Path::new(store_path))?;
+                (nar.digest.sri(), nar.size)
+            }
+        };
+        let db_nar_hash = if nix_installed {
+            cli::path_info(store_path)?.map(|i| i.nar_hash)
+        } else {
+            None
+        };
+        record.store_paths.push(StorePathRecord {
+            output: o.path.clone(),
+            store_path: store_path.clone(),
+            nar_hash,
+            nar_size,
+            db_nar_hash,
+        });
+    }
+    Ok(Some(record))
+}
+
+fn evaluate(root: &Path, spec: &NixSpec) -> Result<String, NixError> {
+    match spec {
+        NixSpec::File { file, attr } => {
+            if !cli::available("nix-instantiate") {
+                return Err(NixError::NotInstalled {
+                    tool: "nix-instantiate",
+                });
+            }
+            cli::instantiate_file(root, file, attr)
+        }
+        NixSpec::Installable(installable) => {
+            if !cli::available("nix") {
+                return Err(NixError::NotInstalled { tool: "nix" });
+            }
+            cli::instantiate_flake(root, installable)
+        }
+    }
+}
+
+/// `inputSrcs`, plus the `src`/`srcs` attributes' store paths (a source produced by
+/// another derivation, such as a fetcher), sorted and deduplicated.
+fn sources_of(drv: &derivation::Derivation) -> Vec<String> {
+    let mut sources: Vec<String> = drv.input_srcs.clone();
+    for key in ["src", "srcs"] {
+        if let Some(value) = drv.env.get(key) {
+            for word in value.split_whitespace() {
+                if word.starts_with("/nix/store/") && Path::new(word).exists() {
+                    sources.push(word.to_owned());
+                }
+            }
+        }
+    }
+    sources.sort();
+    sources.dedup();
+    sources
+}
+
+/// The input files present in no source. Nothing is judged when no source exists on
+/// this machine (a derivation without sources, or sources not in the local store).
+fn excluded(inputs: &[FileRecord], sources: &[String]) -> Result<Vec<String>, NixError> {
+    let present: Vec<PathBuf> = sources
+        .iter()
+        .map(PathBuf::from)
+        .filter(|s| std::fs::symlink_metadata(s).is_ok())
+        .collect();
+    if present.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.kind == FileKind::Directory || evaluation_input(&input.path) {
+            continue;
+        }
+        let mut found = false;
+        for source in &present {
+            if in_source(input, source)? {
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            out.push(input.path.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Nix expressions and lock files reach the build through evaluation (they shape
+/// the derivation itself), not as sources, so they are never "excluded".
+fn evaluation_input(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.ends_with(".nix") || name == "flake.lock"
+}
+
+fn in_source(input: &FileRecord, source: &Path) -> Result<bool, NixError> {
+    let same = |candidate: &Path| -> Result<bool, NixError> {
+        match std::fs::symlink_metadata(candidate) {
+            // Size first: most candidates at a wrong suffix differ in it, unhashed.
+            Ok(m) if !m.is_dir() && m.len() == input.size => {
+                let rec = crate::tree::hash_file(candidate, b"")?;
+                Ok(rec.digest == input.digest && rec.size == input.size)
+            }
+            _ => Ok(false),
+        }
+    };
+    let parts: Vec<&str> = input.path.split('/').collect();
+    if source.is_dir() {
+        for start in 0..parts.len() {
+            let mut candidate = source.to_path_buf();
+            candidate.extend(&parts[start..]);
+            if same(&candidate)? {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
+    }
+    // A single-file source: `<hash>-<name>` with the input's name and content.
+    let base = parts.last().copied().unwrap_or_default();
+    let named = source
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split_once('-'))
+        .is_some_and(|(_, name)| name == base);
+    if named { same(source) } else { Ok(false) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::Digest;
+
+    fn rec(path: &str, content: &[u8]) -> FileRecord {
+        FileRecord {
+            path: path.to_owned(),
+            kind: FileKind::File,
+            size: content.len() as u64,
+            digest: Digest::of(content),
+        }
+    }
+
+    #[test]
+    fn inputs_found_at_a_suffix_of_their_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("aaaa-src");
+        std::fs::create_dir_all(src.join("cmd")).unwrap();
+        std::fs::write(src.join("cmd/main.go"), b"v2").unwrap();
+        std::fs::write(dir.path().join("bbbb-go.mod"), b"module x").unwrap();
+        let sources = vec![
+            src.display().to_string(),
+            dir.path().join("bbbb-go.mod").display().to_string(),
+            "/nonexistent/cccc-gone".to_owned(),
+        ];
+        let inputs = [
+            rec("goinstance/cmd/main.go", b"v2"),
+            rec("goinstance/cmd/util.go", b"x"),
+            rec("go.mod", b"module x"),
+            // Same name, other content: the source holds another version, not this one.
+            rec("other/cmd/main.go", b"v1"),
+            // Evaluation inputs are never sources.
+            rec("default.nix", b"{ }"),
+            rec("flake.lock", b"{}"),
+        ];
+        assert_eq!(
+            excluded(&inputs, &sources).unwrap(),
+            ["goinstance/cmd/util.go", "other/cmd/main.go"]
+        );
+        assert!(
+            excluded(&inputs, &["/nonexistent/x".to_owned()])
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn database_hash_spellings() {
+        let d = Digest::of(b"nar");
+        let mut r = StorePathRecord {
+            output: "result".into(),
+            store_path: "/nix/store/x-y".into(),
+            nar_hash: d.sri(),
+            nar_size: 3,
+            db_nar_hash: Some(d.sri()),
+        };
+        assert!(!r.mismatched());
+        r.db_nar_hash = Some(format!("sha256:{}", d.nix_base32()));
+        assert!(!r.mismatched());
+        r.db_nar_hash = Some(Digest::of(b"other").sri());
+        assert!(r.mismatched());
+        r.db_nar_hash = None;
+        assert!(!r.mismatched());
+    }
+}
