@@ -14,6 +14,8 @@
 //!   the current `SHELL` (default `["/bin/sh","-c"]`) plus the text, as Docker stores
 //!   them. `ENTRYPOINT` clears a `CMD` inherited from the parent (not one set earlier
 //!   in the same stage).
+//! - A stage from `scratch` starts with Docker's default `PATH` in its env, as
+//!   BuildKit gives it.
 //! - A relative `WORKDIR` joins the previous one (`/` when none is known).
 //! - `ONBUILD` triggers are for images built *from* this one: ignored.
 //! - `RUN`, `COPY`, `ADD`, `LABEL`, `MAINTAINER` do not change startup: passed over.
@@ -26,6 +28,9 @@ use super::{Field, StageRecord, Startup};
 
 /// The default shell of shell-form commands on Linux.
 const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
+
+/// The PATH an image built from `scratch` starts with.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A stage's configuration while it is being built.
 #[derive(Debug, Clone, Default)]
@@ -133,7 +138,18 @@ fn from(
     {
         parent.state.clone()
     } else if lower == "scratch" {
-        State::default()
+        // BuildKit (and buildah) give an image built from scratch Docker's default
+        // PATH, so `ENV PATH=/app/bin:$PATH` means what it says.
+        let mut state = State::default();
+        state.env.insert("PATH".to_owned(), DEFAULT_PATH.to_owned());
+        state.startup.env.insert(
+            "PATH".to_owned(),
+            Field {
+                value: DEFAULT_PATH.to_owned(),
+                line: ins.line,
+            },
+        );
+        state
     } else {
         State {
             base_image: Some(base.clone()),
@@ -660,9 +676,17 @@ mod tests {
                 ("B", "x y", 2),
                 ("C", "2", 2),
                 ("D", "1", 4),
-                ("LEGACY", "some value", 3)
+                ("LEGACY", "some value", 3),
+                ("PATH", DEFAULT_PATH, 1)
             ]
         );
+    }
+
+    #[test]
+    fn scratch_has_default_path() {
+        let (_, s) = eval("FROM scratch\nENV PATH=/app/bin:$PATH\n").unwrap();
+        assert_eq!(s.env["PATH"].value, format!("/app/bin:{DEFAULT_PATH}"));
+        assert_eq!(s.env["PATH"].line, 2);
     }
 
     #[test]
