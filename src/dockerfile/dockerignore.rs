@@ -16,6 +16,9 @@
 //! next to the Dockerfile (e.g. `web/Dockerfile.dockerignore`) takes precedence over
 //! the context's `.dockerignore`.
 
+/// Longer patterns are refused: matching costs pattern × path length.
+const MAX_PATTERN: usize = 4096;
+
 /// One pattern as written, where it was written, and how it matches.
 #[derive(Debug, Clone)]
 pub struct Pattern {
@@ -77,6 +80,9 @@ impl Ignore {
             let text = raw.trim();
             if text.is_empty() {
                 continue;
+            }
+            if text.len() > MAX_PATTERN {
+                return Err((line, format!("pattern longer than {MAX_PATTERN} bytes")));
             }
             let (exception, body) = match text.strip_prefix('!') {
                 Some(rest) => (true, rest.trim()),

@@ -10,6 +10,13 @@
 
 use std::collections::BTreeMap;
 
+/// The longest value a word may grow to by substitution (`ENV A=$A$A` repeated would
+/// otherwise double without bound).
+const MAX_WORD: usize = 1 << 20;
+
+/// How deeply `${A:-${B:-…}}` may nest.
+const MAX_DEPTH: usize = 64;
+
 /// What a variable lookup found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
@@ -54,6 +61,7 @@ pub fn process(word: &str, escape: char, vars: &Vars<'_>) -> Result<String, Stri
         pos: 0,
         escape,
         vars,
+        depth: 0,
     };
     lexer.word(None)
 }
@@ -63,6 +71,7 @@ struct Lexer<'a, 'v> {
     pos: usize,
     escape: char,
     vars: &'a Vars<'v>,
+    depth: usize,
 }
 
 impl Lexer<'_, '_> {
@@ -87,8 +96,8 @@ impl Lexer<'_, '_> {
             self.pos += 1;
             match c {
                 '\'' => out.push_str(&self.single_quoted()?),
-                '"' => out.push_str(&self.double_quoted()?),
-                '$' => out.push_str(&self.dollar()?),
+                '"' => push(&mut out, &self.double_quoted()?)?,
+                '$' => push(&mut out, &self.dollar()?)?,
                 c if c == self.escape => match self.next() {
                     Some(n) => out.push(n),
                     None => out.push(c),
@@ -126,7 +135,7 @@ impl Lexer<'_, '_> {
         loop {
             match self.next() {
                 Some('"') => return Ok(out),
-                Some('$') => out.push_str(&self.dollar()?),
+                Some('$') => push(&mut out, &self.dollar()?)?,
                 Some(c) if c == self.escape => match self.peek() {
                     Some(n) if n == '"' || n == '$' || n == self.escape => {
                         self.pos += 1;
@@ -193,7 +202,12 @@ impl Lexer<'_, '_> {
         if name.is_empty() {
             return self.keep_as_written(start, Some(modifier.1));
         }
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(format!("variables nested more than {MAX_DEPTH} deep"));
+        }
         let word = self.word(Some('}'))?;
+        self.depth -= 1;
         self.pos += 1; // the closing `}`
         let (colon, op) = modifier;
         let set = match &lookup {
@@ -246,6 +260,17 @@ impl Lexer<'_, '_> {
         }
         Err("unterminated `${`".to_owned())
     }
+}
+
+/// Appends a substitution, refusing values that grow without bound.
+fn push(out: &mut String, part: &str) -> Result<(), String> {
+    if out.len() + part.len() > MAX_WORD {
+        return Err(format!(
+            "a value grows beyond {MAX_WORD} bytes by substitution"
+        ));
+    }
+    out.push_str(part);
+    Ok(())
 }
 
 /// Splits `text` into words on blanks outside quotes, keeping quotes and escapes in
@@ -364,6 +389,20 @@ mod tests {
         assert!(run("\"abc", false).is_err());
         assert!(run("${abc", false).is_err());
         assert!(run("${abc:-x", false).is_err());
+    }
+
+    #[test]
+    fn bounded() {
+        let deep = format!("{}x{}", "${NOPE:-".repeat(100), "}".repeat(100));
+        assert!(run(&deep, false).unwrap_err().contains("nested"));
+        let env: BTreeMap<String, String> = [("A".to_owned(), "a".repeat(600_000))].into();
+        let args = BTreeMap::new();
+        let vars = Vars {
+            env: &env,
+            args: &args,
+            base_unknown: false,
+        };
+        assert!(process("$A$A", '\\', &vars).unwrap_err().contains("grows"));
     }
 
     #[test]

@@ -60,14 +60,24 @@ struct Stage {
 pub fn evaluate(parsed: &Parsed) -> Result<(StageRecord, Startup), SyntaxError> {
     let escape = parsed.escape;
     let mut globals: BTreeMap<String, Option<String>> = BTreeMap::new();
-    let mut done: Vec<Stage> = Vec::new();
+    // Finished stages that later ones can name in `FROM`.
+    let mut named: BTreeMap<String, State> = BTreeMap::new();
     let mut current: Option<Stage> = None;
     for ins in &parsed.instructions {
         if ins.keyword == "FROM" {
             if let Some(stage) = current.take() {
-                done.push(stage);
+                finish(&mut named, stage);
             }
-            current = Some(from(ins, escape, &globals, &done)?);
+            let stage = from(ins, escape, &globals, &named)?;
+            if let Some(name) = &stage.name {
+                if named.contains_key(name) {
+                    return Err(SyntaxError::new(
+                        ins.line,
+                        format!("duplicate stage name `{}`", truncate(name)),
+                    ));
+                }
+            }
+            current = Some(stage);
             continue;
         }
         let Some(stage) = current.as_mut() else {
@@ -82,13 +92,15 @@ pub fn evaluate(parsed: &Parsed) -> Result<(StageRecord, Startup), SyntaxError> 
         };
         apply(stage, ins, escape, &globals)?;
     }
-    let stage = current.ok_or_else(|| {
+    let mut stage = current.ok_or_else(|| {
         let line = parsed.instructions.last().map_or(1, |i| i.line);
         SyntaxError::new(
             line,
             "no FROM instruction: a Dockerfile needs at least one stage",
         )
     })?;
+    sort_unique(&mut stage.state.startup.expose);
+    sort_unique(&mut stage.state.startup.volumes);
     let record = StageRecord {
         name: stage.name,
         base: stage.base,
@@ -102,7 +114,7 @@ fn from(
     ins: &Instruction,
     escape: char,
     globals: &BTreeMap<String, Option<String>>,
-    done: &[Stage],
+    named: &BTreeMap<String, State>,
 ) -> Result<Stage, SyntaxError> {
     if let Some(flag) = ins.flags.iter().find(|f| !f.starts_with("platform=")) {
         return Err(unknown_flag(ins, flag));
@@ -131,12 +143,8 @@ fn from(
         return Err(SyntaxError::new(ins.line, "FROM names no image"));
     }
     let lower = base.to_ascii_lowercase();
-    let state = if let Some(parent) = done
-        .iter()
-        .rev()
-        .find(|s| s.name.as_deref() == Some(lower.as_str()))
-    {
-        parent.state.clone()
+    let state = if let Some(parent) = named.get(&lower) {
+        parent.clone()
     } else if lower == "scratch" {
         // BuildKit (and buildah) give an image built from scratch Docker's default
         // PATH, so `ENV PATH=/app/bin:$PATH` means what it says.
@@ -265,7 +273,7 @@ fn apply(
                 if !port.contains('/') {
                     port.push_str("/tcp");
                 }
-                add_unique(&mut stage.state.startup.expose, Field { value: port, line });
+                stage.state.startup.expose.push(Field { value: port, line });
             }
         }
         "VOLUME" => {
@@ -276,7 +284,7 @@ fn apply(
             for path in paths {
                 let value = word(&path)?;
                 if !value.is_empty() {
-                    add_unique(&mut stage.state.startup.volumes, Field { value, line });
+                    stage.state.startup.volumes.push(Field { value, line });
                 }
             }
         }
@@ -463,10 +471,18 @@ fn join_workdir(previous: &str, dir: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-fn add_unique(list: &mut Vec<Field>, field: Field) {
-    if !list.iter().any(|f| f.value == field.value) {
-        list.push(field);
-        list.sort_by(|a, b| a.value.cmp(&b.value));
+/// Sorted by value, each value once, keeping the line that first set it.
+fn sort_unique(list: &mut Vec<Field>) {
+    list.sort_by(|a, b| a.value.cmp(&b.value));
+    list.dedup_by(|later, first| later.value == first.value);
+}
+
+/// Keeps a finished stage's configuration when later stages can name it.
+fn finish(named: &mut BTreeMap<String, State>, mut stage: Stage) {
+    if let Some(name) = stage.name.take() {
+        sort_unique(&mut stage.state.startup.expose);
+        sort_unique(&mut stage.state.startup.volumes);
+        named.insert(name, stage.state);
     }
 }
 
@@ -741,5 +757,9 @@ mod tests {
         "FROM a\nHEALTHCHECK --bogus=1 CMD x\n", 2, "--bogus"
     );
     error!(required_var, "FROM scratch\nUSER ${U:?set U}\n", 2, "set U");
+    error!(
+        duplicate_stage,
+        "FROM a AS x\nFROM b AS X\n", 2, "duplicate stage name `x`"
+    );
     error!(empty_user, "FROM a\nUSER\n", 2, "needs an argument");
 }
