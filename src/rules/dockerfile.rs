@@ -125,11 +125,15 @@ pub fn state(component: &str, new: &DockerfileRecord) -> Vec<Finding> {
                     )
                 }
             };
-            Finding::new(RuleId::InputExcluded, component, message, &[&ex.path, &identity])
-                .with_detail("input", &ex.path)
-                .with_detail("dockerfile", &new.path)
-                .with_detail("excluded", ex)
-                .with_location(location)
+            let mut finding =
+                Finding::new(RuleId::InputExcluded, component, message, &[&ex.path, &identity])
+                    .with_detail("input", &ex.path)
+                    .with_detail("dockerfile", &new.path)
+                    .with_detail("reason", ex.reason);
+            if let Some(pattern) = &ex.pattern {
+                finding = finding.with_detail("pattern", pattern);
+            }
+            finding.with_location(location)
         })
         .collect()
 }
