@@ -19,7 +19,12 @@ fuzz_target!(|data: &[u8]| {
                     assert!(f.line >= 1 && f.line <= lines, "line {} of {lines}", f.line);
                 }
             }
-            for f in startup.env.values().chain(&startup.expose).chain(&startup.volumes) {
+            for f in startup
+                .env
+                .values()
+                .chain(&startup.expose)
+                .chain(&startup.volumes)
+            {
                 assert!(f.line >= 1 && f.line <= lines, "line {} of {lines}", f.line);
             }
         }

@@ -464,3 +464,11 @@ fn parser_agrees_with_buildah() {
     assert_eq!(startup["volumes"][0]["value"], "/data");
     assert!(config["Volumes"].get("/data").is_some());
 }
+
+#[test]
+fn snapshot_with_missing_dockerfile_is_exit_2() {
+    let p = web_project("FROM scratch\n");
+    std::fs::remove_file(p.join("web/Dockerfile")).unwrap();
+    let o = p.run(&["snapshot"]);
+    assert_bad_input(&o, "cannot read Dockerfile `web/Dockerfile`");
+}
