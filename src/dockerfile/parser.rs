@@ -13,7 +13,7 @@
 //! - **Instruction words** are case-insensitive; leading `--name[=value]` words are the
 //!   instruction's flags (`FROM --platform=…`, `HEALTHCHECK --interval=…`).
 //! - **Heredocs** (`RUN <<EOF`, `COPY <<-"EOF" /dst`): on `RUN`, `COPY` and `ADD`, each
-//!   `<<[-]WORD` (optionally quoted, optionally after a file descriptor digit) makes the
+//!   `<<[-]WORD` word (optionally quoted, optionally after a file descriptor number) makes the
 //!   following lines the heredoc body up to a line that is exactly `WORD` (with leading
 //!   tabs removed for `<<-`). Bodies are passed over, never interpreted. A heredoc
 //!   without its terminator is an error naming the line it started on.
@@ -260,13 +260,9 @@ fn heredoc_words(args: &str) -> Vec<(String, bool)> {
             Some(r) => (r, true),
             None => (rest, false),
         };
+        // BuildKit's `^(\d*)<<(-?)([^<]*)$`, the name unquoted.
         let name = rest.trim_matches(|c| c == '"' || c == '\'');
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if valid {
+        if !name.is_empty() && !name.contains('<') {
             found.push((name.to_owned(), strip_tabs));
         }
     }
@@ -413,6 +409,20 @@ mod tests {
     error!(
         unterminated_heredoc,
         "FROM a\nRUN <<EOF\necho\n", 2, "never terminated"
+    );
+    test!(
+        heredoc_name_with_dash,
+        "FROM a\nRUN cat <<END-OF-IT\nUSER x\nEND-OF-IT\n",
+        [("FROM", [], "a", 1), ("RUN", [], "cat <<END-OF-IT", 2),]
+    );
+    test!(
+        here_string_is_not_a_heredoc,
+        "FROM a\nRUN cat <<<word\nUSER x\n",
+        [
+            ("FROM", [], "a", 1),
+            ("RUN", [], "cat <<<word", 2),
+            ("USER", [], "x", 3),
+        ]
     );
     error!(bad_escape, "# escape=x\nFROM a\n", 1, "invalid escape");
     error!(
