@@ -299,3 +299,81 @@ fn read_ignore(
     }
     Ok((dockerignore::Ignore::default(), None))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::Digest;
+    use crate::manifest::FileKind;
+
+    fn input(path: &str) -> FileRecord {
+        FileRecord {
+            path: path.to_owned(),
+            kind: FileKind::File,
+            size: 0,
+            digest: Digest::of(b""),
+        }
+    }
+
+    fn excluded(
+        files: &[(&str, &str)],
+        dockerfile: &str,
+        inputs: &[&str],
+    ) -> Vec<(String, ExcludeReason, Option<u32>)> {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let inputs: Vec<FileRecord> = inputs.iter().map(|p| input(p)).collect();
+        record(dir.path(), dockerfile, &inputs)
+            .unwrap()
+            .excluded
+            .into_iter()
+            .map(|e| (e.path, e.reason, e.line))
+            .collect()
+    }
+
+    #[test]
+    fn root_context_sees_everything_not_ignored() {
+        let got = excluded(
+            &[
+                ("Dockerfile", "FROM scratch\n"),
+                (".dockerignore", "Dockerfile\n.dockerignore\ntarget\n"),
+            ],
+            "Dockerfile",
+            &[
+                "Dockerfile",
+                ".dockerignore",
+                "src/main.rs",
+                "target/debug/x",
+            ],
+        );
+        assert_eq!(
+            got,
+            [(
+                "target/debug/x".to_owned(),
+                ExcludeReason::Dockerignore,
+                Some(3)
+            )]
+        );
+    }
+
+    #[test]
+    fn dotted_dockerfile_path_is_normalised() {
+        let got = excluded(
+            &[("web/Dockerfile", "FROM scratch\n")],
+            "./web//Dockerfile",
+            &["web/app.js", "webapp/x.js"],
+        );
+        assert_eq!(
+            got,
+            [(
+                "webapp/x.js".to_owned(),
+                ExcludeReason::OutsideContext,
+                None
+            )]
+        );
+    }
+}
