@@ -58,7 +58,13 @@ pub fn compare(component: &str, base: &DockerfileRecord, new: &DockerfileRecord)
         let location = location_in(new, now);
         let change = match (old, now) {
             (None, Some(n)) => format!("added with `{}`", n.value),
-            (Some(o), None) => format!("removed (was `{}`)", o.value),
+            (Some(o), None) => match &new.stage.base_image {
+                Some(image) => format!(
+                    "no longer set here (was `{}`): base image `{image}` decides it now",
+                    o.value
+                ),
+                None => format!("removed (was `{}`)", o.value),
+            },
             (Some(o), Some(n)) => format!("changed from `{}` to `{}`", o.value, n.value),
             (None, None) => continue,
         };
@@ -238,6 +244,19 @@ mod tests {
             "{}",
             f[0].message
         );
+    }
+
+    #[test]
+    fn env_left_to_the_base_image() {
+        let f = findings("FROM scratch\n", "FROM alpine\n");
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .starts_with("ENV `PATH` no longer set here (was `/usr/local/sbin:"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].message.contains("base image `alpine` decides it now"));
     }
 
     #[test]
