@@ -7,18 +7,7 @@
 //! - [`shell`] is the word processing (quotes, escapes, `${VAR:-default}`);
 //! - [`dockerignore`] decides which files of the build context the builder sees.
 //!
-//! # Supported subset
-//!
-//! The Dockerfile frontend `docker/dockerfile:1` as BuildKit parses it, for what
-//! decides how a container starts: `FROM [--platform] image [AS name]`, stage
-//! references, `ARG` (global and per stage), `ENV` (`a=b c=d` and legacy `a b`),
-//! `ENTRYPOINT`, `CMD`, `USER`, `WORKDIR`, `SHELL`, `HEALTHCHECK` (`NONE`, options,
-//! exec and shell form), `STOPSIGNAL`, `EXPOSE`, `VOLUME`. `RUN`, `COPY`, `ADD`,
-//! `LABEL`, `MAINTAINER` and `ONBUILD` are accepted and passed over (heredoc bodies
-//! included). Not supported: `--target` (the final stage is the last one), build
-//! arguments given on the command line (ARG defaults are used), the configuration
-//! of an external base image (recorded as unknown: `base_image`), `${VAR#…}`,
-//! `${VAR%…}` and `${VAR/…}` (kept as written), `ONBUILD` triggers of a parent stage.
+//! The supported Dockerfile subset is documented in [`parser`].
 
 pub mod dockerignore;
 pub mod parser;

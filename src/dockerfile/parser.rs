@@ -19,6 +19,25 @@
 //!   without its terminator is an error naming the line it started on.
 //!
 //! Every instruction keeps the 1-based line it starts on, for findings.
+//!
+//! # Supported subset
+//!
+//! The Dockerfile frontend `docker/dockerfile:1` as BuildKit parses it, for what
+//! decides how a container starts: `FROM [--platform] image [AS name]`, stage
+//! references, `ARG` (global and per stage), `ENV` (`a=b c=d` and legacy `a b`),
+//! `ENTRYPOINT`, `CMD`, `USER`, `WORKDIR`, `SHELL`, `HEALTHCHECK` (`NONE`, options,
+//! exec and shell form), `STOPSIGNAL`, `EXPOSE`, `VOLUME`. `RUN`, `COPY`, `ADD`,
+//! `LABEL`, `MAINTAINER` and `ONBUILD` are accepted and passed over (heredoc bodies
+//! included). Not supported: `--target` (the final stage is the last one), build
+//! arguments given on the command line (ARG defaults are used), the configuration
+//! of an external base image (recorded as unknown: `base_image`), `${VAR#…}`,
+//! `${VAR%…}` and `${VAR/…}` (kept as written), `ONBUILD` triggers of a parent stage.
+//!
+//! What Docker refuses is refused, with its line: an unknown instruction, an
+//! instruction before the first `FROM`, an unknown flag (`CMD --help`), a `SHELL` not
+//! in JSON form, `ENV name` without a value, a duplicate stage name, an unterminated
+//! heredoc or quote. Bounds against hostile input: substituted values up to 1 MiB,
+//! `${…}` nested up to 64 deep.
 
 use std::fmt;
 
