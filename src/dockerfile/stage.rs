@@ -132,6 +132,22 @@ fn from(
             ));
         }
     };
+    if let Some(name) = &name {
+        // BuildKit's `^[a-z][a-z0-9-_\.]*$`.
+        let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+        if !valid {
+            return Err(SyntaxError::new(
+                ins.line,
+                format!(
+                    "invalid stage name `{}`: use letters, digits, `-`, `_` and `.`, starting with a letter",
+                    truncate(name)
+                ),
+            ));
+        }
+    }
     let empty = BTreeMap::new();
     let vars = Vars {
         env: &empty,
