@@ -1,7 +1,48 @@
-//! `buildproof dockerfile diff`.
+//! `buildproof dockerfile diff OLD NEW`: the final stages' startup instructions
+//! compared without building anything. Findings carry NEW as given on the command
+//! line in their `component` field and point at NEW's lines.
 
 use crate::cli::DockerfileCommand;
+use crate::dockerfile::{self, DockerfileRecord};
+use crate::report::Report;
+use crate::rules::{self, RuleId};
 
-pub(super) fn run(_cmd: DockerfileCommand) -> anyhow::Result<u8> {
-    anyhow::bail!("`dockerfile` commands are not available yet")
+pub(super) fn run(cmd: DockerfileCommand) -> anyhow::Result<u8> {
+    match cmd {
+        DockerfileCommand::Diff { old, new, report } => {
+            let old_name = old.display().to_string();
+            let new_name = new.display().to_string();
+            let base = dockerfile::read(&old, &old_name)?;
+            let now = dockerfile::read(&new, &new_name)?;
+            let findings = rules::dockerfile::compare(&new_name, &base, &now);
+            let mut out = Report::new(
+                "dockerfile diff",
+                vec![new_name],
+                vec![RuleId::StartupChanged, RuleId::EnvChanged],
+                findings,
+            );
+            out.facts.insert("old".to_owned(), summary(&base));
+            out.facts.insert("new".to_owned(), summary(&now));
+            super::emit_report(&out, &report)
+        }
+    }
+}
+
+/// A fact for the report: the final stage and where its configuration comes from.
+fn summary(record: &DockerfileRecord) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    map.insert("path".into(), record.path.clone().into());
+    if let Some(name) = &record.stage.name {
+        map.insert("stage".into(), name.clone().into());
+    }
+    map.insert("from".into(), record.stage.base.clone().into());
+    if let Some(image) = &record.stage.base_image {
+        map.insert("base_image".into(), image.clone().into());
+    }
+    for (name, field) in record.startup.compared() {
+        if let Some(f) = field {
+            map.insert(name.to_ascii_lowercase(), f.value.clone().into());
+        }
+    }
+    serde_json::Value::Object(map)
 }

@@ -1,0 +1,455 @@
+//! Lexing a Dockerfile into instructions, the way BuildKit's `parser` package does.
+//!
+//! What this layer handles (everything else is the stage evaluator's business):
+//!
+//! - **Parser directives** at the very top (`# escape=`, `# syntax=`, `# check=`):
+//!   recognised until the first line that is not one (a blank line, another comment,
+//!   an instruction). Only `escape` changes lexing; it must be `\` or `` ` ``, and it
+//!   may appear once.
+//! - **Comments**: a line whose first non-blank character is `#` is dropped, also
+//!   in the middle of a continued instruction. `#` elsewhere is not a comment.
+//! - **Line continuations**: the escape character followed only by blanks at the end
+//!   of a line joins the next line. Blank lines inside a continuation are skipped.
+//! - **Instruction words** are case-insensitive; leading `--name[=value]` words are the
+//!   instruction's flags (`FROM --platform=…`, `HEALTHCHECK --interval=…`).
+//! - **Heredocs** (`RUN <<EOF`, `COPY <<-"EOF" /dst`): on `RUN`, `COPY` and `ADD`, each
+//!   `<<[-]WORD` word (optionally quoted, optionally after a file descriptor number) makes the
+//!   following lines the heredoc body up to a line that is exactly `WORD` (with leading
+//!   tabs removed for `<<-`). Bodies are passed over, never interpreted. A heredoc
+//!   without its terminator is an error naming the line it started on.
+//!
+//! Every instruction keeps the 1-based line it starts on, for findings.
+//!
+//! # Supported subset
+//!
+//! The Dockerfile frontend `docker/dockerfile:1` as BuildKit parses it, for what
+//! decides how a container starts: `FROM [--platform] image [AS name]`, stage
+//! references, `ARG` (global and per stage), `ENV` (`a=b c=d` and legacy `a b`),
+//! `ENTRYPOINT`, `CMD`, `USER`, `WORKDIR`, `SHELL`, `HEALTHCHECK` (`NONE`, options,
+//! exec and shell form), `STOPSIGNAL`, `EXPOSE`, `VOLUME`. `RUN`, `COPY`, `ADD`,
+//! `LABEL`, `MAINTAINER` and `ONBUILD` are accepted and passed over (heredoc bodies
+//! included). Not supported: `--target` (the final stage is the last one), build
+//! arguments given on the command line (ARG defaults are used), the configuration
+//! of an external base image (recorded as unknown: `base_image`), `${VAR#…}`,
+//! `${VAR%…}` and `${VAR/…}` (kept as written), `ONBUILD` triggers of a parent stage.
+//!
+//! What Docker refuses is refused, with its line: an unknown instruction, an
+//! instruction before the first `FROM`, an unknown flag (`CMD --help`), a `SHELL` not
+//! in JSON form, `ENV name` without a value, a duplicate stage name, an unterminated
+//! heredoc or quote. Bounds against hostile input: substituted values up to 1 MiB,
+//! `${…}` nested up to 64 deep.
+
+use std::fmt;
+
+/// One instruction: keyword (upper case), flags, the rest of the line, and where it
+/// starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instruction {
+    pub keyword: String,
+    /// Leading `--name[=value]` words, without the dashes.
+    pub flags: Vec<String>,
+    /// The arguments after the flags, continuation lines joined, trimmed.
+    pub args: String,
+    /// 1-based line the instruction starts on.
+    pub line: u32,
+}
+
+/// A lexed Dockerfile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// The escape character (`\` unless `# escape=` said otherwise).
+    pub escape: char,
+    pub instructions: Vec<Instruction>,
+}
+
+/// A Dockerfile that cannot be lexed or evaluated, with the 1-based line at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub line: u32,
+    pub message: String,
+}
+
+impl SyntaxError {
+    pub(crate) fn new(line: u32, message: impl Into<String>) -> Self {
+        Self {
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Tracks the parser directives at the top of the file.
+struct Directives {
+    done: bool,
+    escape: char,
+    seen_escape: bool,
+}
+
+impl Directives {
+    /// Looks at one raw line (leading blanks already removed) while directives may
+    /// still appear.
+    fn look(&mut self, line: &str, number: u32) -> Result<(), SyntaxError> {
+        if self.done {
+            return Ok(());
+        }
+        let Some((key, value)) = directive(line) else {
+            self.done = true;
+            return Ok(());
+        };
+        if key.eq_ignore_ascii_case("escape") {
+            if self.seen_escape {
+                return Err(SyntaxError::new(
+                    number,
+                    "only one `escape` parser directive can be used",
+                ));
+            }
+            self.seen_escape = true;
+            self.escape = match value {
+                "\\" => '\\',
+                "`" => '`',
+                other => {
+                    return Err(SyntaxError::new(
+                        number,
+                        format!("invalid escape character `{other}`: it must be `\\` or `` ` ``"),
+                    ));
+                }
+            };
+        }
+        Ok(())
+    }
+}
+
+/// `# key=value` with a key of `[a-zA-Z][a-zA-Z0-9]*`, as BuildKit's directive regex.
+fn directive(line: &str) -> Option<(&str, &str)> {
+    let rest = line.strip_prefix('#')?.trim_start();
+    let key_len = rest
+        .char_indices()
+        .take_while(|&(i, c)| {
+            if i == 0 {
+                c.is_ascii_alphabetic()
+            } else {
+                c.is_ascii_alphanumeric()
+            }
+        })
+        .count();
+    if key_len == 0 {
+        return None;
+    }
+    let (key, after) = rest.split_at(key_len);
+    let value = after.trim_start().strip_prefix('=')?.trim();
+    if value.is_empty() {
+        return None;
+    }
+    Some((key, value))
+}
+
+fn is_comment(line: &str) -> bool {
+    line.trim_start().starts_with('#')
+}
+
+/// Removes a trailing escape character (followed only by blanks); says whether it
+/// was there, i.e. whether the instruction continues on the next line.
+fn strip_continuation(line: &str, escape: char) -> (&str, bool) {
+    let trimmed = line.trim_end_matches([' ', '\t']);
+    match trimmed.strip_suffix(escape) {
+        Some(rest) => (rest, true),
+        None => (line, false),
+    }
+}
+
+/// Lexes `text` into instructions.
+///
+/// # Errors
+/// A bad parser directive, an unterminated heredoc, or a line that has no
+/// instruction word.
+pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
+    let mut directives = Directives {
+        done: false,
+        escape: '\\',
+        seen_escape: false,
+    };
+    let mut instructions = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let number = line_number(i);
+        let raw = lines[i].trim_start();
+        i += 1;
+        directives.look(raw, number)?;
+        if is_comment(raw) || raw.trim().is_empty() {
+            continue;
+        }
+        let escape = directives.escape;
+        let (first, mut continues) = strip_continuation(raw, escape);
+        let mut joined = first.to_owned();
+        while continues && i < lines.len() {
+            let next = lines[i];
+            i += 1;
+            if is_comment(next) || next.trim().is_empty() {
+                continue;
+            }
+            let (part, more) = strip_continuation(next, escape);
+            joined.push_str(part);
+            continues = more;
+        }
+        let instruction = split(&joined, number)?;
+        if matches!(instruction.keyword.as_str(), "RUN" | "COPY" | "ADD") {
+            for (word, strip_tabs) in heredoc_words(&instruction.args) {
+                i = skip_heredoc(&lines, i, &word, strip_tabs).ok_or_else(|| {
+                    SyntaxError::new(
+                        number,
+                        format!("heredoc `<<{word}` is never terminated: no line `{word}` follows"),
+                    )
+                })?;
+            }
+        }
+        instructions.push(instruction);
+    }
+    Ok(Parsed {
+        escape: directives.escape,
+        instructions,
+    })
+}
+
+fn line_number(index: usize) -> u32 {
+    u32::try_from(index + 1).unwrap_or(u32::MAX)
+}
+
+/// Splits a joined instruction line into keyword, flags and arguments.
+fn split(line: &str, number: u32) -> Result<Instruction, SyntaxError> {
+    let line = line.trim();
+    let (keyword, rest) = line
+        .split_once(|c: char| c.is_whitespace())
+        .unwrap_or((line, ""));
+    if keyword.is_empty() || !keyword.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(SyntaxError::new(
+            number,
+            format!("`{}` is not an instruction", truncate(keyword)),
+        ));
+    }
+    let mut rest = rest.trim_start();
+    let mut flags = Vec::new();
+    while let Some(after) = rest.strip_prefix("--") {
+        let (word, tail) = after
+            .split_once(|c: char| c.is_whitespace())
+            .unwrap_or((after, ""));
+        rest = tail.trim_start();
+        if word.is_empty() {
+            // A bare `--` ends the flags, as in BuildKit.
+            break;
+        }
+        flags.push(word.to_owned());
+    }
+    Ok(Instruction {
+        keyword: keyword.to_ascii_uppercase(),
+        flags,
+        args: rest.trim_end().to_owned(),
+        line: number,
+    })
+}
+
+/// At most 40 characters of user text for a message.
+pub(crate) fn truncate(s: &str) -> String {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+/// The heredoc terminators a `RUN`/`COPY`/`ADD` line opens, in order, with whether
+/// leading tabs are stripped (`<<-`).
+fn heredoc_words(args: &str) -> Vec<(String, bool)> {
+    let mut found = Vec::new();
+    for word in args.split_whitespace() {
+        let word = word.trim_start_matches(|c: char| c.is_ascii_digit());
+        let Some(rest) = word.strip_prefix("<<") else {
+            continue;
+        };
+        let (rest, strip_tabs) = match rest.strip_prefix('-') {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
+        // BuildKit's `^(\d*)<<(-?)([^<]*)$`, the name unquoted.
+        let name = rest.trim_matches(|c| c == '"' || c == '\'');
+        if !name.is_empty() && !name.contains('<') {
+            found.push((name.to_owned(), strip_tabs));
+        }
+    }
+    found
+}
+
+/// The index of the line after the heredoc ending with `word`, starting at `from`.
+fn skip_heredoc(lines: &[&str], from: usize, word: &str, strip_tabs: bool) -> Option<usize> {
+    (from..lines.len())
+        .find(|&j| {
+            let l = if strip_tabs {
+                lines[j].trim_start_matches('\t')
+            } else {
+                lines[j]
+            };
+            l == word
+        })
+        .map(|j| j + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `parse` gives these (keyword, flags, args, line) tuples.
+    macro_rules! test {
+        ($name:ident, $text:expr, [$(($kw:expr, [$($flag:expr),*], $args:expr, $line:expr)),* $(,)?]) => {
+            #[test]
+            fn $name() {
+                let parsed = parse($text).expect("parses");
+                let got: Vec<(String, Vec<String>, String, u32)> = parsed
+                    .instructions
+                    .into_iter()
+                    .map(|i| (i.keyword, i.flags, i.args, i.line))
+                    .collect();
+                let want: Vec<(String, Vec<String>, String, u32)> = vec![
+                    $(($kw.to_owned(), vec![$($flag.to_owned()),*], $args.to_owned(), $line)),*
+                ];
+                assert_eq!(got, want);
+            }
+        };
+    }
+
+    /// `parse` fails at this line with a message containing the needle.
+    macro_rules! error {
+        ($name:ident, $text:expr, $line:expr, $needle:expr) => {
+            #[test]
+            fn $name() {
+                let err = parse($text).expect_err("fails");
+                assert_eq!(err.line, $line, "{err}");
+                assert!(err.message.contains($needle), "{err}");
+            }
+        };
+    }
+
+    test!(
+        simple,
+        "FROM alpine\nCMD [\"sh\"]\n",
+        [("FROM", [], "alpine", 1), ("CMD", [], "[\"sh\"]", 2),]
+    );
+    test!(
+        lower_case_keyword,
+        "from alpine AS build\n",
+        [("FROM", [], "alpine AS build", 1)]
+    );
+    test!(
+        continuation,
+        "FROM a\nENTRYPOINT [\"/app\", \\\n  \"--flag\"]\nUSER x\n",
+        [
+            ("FROM", [], "a", 1),
+            ("ENTRYPOINT", [], "[\"/app\",   \"--flag\"]", 2),
+            ("USER", [], "x", 4),
+        ]
+    );
+    test!(
+        continuation_trailing_blanks,
+        "FROM a\nRUN a \\  \n b\n",
+        [("FROM", [], "a", 1), ("RUN", [], "a  b", 2),]
+    );
+    test!(
+        comment_inside_continuation,
+        "FROM a\nRUN a \\\n# note\n\n  b\nCMD c\n",
+        [
+            ("FROM", [], "a", 1),
+            ("RUN", [], "a   b", 2),
+            ("CMD", [], "c", 6),
+        ]
+    );
+    test!(
+        escape_directive,
+        "# escape=`\nFROM a\nRUN dir c:\\ `\n  /b\n",
+        [("FROM", [], "a", 2), ("RUN", [], "dir c:\\   /b", 3),]
+    );
+    test!(
+        directive_after_instruction_is_a_comment,
+        "FROM a\n# escape=`\nRUN a `\nCMD b\n",
+        [
+            ("FROM", [], "a", 1),
+            ("RUN", [], "a `", 3),
+            ("CMD", [], "b", 4),
+        ]
+    );
+    test!(
+        directive_after_blank_line_is_a_comment,
+        "\n# escape=`\nFROM a\nRUN a \\\n b\n",
+        [("FROM", [], "a", 3), ("RUN", [], "a  b", 4),]
+    );
+    test!(
+        flags,
+        "FROM --platform=linux/amd64 a\nHEALTHCHECK --interval=5s --retries=3 CMD true\n",
+        [
+            ("FROM", ["platform=linux/amd64"], "a", 1),
+            ("HEALTHCHECK", ["interval=5s", "retries=3"], "CMD true", 2),
+        ]
+    );
+    test!(
+        heredoc_skipped,
+        "FROM a\nRUN <<EOF\nCMD [\"not\", \"this\"]\nEOF\nCMD [\"this\"]\n",
+        [
+            ("FROM", [], "a", 1),
+            ("RUN", [], "<<EOF", 2),
+            ("CMD", [], "[\"this\"]", 5),
+        ]
+    );
+    test!(
+        heredoc_quoted_dash_and_two,
+        "FROM a\nCOPY <<-\"A\" 3<<B /x\n\tENTRYPOINT x\n\tA\nUSER y\nB\nUSER z\n",
+        [
+            ("FROM", [], "a", 1),
+            ("COPY", [], "<<-\"A\" 3<<B /x", 2),
+            ("USER", [], "z", 7),
+        ]
+    );
+    test!(
+        crlf_and_bom,
+        "\u{feff}FROM a\r\nCMD b\r\n",
+        [("FROM", [], "a", 1), ("CMD", [], "b", 2),]
+    );
+    test!(
+        hash_not_at_start_is_text,
+        "FROM a\nCMD echo #hi\n",
+        [("FROM", [], "a", 1), ("CMD", [], "echo #hi", 2),]
+    );
+    error!(
+        unterminated_heredoc,
+        "FROM a\nRUN <<EOF\necho\n", 2, "never terminated"
+    );
+    test!(
+        heredoc_name_with_dash,
+        "FROM a\nRUN cat <<END-OF-IT\nUSER x\nEND-OF-IT\n",
+        [("FROM", [], "a", 1), ("RUN", [], "cat <<END-OF-IT", 2),]
+    );
+    test!(
+        here_string_is_not_a_heredoc,
+        "FROM a\nRUN cat <<<word\nUSER x\n",
+        [
+            ("FROM", [], "a", 1),
+            ("RUN", [], "cat <<<word", 2),
+            ("USER", [], "x", 3),
+        ]
+    );
+    error!(bad_escape, "# escape=x\nFROM a\n", 1, "invalid escape");
+    error!(
+        two_escapes,
+        "# escape=`\n# escape=\\\nFROM a\n", 2, "only one"
+    );
+    error!(
+        not_an_instruction,
+        "FROM a\n[\"x\"]\n", 2, "not an instruction"
+    );
+}

@@ -1,0 +1,3 @@
+FROM alpine
+RUN true
+ENTRYPOIN ["/app/server"]
