@@ -447,8 +447,11 @@ fn locate_docker(store: &Store, selector: &Selector) -> Result<Located, LocateEr
                 }),
             ),
         };
+        // skopeo labels every docker-archive layer gzip in the manifest it
+        // synthesises, whatever the file holds; the digest must agree with skopeo's.
         manifest_layers.push(serde_json::json!({
-            "mediaType": media_type, "size": size, "digest": diff_id.to_string(),
+            "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "size": size, "digest": diff_id.to_string(),
         }));
         layers.push(LayerRef {
             file: file.clone(),

@@ -325,7 +325,11 @@ pub fn resolve<'a>(fs: &'a MergedFs, path: &str) -> Result<(String, &'a Node), S
                 .join("/")
         );
         let Some(n) = fs.nodes.get(&here) else {
-            return Err(format!("`{here}` does not exist in the image"));
+            return Err(if here == path {
+                format!("`{path}` does not exist in the image")
+            } else {
+                format!("`{path}` does not exist in the image (no `{here}`)")
+            });
         };
         match n.kind {
             Kind::Symlink => {
