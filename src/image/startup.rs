@@ -145,12 +145,19 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// `path` made absolute against the working dir, `.` and empty parts dropped
+    /// (`..` is left for [`resolve`], which knows about symlinks).
     fn absolute(&self, path: &str) -> String {
-        if path.starts_with('/') {
+        let joined = if path.starts_with('/') {
             path.to_owned()
         } else {
-            format!("{}/{path}", self.cwd.trim_end_matches('/'))
-        }
+            format!("{}/{path}", self.cwd)
+        };
+        let parts: Vec<&str> = joined
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
+        format!("/{}", parts.join("/"))
     }
 
     fn search_path(&self, program: &str, path_var: &str) -> Result<String, Problem> {

@@ -7,10 +7,9 @@
 # (or the NAMEs given), plus:
 #   OUTDIR/ok-shell.oci.tar      oci-archive of ok-shell
 #   OUTDIR/ok-shell.docker.tar   docker-archive of ok-shell (tag ok-shell:latest)
-#   OUTDIR/ok-static-rebuilt.oci ok-static rebuilt without --timestamp (new created
-#                                time, same layers and config otherwise)
 # The binaries are compiled here with gcc; busybox comes from busybox-static. buildah
-# runs with its own storage under OUTDIR, so it does not touch anyone else's images.
+# runs with its own storage under OUTDIR, so it does not touch anyone else's images,
+# and with --layers, so each instruction is its own layer (whiteouts stay whiteouts).
 # web-* are built with --format docker (HEALTHCHECK and SHELL survive only there) and
 # pushed as Docker schema 2 manifests inside the OCI layout.
 set -euo pipefail
@@ -41,7 +40,7 @@ B=(buildah --root "$out/storage" --runroot "$out/run" --storage-driver vfs)
 build() { # name format extra-bud-args...
   local name=$1 format=$2
   shift 2
-  "${B[@]}" bud --quiet --isolation chroot --format "$format" "$@" \
+  "${B[@]}" bud --quiet --layers --isolation chroot --format "$format" "$@" \
     -f "$here/$name/Dockerfile" -t "bp-fixture-$name" "$ctx" >/dev/null
 }
 push() { # name destination [push args]
@@ -70,12 +69,6 @@ for name in "$@"; do
       rm -f "$out/ok-shell.oci.tar" "$out/ok-shell.docker.tar"
       push ok-shell "oci-archive:$out/ok-shell.oci.tar:latest"
       push ok-shell "docker-archive:$out/ok-shell.docker.tar:ok-shell:latest"
-      ;;
-    ok-static)
-      rm -rf "$out/ok-static-rebuilt.oci"
-      "${B[@]}" bud --quiet --isolation chroot --format oci \
-        -f "$here/ok-static/Dockerfile" -t bp-fixture-ok-static-rebuilt "$ctx" >/dev/null
-      "${B[@]}" push --quiet bp-fixture-ok-static-rebuilt "oci:$out/ok-static-rebuilt.oci:latest" >/dev/null
       ;;
   esac
 done

@@ -1,1 +1,715 @@
-//! Tests for the image capability.
+//! Tests for the image capability: real images built by buildah from
+//! `testdata/images/*/Dockerfile` (see `testdata/images/build.sh`), and hand-made
+//! hostile layouts.
+//!
+//! How each startup expectation was established: every fixture was started with
+//! `podman --storage-driver vfs --runtime runc run --rm oci:<fixture>.oci:latest`
+//! (`testdata/images/run.sh`); the outcome of that run is quoted in each test and
+//! kept in `testdata/images/podman-results.txt`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use buildproof::digest::Digest;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// Builds every fixture image once per test run; `None` when buildah is missing
+/// (skipped locally, a failure under CI).
+fn fixtures() -> Option<&'static Path> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if !require_tool("buildah") || !require_tool("gcc") {
+            return None;
+        }
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("image-fixtures");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/images/build.sh");
+        let status = std::process::Command::new(script)
+            .arg(&out)
+            .status()
+            .expect("run build.sh");
+        assert!(status.success(), "testdata/images/build.sh failed");
+        Some(out)
+    })
+    .as_deref()
+}
+
+fn fixture(name: &str) -> Option<String> {
+    fixtures().map(|d| d.join(name).to_string_lossy().into_owned())
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    buildproof().args(args).output().unwrap()
+}
+
+fn inspect_json(image: &str) -> std::process::Output {
+    run(&["image", "inspect", image, "--format", "json"])
+}
+
+fn report(o: &std::process::Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+/// Asserts `image inspect` finds exactly one `startup-broken` error whose message
+/// names `needle`, and that the finding carries the reference as typed.
+#[track_caller]
+fn assert_broken(name: &str, needle: &str) {
+    let Some(image) = fixture(&format!("{name}.oci")) else {
+        return;
+    };
+    let o = inspect_json(&image);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["startup-broken:error"]);
+    let f = &findings(&o)[0];
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains(needle), "{message}");
+    assert_eq!(f["component"], image.as_str());
+}
+
+#[track_caller]
+fn assert_starts(name: &str) {
+    let Some(image) = fixture(&format!("{name}.oci")) else {
+        return;
+    };
+    let o = inspect_json(&image);
+    assert_exit(&o, 0);
+    assert_eq!(rules_of(&o), Vec::<String>::new());
+    let r = report(&o);
+    assert!(
+        r["startup_verification"]
+            .as_str()
+            .unwrap()
+            .starts_with("ok")
+    );
+}
+
+// podman: `stat /app/server: no such file or directory`.
+#[test]
+fn startup_broken_when_multistage_copy_misses_the_binary() {
+    assert_broken(
+        "broken-multistage",
+        "`/app/server` does not exist in the image",
+    );
+}
+
+// podman: `exec: "/app/server": permission denied`.
+#[test]
+fn startup_broken_when_exec_bit_is_lost() {
+    assert_broken(
+        "broken-noexec",
+        "`/app/server` is not executable by uid 0: mode 0644",
+    );
+}
+
+// podman: `exec /app/start: no such file or directory` (the kernel's ENOENT for a
+// missing `#!` interpreter).
+#[test]
+fn startup_broken_when_shebang_interpreter_is_missing() {
+    assert_broken("broken-shebang", "`/usr/bin/python3` does not exist");
+}
+
+// podman: `exec /app/server: no such file or directory` (no loader on scratch).
+#[test]
+fn startup_broken_when_elf_loader_is_missing() {
+    assert_broken(
+        "broken-loader",
+        "ELF loader `/lib64/ld-linux-x86-64.so.2` of `/app/server` is missing",
+    );
+}
+
+// podman: `stat /app/server: no such file or directory` (whiteout in the RUN layer).
+#[test]
+fn startup_broken_when_a_later_layer_deletes_the_binary() {
+    assert_broken(
+        "broken-deleted",
+        "`/app/server` does not exist in the image",
+    );
+}
+
+// podman: `unable to find user nobody-here: no matching entries in passwd file`.
+#[test]
+fn startup_broken_when_named_user_is_unknown() {
+    assert_broken("broken-user", "user `nobody-here` does not exist");
+}
+
+// podman: `stat ./server: no such file or directory` (ok-workdir starts).
+#[test]
+fn startup_broken_when_workdir_change_breaks_relative_entrypoint() {
+    assert_broken("broken-workdir", "`/srv/server` does not exist");
+    assert_starts("ok-workdir");
+}
+
+// podman: `error while loading shared libraries: libfoo.so: cannot open shared object`.
+#[test]
+fn library_missing_is_a_warning() {
+    let Some(image) = fixture("lib-missing.oci") else {
+        return;
+    };
+    let o = inspect_json(&image);
+    assert_exit(&o, 0);
+    assert_eq!(rules_of(&o), ["library-missing:warning"]);
+    assert!(
+        findings(&o)[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`libfoo.so`")
+    );
+}
+
+// podman: each prints its greeting and exits 0.
+#[test]
+fn benign_look_alikes_start() {
+    for name in [
+        "ok-static",  // static binary, no loader needed
+        "ok-symlink", // entrypoint through a chain of symlinks
+        "ok-path",    // bare command name through Docker's default PATH
+        "ok-shell",   // shell form, with a shell
+        "ok-dynamic", // dynamic binary with loader and libc
+        "ok-script",  // `#!/bin/sh` script as a user from /etc/passwd
+    ] {
+        assert_starts(name);
+    }
+}
+
+#[test]
+fn archives_read_like_the_layout() {
+    let Some(dir) = fixtures() else {
+        return;
+    };
+    let layout = report(&inspect_json(&dir.join("ok-shell.oci").to_string_lossy()));
+    for archive in ["ok-shell.oci.tar", "ok-shell.docker.tar"] {
+        let o = inspect_json(&dir.join(archive).to_string_lossy());
+        assert_exit(&o, 0);
+        let r = report(&o);
+        assert_eq!(r["config_digest"], layout["config_digest"], "{archive}");
+        assert_eq!(r["entrypoint"], layout["entrypoint"], "{archive}");
+        assert_eq!(r["cmd"], layout["cmd"], "{archive}");
+    }
+}
+
+#[test]
+fn digests_agree_with_skopeo() {
+    let Some(dir) = fixtures() else {
+        return;
+    };
+    if !require_tool("skopeo") {
+        return;
+    }
+    for (transport, file) in [
+        ("oci", "ok-shell.oci:latest"),
+        ("oci-archive", "ok-shell.oci.tar"),
+        ("docker-archive", "ok-shell.docker.tar"),
+        ("oci", "ok-static.oci:latest"),
+        ("oci", "broken-deleted.oci:latest"),
+    ] {
+        let path = dir.join(file).to_string_lossy().into_owned();
+        let sk = std::process::Command::new("skopeo")
+            .args(["inspect", &format!("{transport}:{path}")])
+            .output()
+            .unwrap();
+        assert!(sk.status.success(), "skopeo: {}", stderr(&sk));
+        let sk: Value = serde_json::from_slice(&sk.stdout).unwrap();
+        let ours = report(&inspect_json(&path));
+        assert_eq!(ours["manifest_digest"], sk["Digest"], "{transport}:{file}");
+        let layers: Vec<&Value> = ours["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| &l["digest"])
+            .collect();
+        let sk_layers: Vec<&Value> = sk["Layers"].as_array().unwrap().iter().collect();
+        assert_eq!(layers, sk_layers, "{transport}:{file}");
+    }
+}
+
+#[test]
+fn image_diff_reports_startup_and_env_changes() {
+    let (Some(v1), Some(v2)) = (fixture("web-v1.oci"), fixture("web-v2.oci")) else {
+        return;
+    };
+    let o = run(&["image", "diff", &v1, &v2, "--format", "json"]);
+    assert_exit(&o, 1);
+    let fs = findings(&o);
+    let changed: Vec<&str> = fs
+        .iter()
+        .filter(|f| f["rule"] == "startup-changed")
+        .map(|f| f["details"]["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        changed,
+        ["entrypoint", "healthcheck", "stop_signal", "user"]
+    );
+    let env: Vec<&str> = fs
+        .iter()
+        .filter(|f| f["rule"] == "env-changed")
+        .map(|f| f["details"]["variable"].as_str().unwrap())
+        .collect();
+    assert_eq!(env, ["MODE", "PORT", "TRACE"]);
+    assert!(fs.iter().all(|f| f["component"] == v2.as_str()));
+    let entry = fs
+        .iter()
+        .find(|f| f["details"]["field"] == "entrypoint")
+        .unwrap();
+    assert!(entry["message"].as_str().unwrap().contains("→"), "{entry}");
+    let r = report(&o);
+    assert_eq!(r["cmd"]["changed"], false);
+    assert_eq!(
+        r["entrypoint"]["new"],
+        json!(["/bin/busybox", "httpd", "-f", "-v"])
+    );
+}
+
+#[test]
+fn image_diff_lists_files_in_json_and_summarises_in_text() {
+    let (Some(a), Some(b)) = (fixture("ok-static.oci"), fixture("broken-noexec.oci")) else {
+        return;
+    };
+    let o = run(&["image", "diff", &a, &b, "--format", "json"]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["startup-broken:error"]);
+    let r = report(&o);
+    let files = r["files"].as_array().unwrap();
+    let server = files.iter().find(|f| f["path"] == "/app/server").unwrap();
+    assert_eq!(server["change"], "modified");
+    assert_eq!(server["old"]["mode"], "0755");
+    assert_eq!(server["new"]["mode"], "0644");
+    assert_eq!(server["old"]["digest"], server["new"]["digest"]);
+    assert!(
+        files
+            .iter()
+            .any(|f| f["path"] == "/bin/busybox" && f["change"] == "added")
+    );
+    let text = run(&["image", "diff", &a, &b]);
+    let out = stdout(&text);
+    assert!(out.contains("files: "), "{out}");
+    assert!(out.contains(", 0 removed, 1 modified"), "{out}");
+    assert!(out.contains("~ /app/server"), "{out}");
+}
+
+/// A rebuild over the same layers and config writes a new `created` time and
+/// history: a new manifest digest, the same identity. The rebuilt copy is made from
+/// the real ok-static layout by rewriting exactly those fields (buildah cannot keep
+/// layer mtimes identical while changing `created`).
+#[test]
+fn rebuild_with_new_timestamp_keeps_identity() {
+    let Some(a) = fixture("ok-static.oci") else {
+        return;
+    };
+    let p = Project::new();
+    let b = p.join("rebuilt.oci");
+    copy_dir(Path::new(&a), &b);
+    let blob = |d: &str| b.join("blobs/sha256").join(d.trim_start_matches("sha256:"));
+    let index: Value = serde_json::from_str(&p.read("rebuilt.oci/index.json")).unwrap();
+    let mdigest = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(blob(&mdigest)).unwrap()).unwrap();
+    let cdigest = manifest["config"]["digest"].as_str().unwrap().to_owned();
+    let mut config: Value =
+        serde_json::from_slice(&std::fs::read(blob(&cdigest)).unwrap()).unwrap();
+    config["created"] = json!("2026-11-22T01:00:00Z");
+    config["history"][0]["created"] = json!("2026-11-22T01:00:00Z");
+    let config = config.to_string();
+    let cd = Digest::of(config.as_bytes());
+    std::fs::write(blob(&cd.to_string()), &config).unwrap();
+    manifest["config"]["digest"] = json!(cd.to_string());
+    manifest["config"]["size"] = json!(config.len());
+    let manifest = manifest.to_string();
+    let md = Digest::of(manifest.as_bytes());
+    std::fs::write(blob(&md.to_string()), &manifest).unwrap();
+    let mut index = index;
+    index["manifests"][0]["digest"] = json!(md.to_string());
+    index["manifests"][0]["size"] = json!(manifest.len());
+    std::fs::write(b.join("index.json"), index.to_string()).unwrap();
+
+    let b = b.to_string_lossy().into_owned();
+    let (ra, rb) = (report(&inspect_json(&a)), report(&inspect_json(&b)));
+    assert_ne!(ra["manifest_digest"], rb["manifest_digest"]);
+    assert_eq!(ra["identity"], rb["identity"]);
+    let o = run(&["image", "diff", &a, &b, "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(report(&o)["same_content"], true);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn diff_of_snapshots_flags_startup_change_of_image_component() {
+    let (Some(v1), Some(v2)) = (fixture("web-v1.oci"), fixture("web-v2.oci")) else {
+        return;
+    };
+    let p = Project::new();
+    p.write("web/index.html", "v1").config(
+        "[[component]]\nname = \"web\"\ninputs = [\"web/**\"]\nimage = \"build/web.oci:latest\"\n",
+    );
+    copy_dir(Path::new(&v1), &p.join("build/web.oci"));
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    let manifest: Value = serde_json::from_str(&p.read("base.json")).unwrap();
+    let image = &manifest["components"]["web"]["image"];
+    assert!(image["config_digest"].is_string(), "{image}");
+    assert_eq!(image["layers"].as_array().unwrap().len(), 2);
+    std::fs::remove_dir_all(p.join("build/web.oci")).unwrap();
+    copy_dir(Path::new(&v2), &p.join("build/web.oci"));
+    p.write("web/index.html", "v2");
+    assert_exit(&p.run(&["snapshot", "-o", "new.json"]), 0);
+    let o = p.run(&["diff", "base.json", "new.json", "--format", "json"]);
+    assert_exit(&o, 1);
+    let rules = rules_of(&o);
+    assert!(
+        rules.contains(&"startup-changed:error".to_owned()),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&"env-changed:warning".to_owned()),
+        "{rules:?}"
+    );
+    assert!(findings(&o).iter().all(|f| f["component"] == "web"));
+}
+
+#[test]
+fn snapshot_exits_1_when_the_image_cannot_start() {
+    let Some(broken) = fixture("broken-noexec.oci") else {
+        return;
+    };
+    let p = Project::new();
+    p.write("src/main.c", "int main;")
+        .config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\nimage = \"app.oci\"\n");
+    copy_dir(Path::new(&broken), &p.join("app.oci"));
+    let o = p.run(&["snapshot", "-o", "m.json"]);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("not executable"), "{}", stderr(&o));
+}
+
+// ---------------------------------------------------------------------------------
+// Hand-made layouts: hostile input and whiteouts.
+
+enum Blob {
+    /// An uncompressed tar and its media type suffix ("tar", "tar+gzip", …) with the
+    /// compressed bytes.
+    Layer {
+        media_type: String,
+        blob: Vec<u8>,
+        diff_id: Digest,
+    },
+}
+
+fn tar_layer(entries: &[(&str, tar::EntryType, &[u8], u32, &str)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for &(name, kind, data, mode, link) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_size(data.len() as u64);
+        if !link.is_empty() {
+            h.set_link_name(link).unwrap();
+        }
+        // `set_path` refuses `..`; write the raw name, as a hostile producer would.
+        let raw = &mut h.as_old_mut().name;
+        raw[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_cksum();
+        b.append(&h, data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn plain(tar: Vec<u8>) -> Blob {
+    let diff_id = Digest::of(&tar);
+    Blob::Layer {
+        media_type: "application/vnd.oci.image.layer.v1.tar".into(),
+        blob: tar,
+        diff_id,
+    }
+}
+
+fn gzip(tar: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(tar).unwrap();
+    e.finish().unwrap()
+}
+
+fn gzipped(tar: &[u8]) -> Blob {
+    Blob::Layer {
+        media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+        blob: gzip(tar),
+        diff_id: Digest::of(tar),
+    }
+}
+
+const BUSYBOX_ENTRY: &str = "bin/sh";
+
+/// Writes an OCI layout with the given layers and entrypoint under `p/name`.
+fn layout(p: &Project, name: &str, layers: &[Blob], entrypoint: &[&str]) -> String {
+    let dir = p.join(name);
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    let put = |bytes: &[u8]| {
+        let d = Digest::of(bytes);
+        std::fs::write(dir.join("blobs/sha256").join(d.hex()), bytes).unwrap();
+        (d, bytes.len())
+    };
+    let mut descs = Vec::new();
+    let mut diff_ids = Vec::new();
+    for Blob::Layer {
+        media_type,
+        blob,
+        diff_id,
+    } in layers
+    {
+        let (d, size) = put(blob);
+        descs.push(json!({"mediaType": media_type, "digest": d.to_string(), "size": size}));
+        diff_ids.push(diff_id.to_string());
+    }
+    let config = json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Entrypoint": entrypoint},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    })
+    .to_string();
+    let (cd, cs) = put(config.as_bytes());
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.to_string(), "size": cs},
+        "layers": descs,
+    })
+    .to_string();
+    let (md, ms) = put(manifest.as_bytes());
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(
+        dir.join("index.json"),
+        json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md.to_string(), "size": ms}]}).to_string(),
+    )
+    .unwrap();
+    dir.to_string_lossy().into_owned()
+}
+
+/// The smallest static ELF64 as far as startup verification cares: a header with no
+/// program headers (no loader, no libraries).
+fn tiny_elf() -> Vec<u8> {
+    let mut h = b"\x7fELF\x02\x01\x01".to_vec();
+    h.resize(64, 0);
+    h
+}
+
+fn script_layer() -> Vec<u8> {
+    // `/app/server` is a `#!/bin/sh` script; `/bin/sh` a static ELF.
+    let elf = tiny_elf();
+    tar_layer(&[
+        ("bin/", tar::EntryType::Directory, b"", 0o755, ""),
+        (BUSYBOX_ENTRY, tar::EntryType::Regular, &elf, 0o755, ""),
+        ("app/", tar::EntryType::Directory, b"", 0o755, ""),
+        (
+            "app/server",
+            tar::EntryType::Regular,
+            b"#!/bin/sh\nexit 0\n",
+            0o755,
+            "",
+        ),
+        ("app/other", tar::EntryType::Regular, b"x", 0o644, ""),
+    ])
+}
+
+#[test]
+fn synthetic_layout_starts() {
+    let p = Project::new();
+    let img = layout(&p, "ok", &[gzipped(&script_layer())], &["/app/server"]);
+    let o = inspect_json(&img);
+    assert_exit(&o, 0);
+}
+
+#[test]
+fn opaque_directory_hides_lower_files() {
+    let p = Project::new();
+    let upper = tar_layer(&[
+        ("app/.wh..wh..opq", tar::EntryType::Regular, b"", 0, ""),
+        (
+            "app/new",
+            tar::EntryType::Regular,
+            b"#!/bin/sh\n",
+            0o755,
+            "",
+        ),
+    ]);
+    let img = layout(
+        &p,
+        "opq",
+        &[gzipped(&script_layer()), plain(upper)],
+        &["/app/server"],
+    );
+    let o = inspect_json(&img);
+    assert_exit(&o, 1);
+    assert!(
+        findings(&o)[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`/app/server` does not exist")
+    );
+    let img2 = layout(
+        &p,
+        "opq2",
+        &[
+            gzipped(&script_layer()),
+            plain(tar_layer(&[
+                ("app/.wh..wh..opq", tar::EntryType::Regular, b"", 0, ""),
+                (
+                    "app/new",
+                    tar::EntryType::Regular,
+                    b"#!/bin/sh\n",
+                    0o755,
+                    "",
+                ),
+            ])),
+        ],
+        &["/app/new"],
+    );
+    assert_exit(&inspect_json(&img2), 0);
+}
+
+#[test]
+fn hostile_tampered_blob_names_both_digests() {
+    let p = Project::new();
+    let img = layout(&p, "t", &[gzipped(&script_layer())], &["/app/server"]);
+    let blobs = Path::new(&img).join("blobs/sha256");
+    let gz = gzip(&script_layer());
+    let path = blobs.join(Digest::of(&gz).hex());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 5;
+    bytes[last] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let o = run(&["image", "inspect", &img]);
+    assert_bad_input(&o, &Digest::of(&gz).to_string());
+    assert!(
+        stderr(&o).contains(&Digest::of(&bytes).to_string()),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn hostile_truncated_gzip() {
+    let p = Project::new();
+    let gz = gzip(&script_layer());
+    let cut = gz[..gz.len() / 2].to_vec();
+    let blob = Blob::Layer {
+        media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+        blob: cut,
+        diff_id: Digest::of(&script_layer()),
+    };
+    let img = layout(&p, "t", &[blob], &["/app/server"]);
+    assert_bad_input(&run(&["image", "inspect", &img]), "cannot read layer");
+}
+
+#[test]
+fn hostile_truncated_tar() {
+    let p = Project::new();
+    let tar = script_layer();
+    let img = layout(&p, "t", &[plain(tar[..700].to_vec())], &["/app/server"]);
+    assert_bad_input(&run(&["image", "inspect", &img]), "cannot read layer");
+}
+
+#[test]
+fn hostile_missing_index_json() {
+    let p = Project::new();
+    let img = layout(&p, "t", &[plain(script_layer())], &["/app/server"]);
+    std::fs::remove_file(Path::new(&img).join("index.json")).unwrap();
+    assert_bad_input(&run(&["image", "inspect", &img]), "no `index.json`");
+}
+
+#[test]
+fn hostile_unknown_media_type() {
+    let p = Project::new();
+    let tar = script_layer();
+    let blob = Blob::Layer {
+        media_type: "application/x-mystery".into(),
+        diff_id: Digest::of(&tar),
+        blob: tar,
+    };
+    let img = layout(&p, "t", &[blob], &["/app/server"]);
+    assert_bad_input(
+        &run(&["image", "inspect", &img]),
+        "unknown layer media type `application/x-mystery`",
+    );
+}
+
+#[test]
+fn hostile_absurd_tar_size_header() {
+    let p = Project::new();
+    let mut tar = tar_layer(&[("big", tar::EntryType::Regular, b"tiny", 0o644, "")]);
+    // Size field (octal, offset 124, 12 bytes): claim ~8 GiB.
+    tar[124..136].copy_from_slice(b"77777777777\0");
+    let mut h = tar::Header::new_old();
+    h.as_mut_bytes().copy_from_slice(&tar[..512]);
+    h.set_cksum();
+    tar[..512].copy_from_slice(h.as_bytes());
+    let img = layout(&p, "t", &[plain(tar)], &["/app/server"]);
+    assert_bad_input(&run(&["image", "inspect", &img]), "cannot read layer");
+}
+
+#[test]
+fn hostile_path_traversal_is_reported_not_applied() {
+    let p = Project::new();
+    let evil = tar_layer(&[
+        ("../../outside", tar::EntryType::Regular, b"x", 0o755, ""),
+        ("/abs/file", tar::EntryType::Regular, b"x", 0o755, ""),
+        // A symlink pointing out of the root resolves inside it.
+        (
+            "entry",
+            tar::EntryType::Symlink,
+            b"",
+            0o777,
+            "../../../../app/server",
+        ),
+    ]);
+    let img = layout(&p, "t", &[plain(script_layer()), plain(evil)], &["/entry"]);
+    let o = inspect_json(&img);
+    assert_exit(&o, 0);
+    let rejected = report(&o)["rejected_entries"].to_string();
+    assert!(rejected.contains("../../outside"), "{rejected}");
+    assert!(rejected.contains("/abs/file"), "{rejected}");
+    assert!(!p.path().parent().unwrap().join("outside").exists());
+}
+
+#[test]
+fn hostile_symlink_loop_is_a_finding() {
+    let p = Project::new();
+    let loops = tar_layer(&[
+        ("a", tar::EntryType::Symlink, b"", 0o777, "b"),
+        ("b", tar::EntryType::Symlink, b"", 0o777, "/a"),
+    ]);
+    let img = layout(&p, "t", &[plain(loops)], &["/a"]);
+    let o = inspect_json(&img);
+    assert_exit(&o, 1);
+    let m = findings(&o)[0]["message"].as_str().unwrap().to_owned();
+    assert!(m.contains("loop") || m.contains("too many levels"), "{m}");
+}
+
+#[test]
+fn hostile_decompression_bomb_is_refused() {
+    let p = Project::new();
+    let zeros = vec![0u8; 256 * 1024 * 1024];
+    let bomb = zstd::encode_all(&zeros[..], 19).unwrap();
+    let blob = Blob::Layer {
+        media_type: "application/vnd.oci.image.layer.v1.tar+zstd".into(),
+        blob: bomb,
+        diff_id: Digest::of(&zeros),
+    };
+    let img = layout(&p, "t", &[blob], &["/app/server"]);
+    assert_bad_input(&run(&["image", "inspect", &img]), "decompression bomb");
+}
+
+#[test]
+fn hostile_missing_image_says_build_first() {
+    let o = run(&["image", "inspect", "no/such/image.oci:latest"]);
+    assert_bad_input(&o, "build the image first");
+}
