@@ -169,9 +169,7 @@ fn decoder<'a, R: Read + 'a>(media_type: &str, inner: R) -> io::Result<Box<dyn R
     }
 }
 
-/// Reads one layer blob in a single pass and applies it to `fs`. `blob_size` is the
-/// size the descriptor (or the archive) declares; `expected` the blob digest when
-/// known; `diff_id` the config's uncompressed digest.
+/// Reads one layer blob in a single pass and applies it to `fs`.
 pub fn apply_layer(
     fs: &mut MergedFs,
     blob: impl Read,
@@ -181,6 +179,22 @@ pub fn apply_layer(
     diff_id: Digest,
     opts: Options,
 ) -> Result<(), LayerError> {
+    read_layer(blob, media_type, blob_size, expected, diff_id, opts)?.apply(fs);
+    Ok(())
+}
+
+/// Reads one layer blob in a single pass into its [`LayerChanges`]: the blob is
+/// verified against `expected` (when known) and `blob_size`, the decompressed stream
+/// against `diff_id`. Layers are independent until applied, so they can be read in
+/// parallel and applied in order.
+pub fn read_layer(
+    blob: impl Read,
+    media_type: &str,
+    blob_size: u64,
+    expected: Option<&Expected>,
+    diff_id: Digest,
+    opts: Options,
+) -> Result<LayerChanges, LayerError> {
     let (tallying, tally) = Tallying::new(blob, blob_size);
     let raw = Rc::new(RefCell::new(tallying));
     let shared = SharedRead(Rc::clone(&raw));
@@ -194,7 +208,7 @@ pub fn apply_layer(
     let outcome = {
         let mut archive = tar::Archive::new(&mut inflated);
         let mut changes = LayerChanges::default();
-        let res = read_entries(&mut archive, &mut changes, fs, opts);
+        let res = read_entries(&mut archive, &mut changes, opts);
         res.map(|()| changes)
     };
     // Drain what follows the tar's end marker: the digests cover every byte.
@@ -249,8 +263,7 @@ pub fn apply_layer(
                     },
                 });
             }
-            changes.apply(fs);
-            Ok(())
+            Ok(changes)
         }
     }
 }
@@ -265,16 +278,31 @@ impl<R: Read> Read for SharedRead<R> {
 }
 
 /// One layer's effect, collected before it is applied.
-#[derive(Default)]
-struct LayerChanges {
+#[derive(Debug, Default)]
+pub struct LayerChanges {
     whiteouts: Vec<String>,
     opaque: Vec<String>,
     entries: BTreeMap<String, Node>,
     kept: BTreeMap<String, Vec<u8>>,
+    /// Hardlinks to files of lower layers: (path, normalised target, name as written).
+    links: Vec<(String, String, String)>,
+    rejected: Vec<String>,
 }
 
 impl LayerChanges {
-    fn apply(self, fs: &mut MergedFs) {
+    /// Applies this layer over `fs` (the merged lower layers).
+    pub fn apply(mut self, fs: &mut MergedFs) {
+        fs.rejected.append(&mut self.rejected);
+        for (path, target, name) in std::mem::take(&mut self.links) {
+            match fs.nodes.get(&target) {
+                Some(node) => {
+                    self.entries.insert(path, node.clone());
+                }
+                None => fs.rejected.push(format!(
+                    "hardlink `{name}` not applied: its target `{target}` is not in the image"
+                )),
+            }
+        }
         for dir in &self.opaque {
             remove_under(&mut fs.nodes, dir);
         }
@@ -355,7 +383,6 @@ pub fn normalize(name: &str) -> Result<String, &'static str> {
 fn read_entries<R: Read>(
     archive: &mut tar::Archive<R>,
     changes: &mut LayerChanges,
-    fs: &mut MergedFs,
     opts: Options,
 ) -> io::Result<()> {
     let mut buf = vec![0u8; crate::digest::CHUNK];
@@ -367,7 +394,7 @@ fn read_entries<R: Read>(
             Ok(p) if p == "/" => continue,
             Ok(p) => p,
             Err(why) => {
-                fs.rejected.push(format!(
+                changes.rejected.push(format!(
                     "entry `{name}` not applied: {why} (it would escape the image root)"
                 ));
                 continue;
@@ -419,21 +446,19 @@ fn read_entries<R: Read>(
                 .link_name_bytes()
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default();
-            let found = normalize(&link).ok().and_then(|t| {
-                changes
-                    .entries
-                    .get(&t)
-                    .or_else(|| fs.nodes.get(&t))
-                    .cloned()
-            });
-            match found {
-                Some(target) => {
+            match normalize(&link) {
+                Ok(t) => match changes.entries.get(&t) {
                     // A hardlink shares its target's inode: content and metadata.
-                    node = target;
-                }
-                None => {
-                    fs.rejected.push(format!(
-                        "hardlink `{name}` not applied: its target `{link}` is not in the image"
+                    Some(target) => node = target.clone(),
+                    None => {
+                        // A file of a lower layer: resolved when the layer is applied.
+                        changes.links.push((path, t, name));
+                        continue;
+                    }
+                },
+                Err(why) => {
+                    changes.rejected.push(format!(
+                        "hardlink `{name}` not applied: its target `{link}` has {why}"
                     ));
                     continue;
                 }

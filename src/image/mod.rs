@@ -20,6 +20,7 @@ pub mod startup;
 
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -201,40 +202,51 @@ pub fn load(root: &Path, reference: &str, opts: Options) -> Result<Image, ImageE
             diff_ids.len()
         )));
     }
+    // Layers are read in parallel (each in one pass) and applied in order.
+    let read: Vec<Result<layers::LayerChanges, ImageError>> = located
+        .layers
+        .par_iter()
+        .zip(diff_ids.par_iter())
+        .map(|(layer, diff_id)| {
+            let name = layer_name(layer);
+            let (reader, _) = store
+                .open_file(&layer.file)
+                .map_err(|e| unreadable(format!("cannot open layer `{name}`: {e}")))?;
+            layers::read_layer(
+                reader,
+                &layer.media_type,
+                layer.size,
+                layer.expected.as_ref(),
+                *diff_id,
+                opts,
+            )
+            .map_err(|e| match e {
+                layers::LayerError::Mismatch { what, mismatch } => ImageError::Mismatch {
+                    reference: reference.to_owned(),
+                    what: format!("layer `{name}`: {what}"),
+                    mismatch: Box::new(mismatch),
+                },
+                layers::LayerError::Io(io) => {
+                    unreadable(format!("cannot read layer `{name}`: {io}"))
+                }
+            })
+        })
+        .collect();
     let mut fs = MergedFs::default();
-    let mut layer_records = Vec::new();
-    for (layer, diff_id) in located.layers.iter().zip(&diff_ids) {
-        let name = layer
-            .expected
-            .as_ref()
-            .map_or_else(|| layer.file.clone(), |e| e.digest.to_string());
-        let (reader, _) = store
-            .open_file(&layer.file)
-            .map_err(|e| unreadable(format!("cannot open layer `{name}`: {e}")))?;
-        layers::apply_layer(
-            &mut fs,
-            reader,
-            &layer.media_type,
-            layer.size,
-            layer.expected.as_ref(),
-            *diff_id,
-            opts,
-        )
-        .map_err(|e| match e {
-            layers::LayerError::Mismatch { what, mismatch } => ImageError::Mismatch {
-                reference: reference.to_owned(),
-                what: format!("layer `{name}`: {what}"),
-                mismatch: Box::new(mismatch),
-            },
-            layers::LayerError::Io(io) => unreadable(format!("cannot read layer `{name}`: {io}")),
-        })?;
-        layer_records.push(LayerRecord {
+    for changes in read {
+        changes?.apply(&mut fs);
+    }
+    let layer_records = located
+        .layers
+        .iter()
+        .zip(&diff_ids)
+        .map(|(layer, diff_id)| LayerRecord {
             digest: layer.expected.as_ref().map_or(*diff_id, |e| e.digest),
             diff_id: *diff_id,
             size: layer.size,
             media_type: layer.media_type.clone(),
-        });
-    }
+        })
+        .collect();
     let startup = startup_of(&config);
     let problems = startup::verify(&startup, &fs);
     let record = ImageRecord {
@@ -248,6 +260,13 @@ pub fn load(root: &Path, reference: &str, opts: Options) -> Result<Image, ImageE
         rejected_entries: fs.rejected.clone(),
     };
     Ok(Image { record, fs })
+}
+
+fn layer_name(layer: &layout::LayerRef) -> String {
+    layer
+        .expected
+        .as_ref()
+        .map_or_else(|| layer.file.clone(), |e| e.digest.to_string())
 }
 
 /// SHA-256 over the canonical JSON (sorted keys, compact) of the config with the
@@ -267,14 +286,16 @@ pub fn content_digest(config: &Value) -> Digest {
 
 fn startup_of(config: &Value) -> Startup {
     let c = &config["config"];
+    // Empty and absent mean the same to a runtime: both become `None`, so an image
+    // re-exported in another format does not look changed.
     let strings = |v: &Value| -> Option<Vec<String>> {
-        v.as_array().map(|a| {
+        v.as_array().filter(|a| !a.is_empty()).map(|a| {
             a.iter()
                 .map(|s| s.as_str().unwrap_or_default().to_owned())
                 .collect()
         })
     };
-    let string = |v: &Value| v.as_str().map(str::to_owned);
+    let string = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
     let keys = |v: &Value| -> Vec<String> {
         v.as_object()
             .map(|m| m.keys().cloned().collect())
