@@ -713,3 +713,181 @@ fn hostile_missing_image_says_build_first() {
     let o = run(&["image", "inspect", "no/such/image.oci:latest"]);
     assert_bad_input(&o, "build the image first");
 }
+
+/// Rewrites `index.json` of a layout to list its manifest under several platforms
+/// and tags.
+fn multi_index(dir: &str, entries: &[(&str, &str, &str)]) {
+    let path = Path::new(dir).join("index.json");
+    let index: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let base = index["manifests"][0].clone();
+    let manifests: Vec<Value> = entries
+        .iter()
+        .map(|(os, arch, tag)| {
+            let mut m = base.clone();
+            m["platform"] = json!({"os": os, "architecture": arch});
+            m["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
+            m
+        })
+        .collect();
+    std::fs::write(
+        path,
+        json!({"schemaVersion": 2, "manifests": manifests}).to_string(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn index_with_several_manifests_picks_linux_amd64_or_asks() {
+    let p = Project::new();
+    let img = layout(&p, "multi", &[plain(script_layer())], &["/app/server"]);
+    multi_index(
+        &img,
+        &[("linux", "arm64", "arm"), ("linux", "amd64", "amd")],
+    );
+    assert_exit(&inspect_json(&img), 0);
+    assert_exit(&inspect_json(&format!("{img}:arm")), 0);
+    let o = run(&["image", "inspect", &format!("{img}:nope")]);
+    assert_bad_input(&o, "no single manifest is tagged `nope`");
+    multi_index(&img, &[("linux", "amd64", "a"), ("linux", "amd64", "b")]);
+    let o = run(&["image", "inspect", &img]);
+    assert_bad_input(&o, "choose one with `:tag` or `@sha256:…`");
+    assert!(
+        stderr(&o).contains("[a]") && stderr(&o).contains("[b]"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn digest_reference_selects_the_manifest() {
+    let p = Project::new();
+    let img = layout(&p, "d", &[plain(script_layer())], &["/app/server"]);
+    let digest = report(&inspect_json(&img))["manifest_digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let o = inspect_json(&format!("{img}@{digest}"));
+    assert_exit(&o, 0);
+    let wrong = format!("{img}@sha256:{}", "0".repeat(64));
+    assert_bad_input(
+        &run(&["image", "inspect", &wrong]),
+        "no single manifest has digest",
+    );
+}
+
+#[test]
+fn zstd_layers_are_read() {
+    let p = Project::new();
+    let tar = script_layer();
+    let blob = Blob::Layer {
+        media_type: "application/vnd.oci.image.layer.v1.tar+zstd".into(),
+        blob: zstd::encode_all(&tar[..], 3).unwrap(),
+        diff_id: Digest::of(&tar),
+    };
+    let img = layout(&p, "z", &[blob], &["/app/server"]);
+    assert_exit(&inspect_json(&img), 0);
+}
+
+#[test]
+fn hardlinks_share_their_target_within_and_across_layers() {
+    let p = Project::new();
+    let same = tar_layer(&[("app/link", tar::EntryType::Link, b"", 0, "app/server")]);
+    let img = layout(
+        &p,
+        "h",
+        &[plain(script_layer()), plain(same)],
+        &["/app/link"],
+    );
+    assert_exit(&inspect_json(&img), 0);
+    // A hardlink whose target is in no layer is reported, not applied.
+    let dangling = tar_layer(&[("app/ghost", tar::EntryType::Link, b"", 0, "app/missing")]);
+    let img = layout(
+        &p,
+        "h2",
+        &[plain(script_layer()), plain(dangling)],
+        &["/app/ghost"],
+    );
+    let o = inspect_json(&img);
+    assert_exit(&o, 1);
+    assert!(
+        report(&o)["rejected_entries"]
+            .to_string()
+            .contains("app/missing")
+    );
+}
+
+#[test]
+fn whiteout_in_upper_layer_removes_the_entrypoint() {
+    let p = Project::new();
+    let upper = tar_layer(&[("app/.wh.server", tar::EntryType::Regular, b"", 0, "")]);
+    let img = layout(
+        &p,
+        "w",
+        &[plain(script_layer()), plain(upper)],
+        &["/app/server"],
+    );
+    let o = inspect_json(&img);
+    assert_exit(&o, 1);
+    assert!(
+        findings(&o)[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`/app/server` does not exist")
+    );
+}
+
+#[test]
+fn non_root_user_needs_the_matching_permission_bit() {
+    let p = Project::new();
+    let elf = tiny_elf();
+    let passwd = b"root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
+    let layer = tar_layer(&[
+        ("etc/passwd", tar::EntryType::Regular, passwd, 0o644, ""),
+        ("app/owner-only", tar::EntryType::Regular, &elf, 0o700, ""),
+        ("app/everyone", tar::EntryType::Regular, &elf, 0o755, ""),
+    ]);
+    let layout_json = |name: &str, entry: &str, user: &str| {
+        let img = layout(&p, name, &[plain(layer.clone())], &[entry]);
+        set_user(&img, user);
+        img
+    };
+    let root = layout_json("r", "/app/owner-only", "");
+    assert_exit(&inspect_json(&root), 0);
+    let app = layout_json("a", "/app/owner-only", "app");
+    let o = inspect_json(&app);
+    assert_exit(&o, 1);
+    let m = findings(&o)[0]["message"].as_str().unwrap().to_owned();
+    assert!(
+        m.contains("`/app/owner-only` is not executable by uid 1000: mode 0700"),
+        "{m}"
+    );
+    let ok = layout_json("e", "/app/everyone", "app");
+    assert_exit(&inspect_json(&ok), 0);
+}
+
+/// Sets `config.User` of a single-manifest layout, re-digesting config and manifest.
+fn set_user(dir: &str, user: &str) {
+    let dir = Path::new(dir);
+    let blob = |d: &str| {
+        dir.join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let mut index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let md = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    let mut manifest: Value = serde_json::from_slice(&std::fs::read(blob(&md)).unwrap()).unwrap();
+    let cd = manifest["config"]["digest"].as_str().unwrap().to_owned();
+    let mut config: Value = serde_json::from_slice(&std::fs::read(blob(&cd)).unwrap()).unwrap();
+    config["config"]["User"] = json!(user);
+    let config = config.to_string();
+    let cd = Digest::of(config.as_bytes());
+    std::fs::write(blob(&cd.to_string()), &config).unwrap();
+    manifest["config"]["digest"] = json!(cd.to_string());
+    manifest["config"]["size"] = json!(config.len());
+    let manifest = manifest.to_string();
+    let md = Digest::of(manifest.as_bytes());
+    std::fs::write(blob(&md.to_string()), &manifest).unwrap();
+    index["manifests"][0]["digest"] = json!(md.to_string());
+    index["manifests"][0]["size"] = json!(manifest.len());
+    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+}
