@@ -299,9 +299,23 @@ fn rebuild_with_new_timestamp_keeps_identity() {
     };
     let p = Project::new();
     let b = p.join("rebuilt.oci");
-    copy_dir(Path::new(&a), &b);
+    rebuilt_copy(Path::new(&a), &b);
+    let b = b.to_string_lossy().into_owned();
+    let (ra, rb) = (report(&inspect_json(&a)), report(&inspect_json(&b)));
+    assert_ne!(ra["manifest_digest"], rb["manifest_digest"]);
+    assert_eq!(ra["identity"], rb["identity"]);
+    let o = run(&["image", "diff", &a, &b, "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(report(&o)["same_content"], true);
+}
+
+/// Copies the layout `from` to `to` as a rebuild with identical layers would write it:
+/// a new `created` time in config and history, so new config and manifest digests.
+fn rebuilt_copy(from: &Path, b: &Path) {
+    copy_dir(from, b);
     let blob = |d: &str| b.join("blobs/sha256").join(d.trim_start_matches("sha256:"));
-    let index: Value = serde_json::from_str(&p.read("rebuilt.oci/index.json")).unwrap();
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(b.join("index.json")).unwrap()).unwrap();
     let mdigest = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
     let mut manifest: Value =
         serde_json::from_slice(&std::fs::read(blob(&mdigest)).unwrap()).unwrap();
@@ -322,14 +336,6 @@ fn rebuild_with_new_timestamp_keeps_identity() {
     index["manifests"][0]["digest"] = json!(md.to_string());
     index["manifests"][0]["size"] = json!(manifest.len());
     std::fs::write(b.join("index.json"), index.to_string()).unwrap();
-
-    let b = b.to_string_lossy().into_owned();
-    let (ra, rb) = (report(&inspect_json(&a)), report(&inspect_json(&b)));
-    assert_ne!(ra["manifest_digest"], rb["manifest_digest"]);
-    assert_eq!(ra["identity"], rb["identity"]);
-    let o = run(&["image", "diff", &a, &b, "--format", "json"]);
-    assert_exit(&o, 0);
-    assert_eq!(report(&o)["same_content"], true);
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -890,4 +896,26 @@ fn set_user(dir: &str, user: &str) {
     index["manifests"][0]["digest"] = json!(md.to_string());
     index["manifests"][0]["size"] = json!(manifest.len());
     std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+}
+
+#[test]
+fn stale_artifact_when_the_image_is_only_rebuilt() {
+    let Some(a) = fixture("ok-static.oci") else {
+        return;
+    };
+    let p = Project::new();
+    p.write("src/main.c", "int main() { return 0; }").config(
+        "[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\nimage = \"app.oci:latest\"\n",
+    );
+    copy_dir(Path::new(&a), &p.join("app.oci"));
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    // The fix lands in the sources, but the image is only re-stamped.
+    p.write("src/main.c", "int main() { return 1; }");
+    std::fs::remove_dir_all(p.join("app.oci")).unwrap();
+    rebuilt_copy(Path::new(&a), &p.join("app.oci"));
+    let o = p.run(&["check", "--against", "base.json", "--format", "json"]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["stale-artifact:error"]);
+    let m = findings(&o)[0]["message"].as_str().unwrap().to_owned();
+    assert!(m.contains("rebuilt"), "{m}");
 }
