@@ -466,3 +466,118 @@ fn creds_of(spec: &str, fs: &MergedFs) -> Result<Creds, Problem> {
     }
     Ok(Creds { uid, gid, groups })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::elf::ElfInfo;
+
+    fn node(kind: Kind, mode: u32, target: Option<&str>, head: Head) -> Node {
+        Node {
+            kind,
+            mode,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            target: target.map(str::to_owned),
+            digest: None,
+            head,
+        }
+    }
+
+    fn fs(entries: &[(&str, Node)]) -> MergedFs {
+        let mut fs = MergedFs::default();
+        for (p, n) in entries {
+            fs.nodes.insert((*p).to_owned(), n.clone());
+        }
+        fs
+    }
+
+    fn elf() -> Head {
+        Head::Elf(ElfInfo {
+            interp: None,
+            needed: Some(Vec::new()),
+            runpath: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn resolve_table() {
+        let d = || node(Kind::Dir, 0o755, None, Head::Other);
+        let l = |t: &str| node(Kind::Symlink, 0o777, Some(t), Head::Other);
+        let f = || node(Kind::File, 0o755, None, elf());
+        let fs = fs(&[
+            ("/bin", d()),
+            ("/bin/app", f()),
+            ("/up", l("../../../bin/app")),
+            ("/abs", l("/bin/app")),
+            ("/dirlink", l("bin")),
+            ("/loop1", l("/loop2")),
+            ("/loop2", l("loop1")),
+            ("/self", l("self/x")),
+        ]);
+        let cases: &[(&str, Result<&str, &str>)] = &[
+            ("/bin/app", Ok("/bin/app")),
+            ("/up", Ok("/bin/app")),
+            ("/abs", Ok("/bin/app")),
+            ("/dirlink/app", Ok("/bin/app")),
+            ("/bin/../bin/./app", Ok("/bin/app")),
+            ("/bin/app/x", Err("is not a directory")),
+            ("/nope", Err("does not exist")),
+            ("/loop1", Err("loop")),
+            ("/self", Err("symbolic link")),
+        ];
+        for (input, want) in cases {
+            match (resolve(&fs, input), want) {
+                (Ok((real, _)), Ok(w)) => assert_eq!(real, *w, "{input}"),
+                (Err(e), Err(w)) => assert!(e.contains(w), "{input}: {e}"),
+                (got, _) => panic!("{input}: {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn users_and_groups() {
+        let mut fs = MergedFs::default();
+        fs.kept.insert(
+            "/etc/passwd".into(),
+            b"root:x:0:0::/:/bin/sh\napp:x:1000:1001::/:/bin/sh\n".to_vec(),
+        );
+        fs.kept.insert(
+            "/etc/group".into(),
+            b"app:x:1001:\nextra:x:2000:app\n".to_vec(),
+        );
+        let c = creds_of("app", &fs).unwrap();
+        assert_eq!((c.uid, c.gid), (1000, 1001));
+        assert!(c.groups.contains(&2000));
+        let c = creds_of("1000:extra", &fs).unwrap();
+        assert_eq!((c.uid, c.gid), (1000, 2000));
+        let c = creds_of("4242", &fs).unwrap();
+        assert_eq!((c.uid, c.gid), (4242, 0));
+        assert!(
+            creds_of("ghost", &fs)
+                .unwrap_err()
+                .message
+                .contains("`ghost`")
+        );
+        assert!(
+            creds_of("app:ghosts", &fs)
+                .unwrap_err()
+                .message
+                .contains("group `ghosts`")
+        );
+        assert!(
+            creds_of("x", &MergedFs::default())
+                .unwrap_err()
+                .message
+                .contains("no /etc/passwd")
+        );
+    }
+
+    #[test]
+    fn nothing_to_start_is_broken() {
+        let problems = verify(&Startup::default(), &MergedFs::default());
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].message.contains("neither entrypoint nor cmd"));
+    }
+}
