@@ -18,6 +18,10 @@
 //!    `LD_LIBRARY_PATH` or `ld.so.cache` may still find it.
 //! 6. A named user (and named group) must exist in `/etc/passwd` (`/etc/group`).
 //!
+//! 7. Shell form (`[sh, "-c", script]`): when the script starts with a plain command
+//!    word (optionally after `exec`), that command must resolve too; quoting,
+//!    expansions, redirections and builtins are left to the shell.
+//!
 //! Not judged: directory search permissions along the path, capabilities, seccomp,
 //! `ld.so.conf` directories beyond the defaults.
 
@@ -135,7 +139,52 @@ pub fn verify(s: &Startup, fs: &MergedFs) -> Vec<Problem> {
             Err(p) => problems.push(p),
         }
     }
+    if problems.is_empty() {
+        if let Some(word) = shell_form_command(&argv) {
+            let before = problems.len();
+            if word.contains('/') {
+                ctx.check_program(word, 0, &mut problems);
+            } else {
+                match ctx.search_path(word, path_var) {
+                    Ok(found) => ctx.check_program(&found, 0, &mut problems),
+                    Err(p) => problems.push(p),
+                }
+            }
+            for p in &mut problems[before..] {
+                p.message = format!("the shell-form command `{}`: {}", argv[2], p.message);
+            }
+        }
+    }
     problems
+}
+
+/// Shell builtins and keywords: a first word the shell runs itself.
+const SHELL_BUILTINS: [&str; 33] = [
+    ":", ".", "[", "alias", "break", "case", "cd", "command", "continue", "echo", "eval", "exec",
+    "exit", "export", "false", "for", "if", "printf", "read", "readonly", "return", "set", "shift",
+    "source", "test", "times", "trap", "true", "type", "ulimit", "umask", "wait", "while",
+];
+
+/// The program a shell-form command (`[sh, "-c", "server --port 80"]`) runs first,
+/// when that is plain: one word without quoting, expansion or redirection, after an
+/// optional `exec`. Anything cleverer is left to the shell, unjudged.
+fn shell_form_command<'a>(argv: &[&'a String]) -> Option<&'a str> {
+    let [shell, flag, script, ..] = argv else {
+        return None;
+    };
+    let name = shell.rsplit('/').next().unwrap_or(shell);
+    if flag.as_str() != "-c" || !["sh", "bash", "ash", "dash", "zsh", "ksh"].contains(&name) {
+        return None;
+    }
+    let mut words = script.split_whitespace();
+    let mut word = words.next()?;
+    if word == "exec" {
+        word = words.next()?;
+    }
+    let plain = word
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_.-/+@%,".contains(&b));
+    (plain && !SHELL_BUILTINS.contains(&word)).then_some(word)
 }
 
 struct Ctx<'a> {
@@ -572,6 +621,26 @@ mod tests {
                 .message
                 .contains("no /etc/passwd")
         );
+    }
+
+    #[test]
+    fn shell_form_first_word() {
+        let words = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let cases: &[(&[&str], Option<&str>)] = &[
+            (&["/bin/sh", "-c", "server --port 80"], Some("server")),
+            (&["/bin/sh", "-c", "exec /app/server"], Some("/app/server")),
+            (&["/bin/sh", "-c", "echo hi"], None),
+            (&["/bin/sh", "-c", "$APP run"], None),
+            (&["/bin/sh", "-c", "FOO=1 server"], None),
+            (&["/bin/sh", "-c", "\"quoted\""], None),
+            (&["/usr/bin/python3", "-c", "print(1)"], None),
+            (&["/bin/sh", "script.sh"], None),
+        ];
+        for (argv, want) in cases {
+            let owned = words(argv);
+            let refs: Vec<&String> = owned.iter().collect();
+            assert_eq!(shell_form_command(&refs), *want, "{argv:?}");
+        }
     }
 
     #[test]

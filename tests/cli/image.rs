@@ -141,6 +141,15 @@ fn startup_broken_when_workdir_change_breaks_relative_entrypoint() {
     assert_starts("ok-workdir");
 }
 
+// podman: `/bin/sh: server: not found`, exit 127 (the shell exists, its command not).
+#[test]
+fn startup_broken_when_shell_form_command_is_missing() {
+    assert_broken(
+        "broken-shellform",
+        "the shell-form command `server --port 8080`",
+    );
+}
+
 // podman: `error while loading shared libraries: libfoo.so: cannot open shared object`.
 #[test]
 fn library_missing_is_a_warning() {
