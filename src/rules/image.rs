@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
 use crate::finding::{Finding, Level};
 use crate::image::{ImageRecord, Startup};
@@ -115,12 +115,22 @@ pub fn state(component: &str, new: &ImageRecord) -> Vec<Finding> {
             Finding::new(rule, component, message, &[&p.path, &p.message])
                 .with_detail("path", &p.path)
                 .with_detail("manifest_digest", new.manifest_digest)
-                .with_detail("startup", json!({
-                    "entrypoint": new.startup.entrypoint,
-                    "cmd": new.startup.cmd,
-                    "user": new.startup.user,
-                    "working_dir": new.startup.working_dir,
-                }))
+                .with_detail("startup", startup_summary(&new.startup))
         })
         .collect()
+}
+
+/// The fields that decide what starts, set ones only.
+fn startup_summary(s: &Startup) -> Value {
+    let mut m = Map::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            m.insert(k.to_owned(), v);
+        }
+    };
+    put("entrypoint", s.entrypoint.clone().map(Value::from));
+    put("cmd", s.cmd.clone().map(Value::from));
+    put("user", s.user.clone().map(Value::from));
+    put("working_dir", s.working_dir.clone().map(Value::from));
+    Value::Object(m)
 }
