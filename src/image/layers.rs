@@ -602,6 +602,71 @@ mod tests {
         assert_eq!(paths, ["/a", "/a/new", "/b"]);
     }
 
+    /// Yields at most 1..=7 bytes per read, cycling, like a slow pipe.
+    struct ShortReads<'a>(&'a [u8], usize);
+
+    impl Read for ShortReads<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.1 = self.1 % 7 + 1;
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn short_reads_give_the_same_result() {
+        let mut elf_bytes = b"\x7fELF\x02\x01\x01".to_vec();
+        elf_bytes.resize(5000, 0);
+        let tar = tar_of(&[
+            ("bin/tool", &elf_bytes, 0o755),
+            ("app/run", b"#!/bin/sh -e\necho\n", 0o755),
+            ("etc/passwd", b"root:x:0:0::/:/bin/sh\n", 0o644),
+        ]);
+        let read = |short: bool| {
+            let mut fs = MergedFs::default();
+            let expected = Expected {
+                digest: Digest::of(&tar),
+                size: tar.len() as u64,
+            };
+            let media = "application/vnd.oci.image.layer.v1.tar";
+            let opts = Options { file_digests: true };
+            let size = tar.len() as u64;
+            let res = if short {
+                apply_layer(
+                    &mut fs,
+                    ShortReads(&tar, 0),
+                    media,
+                    size,
+                    Some(&expected),
+                    expected.digest,
+                    opts,
+                )
+            } else {
+                apply_layer(
+                    &mut fs,
+                    &tar[..],
+                    media,
+                    size,
+                    Some(&expected),
+                    expected.digest,
+                    opts,
+                )
+            };
+            res.unwrap_or_else(|e| panic!("{e:?}"));
+            fs
+        };
+        let (a, b) = (read(false), read(true));
+        assert!(matches!(b.nodes["/bin/tool"].head, Head::Elf(_)));
+        assert_eq!(b.nodes["/app/run"].head, Head::Script("/bin/sh -e".into()));
+        assert_eq!(a.kept, b.kept);
+        for (path, n) in &a.nodes {
+            assert_eq!(n.head, b.nodes[path].head, "{path}");
+            assert_eq!(n.digest, b.nodes[path].digest, "{path}");
+        }
+    }
+
     #[test]
     fn normalize_refuses_escapes() {
         assert_eq!(normalize("./a//b/").unwrap(), "/a/b");
