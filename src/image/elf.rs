@@ -141,16 +141,16 @@ fn segments(r: &Reader<'_>) -> Option<Vec<Segment>> {
         let seg = if wide {
             Segment {
                 kind: r.u32(at)?,
-                offset: r.u64(at + 8)?,
-                vaddr: r.u64(at + 16)?,
-                filesz: r.u64(at + 32)?,
+                offset: r.u64(at.checked_add(8)?)?,
+                vaddr: r.u64(at.checked_add(16)?)?,
+                filesz: r.u64(at.checked_add(32)?)?,
             }
         } else {
             Segment {
                 kind: r.u32(at)?,
-                offset: r.u32(at + 4)?,
-                vaddr: r.u32(at + 8)?,
-                filesz: r.u32(at + 16)?,
+                offset: r.u32(at.checked_add(4)?)?,
+                vaddr: r.u32(at.checked_add(8)?)?,
+                filesz: r.u32(at.checked_add(16)?)?,
             }
         };
         segments.push(seg);
@@ -187,8 +187,8 @@ pub fn parse_with(prefix: &[u8], dynamic: (u64, &[u8])) -> Option<ElfInfo> {
     let mut complete = true;
     let count = dynamic.filesz / entry;
     for i in 0..count.min(4096) {
-        let at = dynamic.offset.saturating_add(i * entry);
-        let (Some(tag), Some(val)) = (r.word(at), r.word(at + entry / 2)) else {
+        let at = dynamic.offset.saturating_add(i.saturating_mul(entry));
+        let (Some(tag), Some(val)) = (r.word(at), r.word(at.saturating_add(entry / 2))) else {
             complete = false;
             break;
         };
@@ -204,7 +204,7 @@ pub fn parse_with(prefix: &[u8], dynamic: (u64, &[u8])) -> Option<ElfInfo> {
         segments
             .iter()
             .find(|s| s.kind == PT_LOAD && addr >= s.vaddr && addr - s.vaddr < s.filesz)
-            .map(|s| s.offset + (addr - s.vaddr))
+            .and_then(|s| s.offset.checked_add(addr - s.vaddr))
     });
     let Some(base) = strtab_off else {
         return Some(info);
@@ -243,6 +243,14 @@ mod tests {
         for len in 0..64 {
             let _ = parse(&h[..len]);
         }
+        // Offsets at the top of the address space must not overflow.
+        let mut wide = b"\x7fELF\x02\x01\x01".to_vec();
+        wide.resize(64, 0);
+        wide[0x20..0x28].copy_from_slice(&u64::MAX.to_le_bytes());
+        wide[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+        wide[0x38..0x3a].copy_from_slice(&3u16.to_le_bytes());
+        assert_eq!(parse(&wide), None);
+        assert_eq!(dynamic_range(&wide), None);
     }
 
     #[test]
