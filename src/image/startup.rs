@@ -61,16 +61,61 @@ pub struct Problem {
     /// The path (or user) that failed.
     pub path: String,
     pub message: String,
+    /// What to change so it starts.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fix: String,
 }
 
 impl Problem {
     fn error(path: &str, message: String) -> Self {
+        let fix = fix_for(&message).to_owned();
         Self {
             level: Level::Error,
             path: path.to_owned(),
             message,
+            fix,
         }
     }
+}
+
+/// The usual remedy for a problem, chosen by what the message says failed.
+fn fix_for(message: &str) -> &'static str {
+    const FIXES: [(&str, &str); 9] = [
+        ("neither entrypoint nor cmd", "set ENTRYPOINT or CMD"),
+        (
+            "is not found in PATH",
+            "install it in the image, use its absolute path, or set PATH",
+        ),
+        (
+            "ELF loader",
+            "use a base image that has the C library, or link the binary statically",
+        ),
+        (
+            "is not executable",
+            "make it executable in the build (`chmod +x`, or `COPY --chmod=0755`)",
+        ),
+        (
+            "exec format error",
+            "point ENTRYPOINT/CMD at a binary or a `#!` script",
+        ),
+        ("`#!`", "fix the script's `#!` line"),
+        (
+            "group `",
+            "create the group before USER, or use a numeric gid",
+        ),
+        (
+            "user `",
+            "create the user before USER (`adduser`/`useradd`), or use a numeric uid",
+        ),
+        (
+            "does not exist",
+            "COPY it into the final image (check `COPY --from` paths and WORKDIR), or fix ENTRYPOINT/CMD",
+        ),
+    ];
+    FIXES
+        .iter()
+        .find(|(needle, _)| message.contains(needle))
+        .map_or("fix ENTRYPOINT/CMD or the files they name", |(_, fix)| fix)
 }
 
 /// Who the process runs as.
@@ -234,6 +279,16 @@ impl Ctx<'_> {
         let wanted = self.absolute(path);
         let (real, node) = match resolve(self.fs, &wanted) {
             Ok(found) => found,
+            Err(why) if !path.starts_with('/') => {
+                let why = format!(
+                    "{why}: `{path}` is relative to the working dir `{}`",
+                    self.cwd
+                );
+                let mut p = Problem::error(&wanted, why);
+                p.fix = "fix WORKDIR or use an absolute path in ENTRYPOINT/CMD".to_owned();
+                problems.push(p);
+                return;
+            }
             Err(why) => {
                 problems.push(Problem::error(&wanted, why));
                 return;
@@ -281,6 +336,9 @@ impl Ctx<'_> {
                     for p in &mut problems[before..] {
                         if p.level == Level::Error {
                             p.message = format!("interpreter of {shown}: {}", p.message);
+                            p.fix = format!(
+                                "install `{interp}` in the image, or change the `#!` line of `{wanted}`"
+                            );
                         }
                     }
                 }
@@ -308,6 +366,7 @@ impl Ctx<'_> {
                     if !self.library_found(lib, &info.runpath, origin) {
                         problems.push(Problem {
                             level: Level::Warning,
+                            fix: "add the library to the image, or confirm LD_LIBRARY_PATH or ld.so.cache provides it".to_owned(),
                             path: lib.clone(),
                             message: format!(
                                 "library `{lib}` needed by {shown} is not in the loader's default paths ({})",

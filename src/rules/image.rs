@@ -100,18 +100,18 @@ pub fn state(component: &str, new: &ImageRecord) -> Vec<Finding> {
     new.problems
         .iter()
         .map(|p| {
-            let (rule, help) = if p.level == Level::Error {
-                (
-                    RuleId::StartupBroken,
-                    "the container cannot start; fix the Dockerfile (COPY, chmod, USER, WORKDIR, base image) and rebuild",
-                )
+            let rule = if p.level == Level::Error {
+                RuleId::StartupBroken
             } else {
-                (
-                    RuleId::LibraryMissing,
-                    "add the library to the image, or confirm LD_LIBRARY_PATH or ld.so.cache provides it",
-                )
+                RuleId::LibraryMissing
             };
-            let message = format!("{}; {help}", p.message);
+            let message = if p.level == Level::Error && !p.fix.is_empty() {
+                format!("{}; the container cannot start: {}", p.message, p.fix)
+            } else if p.fix.is_empty() {
+                p.message.clone()
+            } else {
+                format!("{}; {}", p.message, p.fix)
+            };
             Finding::new(rule, component, message, &[&p.path, &p.message])
                 .with_detail("path", &p.path)
                 .with_detail("manifest_digest", new.manifest_digest)
