@@ -83,11 +83,7 @@ impl Project {
 
     /// Runs buildproof with `args` in the project directory.
     pub fn run(&self, args: &[&str]) -> Output {
-        buildproof()
-            .current_dir(self.path())
-            .args(args)
-            .output()
-            .unwrap()
+        buildproof().current_dir(self.path()).args(args).output().unwrap()
     }
 
     pub fn read(&self, rel: &str) -> String {
@@ -123,10 +119,7 @@ pub fn assert_exit(o: &Output, code: i32) {
 pub fn assert_bad_input(o: &Output, needle: &str) {
     assert_exit(o, 2);
     let err = stderr(o);
-    assert!(
-        err.contains(needle),
-        "stderr does not name `{needle}`:\n{err}"
-    );
+    assert!(err.contains(needle), "stderr does not name `{needle}`:\n{err}");
     assert!(!err.contains("panicked"), "panic:\n{err}");
     assert!(!err.contains("RUST_BACKTRACE"), "backtrace hint:\n{err}");
     assert!(err.starts_with("buildproof: error: "), "stderr:\n{err}");
@@ -143,12 +136,6 @@ pub fn findings(o: &Output) -> Vec<serde_json::Value> {
 pub fn rules_of(o: &Output) -> Vec<String> {
     findings(o)
         .iter()
-        .map(|f| {
-            format!(
-                "{}:{}",
-                f["rule"].as_str().unwrap(),
-                f["level"].as_str().unwrap()
-            )
-        })
+        .map(|f| format!("{}:{}", f["rule"].as_str().unwrap(), f["level"].as_str().unwrap()))
         .collect()
 }
