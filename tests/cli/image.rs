@@ -928,3 +928,21 @@ fn stale_artifact_when_the_image_is_only_rebuilt() {
     let m = findings(&o)[0]["message"].as_str().unwrap().to_owned();
     assert!(m.contains("rebuilt"), "{m}");
 }
+
+/// gzip cannot inflate beyond ~1032:1, so a gzip "bomb" is bounded by its own size:
+/// it streams through (nothing is kept) and is judged like any layer. Here 128 MiB of
+/// zeros (an empty tar) leave nothing to start: a finding, promptly.
+#[test]
+fn hostile_gzip_bomb_streams_through_and_is_judged() {
+    let p = Project::new();
+    let zeros = vec![0u8; 128 * 1024 * 1024];
+    let blob = Blob::Layer {
+        media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+        blob: gzip(&zeros),
+        diff_id: Digest::of(&zeros),
+    };
+    let img = layout(&p, "t", &[blob], &["/app/server"]);
+    let o = inspect_json(&img);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["startup-broken:error"]);
+}
