@@ -946,3 +946,44 @@ fn hostile_gzip_bomb_streams_through_and_is_judged() {
     assert_exit(&o, 1);
     assert_eq!(rules_of(&o), ["startup-broken:error"]);
 }
+
+/// The manifest's `image` record, pinned: key names and shapes are what `diff`,
+/// `verify` and users' tooling read.
+#[test]
+fn manifest_image_record_shape_is_pinned() {
+    let p = Project::new();
+    layout(&p, "app.oci", &[gzipped(&script_layer())], &["/app/server"]);
+    p.write("src/a", "a")
+        .config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\nimage = \"app.oci\"\n");
+    let o = p.run(&["snapshot"]);
+    assert_exit(&o, 0);
+    let m: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let image = &m["components"]["app"]["image"];
+    let keys: Vec<&str> = image
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "config_digest",
+            "content_digest",
+            "layers",
+            "manifest_digest",
+            "startup"
+        ]
+    );
+    let layer: Vec<&str> = image["layers"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(layer, ["diff_id", "digest", "media_type", "size"]);
+    assert_eq!(image["startup"], json!({"entrypoint": ["/app/server"]}));
+    // The same image gives the same record on a second run.
+    let again: Value = serde_json::from_slice(&p.run(&["snapshot"]).stdout).unwrap();
+    assert_eq!(&again["components"]["app"]["image"], image);
+}
