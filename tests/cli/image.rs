@@ -804,7 +804,7 @@ fn zstd_layers_are_read() {
 }
 
 #[test]
-fn hardlinks_share_their_target_within_and_across_layers() {
+fn hardlinks_resolve_into_lower_layers_and_dangling_ones_are_reported() {
     let p = Project::new();
     let same = tar_layer(&[("app/link", tar::EntryType::Link, b"", 0, "app/server")]);
     let img = layout(
