@@ -1,1 +1,989 @@
-//! Tests for the image capability.
+//! Tests for the image capability: real images built by buildah from
+//! `testdata/images/*/Dockerfile` (see `testdata/images/build.sh`), and hand-made
+//! hostile layouts.
+//!
+//! How each startup expectation was established: every fixture was started with
+//! `podman --storage-driver vfs --runtime runc run --rm oci:<fixture>.oci:latest`
+//! (`testdata/images/run.sh`); the outcome of that run is quoted in each test and
+//! kept in `testdata/images/podman-results.txt`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use buildproof::digest::Digest;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// Builds every fixture image once per test run; `None` when buildah is missing
+/// (skipped locally, a failure under CI).
+fn fixtures() -> Option<&'static Path> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if !require_tool("buildah") || !require_tool("gcc") {
+            return None;
+        }
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("image-fixtures");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/images/build.sh");
+        let status = std::process::Command::new(script)
+            .arg(&out)
+            .status()
+            .expect("run build.sh");
+        assert!(status.success(), "testdata/images/build.sh failed");
+        Some(out)
+    })
+    .as_deref()
+}
+
+fn fixture(name: &str) -> Option<String> {
+    fixtures().map(|d| d.join(name).to_string_lossy().into_owned())
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    buildproof().args(args).output().unwrap()
+}
+
+fn inspect_json(image: &str) -> std::process::Output {
+    run(&["image", "inspect", image, "--format", "json"])
+}
+
+fn report(o: &std::process::Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+/// Asserts `image inspect` finds exactly one `startup-broken` error whose message
+/// names `needle`, and that the finding carries the reference as typed.
+#[track_caller]
+fn assert_broken(name: &str, needle: &str) {
+    let Some(image) = fixture(&format!("{name}.oci")) else {
+        return;
+    };
+    let o = inspect_json(&image);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["startup-broken:error"]);
+    let f = &findings(&o)[0];
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains(needle), "{message}");
+    assert_eq!(f["component"], image.as_str());
+}
+
+#[track_caller]
+fn assert_starts(name: &str) {
+    let Some(image) = fixture(&format!("{name}.oci")) else {
+        return;
+    };
+    let o = inspect_json(&image);
+    assert_exit(&o, 0);
+    assert_eq!(rules_of(&o), Vec::<String>::new());
+    let r = report(&o);
+    assert!(
+        r["startup_verification"]
+            .as_str()
+            .unwrap()
+            .starts_with("ok")
+    );
+}
+
+// podman: `stat /app/server: no such file or directory`.
+#[test]
+fn startup_broken_when_multistage_copy_misses_the_binary() {
+    assert_broken(
+        "broken-multistage",
+        "`/app/server` does not exist in the image",
+    );
+}
+
+// podman: `exec: "/app/server": permission denied`.
+#[test]
+fn startup_broken_when_exec_bit_is_lost() {
+    assert_broken(
+        "broken-noexec",
+        "`/app/server` is not executable by uid 0: mode 0644",
+    );
+}
+
+// podman: `exec /app/start: no such file or directory` (the kernel's ENOENT for a
+// missing `#!` interpreter).
+#[test]
+fn startup_broken_when_shebang_interpreter_is_missing() {
+    assert_broken("broken-shebang", "`/usr/bin/python3` does not exist");
+}
+
+// podman: `exec /app/server: no such file or directory` (no loader on scratch).
+#[test]
+fn startup_broken_when_elf_loader_is_missing() {
+    assert_broken(
+        "broken-loader",
+        "ELF loader `/lib64/ld-linux-x86-64.so.2` of `/app/server` is missing",
+    );
+}
+
+// podman: `stat /app/server: no such file or directory` (whiteout in the RUN layer).
+#[test]
+fn startup_broken_when_a_later_layer_deletes_the_binary() {
+    assert_broken(
+        "broken-deleted",
+        "`/app/server` does not exist in the image",
+    );
+}
+
+// podman: `unable to find user nobody-here: no matching entries in passwd file`.
+#[test]
+fn startup_broken_when_named_user_is_unknown() {
+    assert_broken("broken-user", "user `nobody-here` does not exist");
+}
+
+// podman: `stat ./server: no such file or directory` (ok-workdir starts).
+#[test]
+fn startup_broken_when_workdir_change_breaks_relative_entrypoint() {
+    assert_broken("broken-workdir", "`/srv/server` does not exist");
+    assert_starts("ok-workdir");
+}
+
+// podman: `/bin/sh: server: not found`, exit 127 (the shell exists, its command not).
+#[test]
+fn startup_broken_when_shell_form_command_is_missing() {
+    assert_broken(
+        "broken-shellform",
+        "the shell-form command `server --port 8080`",
+    );
+}
+
+// podman: `error while loading shared libraries: libfoo.so: cannot open shared object`.
+#[test]
+fn library_missing_is_a_warning() {
+    let Some(image) = fixture("lib-missing.oci") else {
+        return;
+    };
+    let o = inspect_json(&image);
+    assert_exit(&o, 0);
+    assert_eq!(rules_of(&o), ["library-missing:warning"]);
+    assert!(
+        findings(&o)[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`libfoo.so`")
+    );
+}
+
+// podman: each prints its greeting and exits 0.
+#[test]
+fn benign_look_alikes_start() {
+    for name in [
+        "ok-static",  // static binary, no loader needed
+        "ok-symlink", // entrypoint through a chain of symlinks
+        "ok-path",    // bare command name through Docker's default PATH
+        "ok-shell",   // shell form, with a shell
+        "ok-dynamic", // dynamic binary with loader and libc
+        "ok-script",  // `#!/bin/sh` script as a user from /etc/passwd
+    ] {
+        assert_starts(name);
+    }
+}
+
+#[test]
+fn archives_read_like_the_layout() {
+    let Some(dir) = fixtures() else {
+        return;
+    };
+    let layout = report(&inspect_json(&dir.join("ok-shell.oci").to_string_lossy()));
+    for archive in ["ok-shell.oci.tar", "ok-shell.docker.tar"] {
+        let o = inspect_json(&dir.join(archive).to_string_lossy());
+        assert_exit(&o, 0);
+        let r = report(&o);
+        assert_eq!(r["config_digest"], layout["config_digest"], "{archive}");
+        assert_eq!(r["entrypoint"], layout["entrypoint"], "{archive}");
+        assert_eq!(r["cmd"], layout["cmd"], "{archive}");
+    }
+}
+
+#[test]
+fn digests_agree_with_skopeo() {
+    let Some(dir) = fixtures() else {
+        return;
+    };
+    if !require_tool("skopeo") {
+        return;
+    }
+    for (transport, file) in [
+        ("oci", "ok-shell.oci:latest"),
+        ("oci-archive", "ok-shell.oci.tar"),
+        ("docker-archive", "ok-shell.docker.tar"),
+        ("oci", "ok-static.oci:latest"),
+        ("oci", "broken-deleted.oci:latest"),
+    ] {
+        let path = dir.join(file).to_string_lossy().into_owned();
+        let sk = std::process::Command::new("skopeo")
+            .args(["inspect", &format!("{transport}:{path}")])
+            .output()
+            .unwrap();
+        assert!(sk.status.success(), "skopeo: {}", stderr(&sk));
+        let sk: Value = serde_json::from_slice(&sk.stdout).unwrap();
+        let ours = report(&inspect_json(&path));
+        assert_eq!(ours["manifest_digest"], sk["Digest"], "{transport}:{file}");
+        let layers: Vec<&Value> = ours["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| &l["digest"])
+            .collect();
+        let sk_layers: Vec<&Value> = sk["Layers"].as_array().unwrap().iter().collect();
+        assert_eq!(layers, sk_layers, "{transport}:{file}");
+    }
+}
+
+#[test]
+fn image_diff_reports_startup_and_env_changes() {
+    let (Some(v1), Some(v2)) = (fixture("web-v1.oci"), fixture("web-v2.oci")) else {
+        return;
+    };
+    let o = run(&["image", "diff", &v1, &v2, "--format", "json"]);
+    assert_exit(&o, 1);
+    let fs = findings(&o);
+    let changed: Vec<&str> = fs
+        .iter()
+        .filter(|f| f["rule"] == "startup-changed")
+        .map(|f| f["details"]["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        changed,
+        ["entrypoint", "healthcheck", "stop_signal", "user"]
+    );
+    let env: Vec<&str> = fs
+        .iter()
+        .filter(|f| f["rule"] == "env-changed")
+        .map(|f| f["details"]["variable"].as_str().unwrap())
+        .collect();
+    assert_eq!(env, ["MODE", "PORT", "TRACE"]);
+    assert!(fs.iter().all(|f| f["component"] == v2.as_str()));
+    let entry = fs
+        .iter()
+        .find(|f| f["details"]["field"] == "entrypoint")
+        .unwrap();
+    assert!(entry["message"].as_str().unwrap().contains("→"), "{entry}");
+    let r = report(&o);
+    assert_eq!(r["cmd"]["changed"], false);
+    assert_eq!(
+        r["entrypoint"]["new"],
+        json!(["/bin/busybox", "httpd", "-f", "-v"])
+    );
+}
+
+#[test]
+fn image_diff_lists_files_in_json_and_summarises_in_text() {
+    let (Some(a), Some(b)) = (fixture("ok-static.oci"), fixture("broken-noexec.oci")) else {
+        return;
+    };
+    let o = run(&["image", "diff", &a, &b, "--format", "json"]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["startup-broken:error"]);
+    let r = report(&o);
+    let files = r["files"].as_array().unwrap();
+    let server = files.iter().find(|f| f["path"] == "/app/server").unwrap();
+    assert_eq!(server["change"], "modified");
+    assert_eq!(server["old"]["mode"], "0755");
+    assert_eq!(server["new"]["mode"], "0644");
+    assert_eq!(server["old"]["digest"], server["new"]["digest"]);
+    assert!(
+        files
+            .iter()
+            .any(|f| f["path"] == "/bin/busybox" && f["change"] == "added")
+    );
+    let text = run(&["image", "diff", &a, &b]);
+    let out = stdout(&text);
+    assert!(out.contains("files: "), "{out}");
+    assert!(out.contains(", 0 removed, 1 modified"), "{out}");
+    assert!(out.contains("~ /app/server"), "{out}");
+}
+
+/// A rebuild over the same layers and config writes a new `created` time and
+/// history: a new manifest digest, the same identity. The rebuilt copy is made from
+/// the real ok-static layout by rewriting exactly those fields (buildah cannot keep
+/// layer mtimes identical while changing `created`).
+#[test]
+fn rebuild_with_new_timestamp_keeps_identity() {
+    let Some(a) = fixture("ok-static.oci") else {
+        return;
+    };
+    let p = Project::new();
+    let b = p.join("rebuilt.oci");
+    rebuilt_copy(Path::new(&a), &b);
+    let b = b.to_string_lossy().into_owned();
+    let (ra, rb) = (report(&inspect_json(&a)), report(&inspect_json(&b)));
+    assert_ne!(ra["manifest_digest"], rb["manifest_digest"]);
+    assert_eq!(ra["identity"], rb["identity"]);
+    let o = run(&["image", "diff", &a, &b, "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(report(&o)["same_content"], true);
+}
+
+/// Copies the layout `from` to `to` as a rebuild with identical layers would write it:
+/// a new `created` time in config and history, so new config and manifest digests.
+fn rebuilt_copy(from: &Path, b: &Path) {
+    copy_dir(from, b);
+    let blob = |d: &str| b.join("blobs/sha256").join(d.trim_start_matches("sha256:"));
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(b.join("index.json")).unwrap()).unwrap();
+    let mdigest = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(blob(&mdigest)).unwrap()).unwrap();
+    let cdigest = manifest["config"]["digest"].as_str().unwrap().to_owned();
+    let mut config: Value =
+        serde_json::from_slice(&std::fs::read(blob(&cdigest)).unwrap()).unwrap();
+    config["created"] = json!("2026-11-22T01:00:00Z");
+    config["history"][0]["created"] = json!("2026-11-22T01:00:00Z");
+    let config = config.to_string();
+    let cd = Digest::of(config.as_bytes());
+    std::fs::write(blob(&cd.to_string()), &config).unwrap();
+    manifest["config"]["digest"] = json!(cd.to_string());
+    manifest["config"]["size"] = json!(config.len());
+    let manifest = manifest.to_string();
+    let md = Digest::of(manifest.as_bytes());
+    std::fs::write(blob(&md.to_string()), &manifest).unwrap();
+    let mut index = index;
+    index["manifests"][0]["digest"] = json!(md.to_string());
+    index["manifests"][0]["size"] = json!(manifest.len());
+    std::fs::write(b.join("index.json"), index.to_string()).unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn diff_of_snapshots_flags_startup_change_of_image_component() {
+    let (Some(v1), Some(v2)) = (fixture("web-v1.oci"), fixture("web-v2.oci")) else {
+        return;
+    };
+    let p = Project::new();
+    p.write("web/index.html", "v1").config(
+        "[[component]]\nname = \"web\"\ninputs = [\"web/**\"]\nimage = \"build/web.oci:latest\"\n",
+    );
+    copy_dir(Path::new(&v1), &p.join("build/web.oci"));
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    let manifest: Value = serde_json::from_str(&p.read("base.json")).unwrap();
+    let image = &manifest["components"]["web"]["image"];
+    assert!(image["config_digest"].is_string(), "{image}");
+    assert_eq!(image["layers"].as_array().unwrap().len(), 2);
+    std::fs::remove_dir_all(p.join("build/web.oci")).unwrap();
+    copy_dir(Path::new(&v2), &p.join("build/web.oci"));
+    p.write("web/index.html", "v2");
+    assert_exit(&p.run(&["snapshot", "-o", "new.json"]), 0);
+    let o = p.run(&["diff", "base.json", "new.json", "--format", "json"]);
+    assert_exit(&o, 1);
+    let rules = rules_of(&o);
+    assert!(
+        rules.contains(&"startup-changed:error".to_owned()),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&"env-changed:warning".to_owned()),
+        "{rules:?}"
+    );
+    assert!(findings(&o).iter().all(|f| f["component"] == "web"));
+}
+
+#[test]
+fn snapshot_exits_1_when_the_image_cannot_start() {
+    let Some(broken) = fixture("broken-noexec.oci") else {
+        return;
+    };
+    let p = Project::new();
+    p.write("src/main.c", "int main;")
+        .config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\nimage = \"app.oci\"\n");
+    copy_dir(Path::new(&broken), &p.join("app.oci"));
+    let o = p.run(&["snapshot", "-o", "m.json"]);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("not executable"), "{}", stderr(&o));
+}
+
+// ---------------------------------------------------------------------------------
+// Hand-made layouts: hostile input and whiteouts.
+
+enum Blob {
+    /// An uncompressed tar and its media type suffix ("tar", "tar+gzip", …) with the
+    /// compressed bytes.
+    Layer {
+        media_type: String,
+        blob: Vec<u8>,
+        diff_id: Digest,
+    },
+}
+
+fn tar_layer(entries: &[(&str, tar::EntryType, &[u8], u32, &str)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for &(name, kind, data, mode, link) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_size(data.len() as u64);
+        if !link.is_empty() {
+            h.set_link_name(link).unwrap();
+        }
+        // `set_path` refuses `..`; write the raw name, as a hostile producer would.
+        let raw = &mut h.as_old_mut().name;
+        raw[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_cksum();
+        b.append(&h, data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn plain(tar: Vec<u8>) -> Blob {
+    let diff_id = Digest::of(&tar);
+    Blob::Layer {
+        media_type: "application/vnd.oci.image.layer.v1.tar".into(),
+        blob: tar,
+        diff_id,
+    }
+}
+
+fn gzip(tar: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(tar).unwrap();
+    e.finish().unwrap()
+}
+
+fn gzipped(tar: &[u8]) -> Blob {
+    Blob::Layer {
+        media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+        blob: gzip(tar),
+        diff_id: Digest::of(tar),
+    }
+}
+
+const BUSYBOX_ENTRY: &str = "bin/sh";
+
+/// Writes an OCI layout with the given layers and entrypoint under `p/name`.
+fn layout(p: &Project, name: &str, layers: &[Blob], entrypoint: &[&str]) -> String {
+    let dir = p.join(name);
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    let put = |bytes: &[u8]| {
+        let d = Digest::of(bytes);
+        std::fs::write(dir.join("blobs/sha256").join(d.hex()), bytes).unwrap();
+        (d, bytes.len())
+    };
+    let mut descs = Vec::new();
+    let mut diff_ids = Vec::new();
+    for Blob::Layer {
+        media_type,
+        blob,
+        diff_id,
+    } in layers
+    {
+        let (d, size) = put(blob);
+        descs.push(json!({"mediaType": media_type, "digest": d.to_string(), "size": size}));
+        diff_ids.push(diff_id.to_string());
+    }
+    let config = json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Entrypoint": entrypoint},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    })
+    .to_string();
+    let (cd, cs) = put(config.as_bytes());
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.to_string(), "size": cs},
+        "layers": descs,
+    })
+    .to_string();
+    let (md, ms) = put(manifest.as_bytes());
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(
+        dir.join("index.json"),
+        json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md.to_string(), "size": ms}]}).to_string(),
+    )
+    .unwrap();
+    dir.to_string_lossy().into_owned()
+}
+
+/// The smallest static ELF64 as far as startup verification cares: a header with no
+/// program headers (no loader, no libraries).
+fn tiny_elf() -> Vec<u8> {
+    let mut h = b"\x7fELF\x02\x01\x01".to_vec();
+    h.resize(64, 0);
+    h
+}
+
+fn script_layer() -> Vec<u8> {
+    // `/app/server` is a `#!/bin/sh` script; `/bin/sh` a static ELF.
+    let elf = tiny_elf();
+    tar_layer(&[
+        ("bin/", tar::EntryType::Directory, b"", 0o755, ""),
+        (BUSYBOX_ENTRY, tar::EntryType::Regular, &elf, 0o755, ""),
+        ("app/", tar::EntryType::Directory, b"", 0o755, ""),
+        (
+            "app/server",
+            tar::EntryType::Regular,
+            b"#!/bin/sh\nexit 0\n",
+            0o755,
+            "",
+        ),
+        ("app/other", tar::EntryType::Regular, b"x", 0o644, ""),
+    ])
+}
+
+#[test]
+fn synthetic_layout_starts() {
+    let p = Project::new();
+    let img = layout(&p, "ok", &[gzipped(&script_layer())], &["/app/server"]);
+    let o = inspect_json(&img);
+    assert_exit(&o, 0);
+}
+
+#[test]
+fn opaque_directory_hides_lower_files() {
+    let p = Project::new();
+    let upper = tar_layer(&[
+        ("app/.wh..wh..opq", tar::EntryType::Regular, b"", 0, ""),
+        (
+            "app/new",
+            tar::EntryType::Regular,
+            b"#!/bin/sh\n",
+            0o755,
+            "",
+        ),
+    ]);
+    let img = layout(
+        &p,
+        "opq",
+        &[gzipped(&script_layer()), plain(upper)],
+        &["/app/server"],
+    );
+    let o = inspect_json(&img);
+    assert_exit(&o, 1);
+    assert!(
+        findings(&o)[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`/app/server` does not exist")
+    );
+    let img2 = layout(
+        &p,
+        "opq2",
+        &[
+            gzipped(&script_layer()),
+            plain(tar_layer(&[
+                ("app/.wh..wh..opq", tar::EntryType::Regular, b"", 0, ""),
+                (
+                    "app/new",
+                    tar::EntryType::Regular,
+                    b"#!/bin/sh\n",
+                    0o755,
+                    "",
+                ),
+            ])),
+        ],
+        &["/app/new"],
+    );
+    assert_exit(&inspect_json(&img2), 0);
+}
+
+#[test]
+fn hostile_tampered_blob_names_both_digests() {
+    let p = Project::new();
+    let img = layout(&p, "t", &[gzipped(&script_layer())], &["/app/server"]);
+    let blobs = Path::new(&img).join("blobs/sha256");
+    let gz = gzip(&script_layer());
+    let path = blobs.join(Digest::of(&gz).hex());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 5;
+    bytes[last] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let o = run(&["image", "inspect", &img]);
+    assert_bad_input(&o, &Digest::of(&gz).to_string());
+    assert!(
+        stderr(&o).contains(&Digest::of(&bytes).to_string()),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn hostile_truncated_gzip() {
+    let p = Project::new();
+    let gz = gzip(&script_layer());
+    let cut = gz[..gz.len() / 2].to_vec();
+    let blob = Blob::Layer {
+        media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+        blob: cut,
+        diff_id: Digest::of(&script_layer()),
+    };
+    let img = layout(&p, "t", &[blob], &["/app/server"]);
+    assert_bad_input(&run(&["image", "inspect", &img]), "cannot read layer");
+}
+
+#[test]
+fn hostile_truncated_tar() {
+    let p = Project::new();
+    let tar = script_layer();
+    let img = layout(&p, "t", &[plain(tar[..700].to_vec())], &["/app/server"]);
+    assert_bad_input(&run(&["image", "inspect", &img]), "cannot read layer");
+}
+
+#[test]
+fn hostile_missing_index_json() {
+    let p = Project::new();
+    let img = layout(&p, "t", &[plain(script_layer())], &["/app/server"]);
+    std::fs::remove_file(Path::new(&img).join("index.json")).unwrap();
+    assert_bad_input(&run(&["image", "inspect", &img]), "no `index.json`");
+}
+
+#[test]
+fn hostile_unknown_media_type() {
+    let p = Project::new();
+    let tar = script_layer();
+    let blob = Blob::Layer {
+        media_type: "application/x-mystery".into(),
+        diff_id: Digest::of(&tar),
+        blob: tar,
+    };
+    let img = layout(&p, "t", &[blob], &["/app/server"]);
+    assert_bad_input(
+        &run(&["image", "inspect", &img]),
+        "unknown layer media type `application/x-mystery`",
+    );
+}
+
+#[test]
+fn hostile_absurd_tar_size_header() {
+    let p = Project::new();
+    let mut tar = tar_layer(&[("big", tar::EntryType::Regular, b"tiny", 0o644, "")]);
+    // Size field (octal, offset 124, 12 bytes): claim ~8 GiB.
+    tar[124..136].copy_from_slice(b"77777777777\0");
+    let mut h = tar::Header::new_old();
+    h.as_mut_bytes().copy_from_slice(&tar[..512]);
+    h.set_cksum();
+    tar[..512].copy_from_slice(h.as_bytes());
+    let img = layout(&p, "t", &[plain(tar)], &["/app/server"]);
+    assert_bad_input(&run(&["image", "inspect", &img]), "cannot read layer");
+}
+
+#[test]
+fn hostile_path_traversal_is_reported_not_applied() {
+    let p = Project::new();
+    let evil = tar_layer(&[
+        ("../../outside", tar::EntryType::Regular, b"x", 0o755, ""),
+        ("/abs/file", tar::EntryType::Regular, b"x", 0o755, ""),
+        // A symlink pointing out of the root resolves inside it.
+        (
+            "entry",
+            tar::EntryType::Symlink,
+            b"",
+            0o777,
+            "../../../../app/server",
+        ),
+    ]);
+    let img = layout(&p, "t", &[plain(script_layer()), plain(evil)], &["/entry"]);
+    let o = inspect_json(&img);
+    assert_exit(&o, 0);
+    let rejected = report(&o)["rejected_entries"].to_string();
+    assert!(rejected.contains("../../outside"), "{rejected}");
+    assert!(rejected.contains("/abs/file"), "{rejected}");
+    assert!(!p.path().parent().unwrap().join("outside").exists());
+}
+
+#[test]
+fn hostile_symlink_loop_is_a_finding() {
+    let p = Project::new();
+    let loops = tar_layer(&[
+        ("a", tar::EntryType::Symlink, b"", 0o777, "b"),
+        ("b", tar::EntryType::Symlink, b"", 0o777, "/a"),
+    ]);
+    let img = layout(&p, "t", &[plain(loops)], &["/a"]);
+    let o = inspect_json(&img);
+    assert_exit(&o, 1);
+    let m = findings(&o)[0]["message"].as_str().unwrap().to_owned();
+    assert!(m.contains("loop") || m.contains("too many levels"), "{m}");
+}
+
+#[test]
+fn hostile_decompression_bomb_is_refused() {
+    let p = Project::new();
+    let zeros = vec![0u8; 256 * 1024 * 1024];
+    let bomb = zstd::encode_all(&zeros[..], 19).unwrap();
+    let blob = Blob::Layer {
+        media_type: "application/vnd.oci.image.layer.v1.tar+zstd".into(),
+        blob: bomb,
+        diff_id: Digest::of(&zeros),
+    };
+    let img = layout(&p, "t", &[blob], &["/app/server"]);
+    assert_bad_input(&run(&["image", "inspect", &img]), "decompression bomb");
+}
+
+#[test]
+fn hostile_missing_image_says_build_first() {
+    let o = run(&["image", "inspect", "no/such/image.oci:latest"]);
+    assert_bad_input(&o, "build the image first");
+}
+
+/// Rewrites `index.json` of a layout to list its manifest under several platforms
+/// and tags.
+fn multi_index(dir: &str, entries: &[(&str, &str, &str)]) {
+    let path = Path::new(dir).join("index.json");
+    let index: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let base = index["manifests"][0].clone();
+    let manifests: Vec<Value> = entries
+        .iter()
+        .map(|(os, arch, tag)| {
+            let mut m = base.clone();
+            m["platform"] = json!({"os": os, "architecture": arch});
+            m["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
+            m
+        })
+        .collect();
+    std::fs::write(
+        path,
+        json!({"schemaVersion": 2, "manifests": manifests}).to_string(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn index_with_several_manifests_picks_linux_amd64_or_asks() {
+    let p = Project::new();
+    let img = layout(&p, "multi", &[plain(script_layer())], &["/app/server"]);
+    multi_index(
+        &img,
+        &[("linux", "arm64", "arm"), ("linux", "amd64", "amd")],
+    );
+    assert_exit(&inspect_json(&img), 0);
+    assert_exit(&inspect_json(&format!("{img}:arm")), 0);
+    let o = run(&["image", "inspect", &format!("{img}:nope")]);
+    assert_bad_input(&o, "no single manifest is tagged `nope`");
+    multi_index(&img, &[("linux", "amd64", "a"), ("linux", "amd64", "b")]);
+    let o = run(&["image", "inspect", &img]);
+    assert_bad_input(&o, "choose one with `:tag` or `@sha256:…`");
+    assert!(
+        stderr(&o).contains("[a]") && stderr(&o).contains("[b]"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn digest_reference_selects_the_manifest() {
+    let p = Project::new();
+    let img = layout(&p, "d", &[plain(script_layer())], &["/app/server"]);
+    let digest = report(&inspect_json(&img))["manifest_digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let o = inspect_json(&format!("{img}@{digest}"));
+    assert_exit(&o, 0);
+    let wrong = format!("{img}@sha256:{}", "0".repeat(64));
+    assert_bad_input(
+        &run(&["image", "inspect", &wrong]),
+        "no single manifest has digest",
+    );
+}
+
+#[test]
+fn zstd_layers_are_read() {
+    let p = Project::new();
+    let tar = script_layer();
+    let blob = Blob::Layer {
+        media_type: "application/vnd.oci.image.layer.v1.tar+zstd".into(),
+        blob: zstd::encode_all(&tar[..], 3).unwrap(),
+        diff_id: Digest::of(&tar),
+    };
+    let img = layout(&p, "z", &[blob], &["/app/server"]);
+    assert_exit(&inspect_json(&img), 0);
+}
+
+#[test]
+fn hardlinks_resolve_into_lower_layers_and_dangling_ones_are_reported() {
+    let p = Project::new();
+    let same = tar_layer(&[("app/link", tar::EntryType::Link, b"", 0, "app/server")]);
+    let img = layout(
+        &p,
+        "h",
+        &[plain(script_layer()), plain(same)],
+        &["/app/link"],
+    );
+    assert_exit(&inspect_json(&img), 0);
+    // A hardlink whose target is in no layer is reported, not applied.
+    let dangling = tar_layer(&[("app/ghost", tar::EntryType::Link, b"", 0, "app/missing")]);
+    let img = layout(
+        &p,
+        "h2",
+        &[plain(script_layer()), plain(dangling)],
+        &["/app/ghost"],
+    );
+    let o = inspect_json(&img);
+    assert_exit(&o, 1);
+    assert!(
+        report(&o)["rejected_entries"]
+            .to_string()
+            .contains("app/missing")
+    );
+}
+
+#[test]
+fn whiteout_in_upper_layer_removes_the_entrypoint() {
+    let p = Project::new();
+    let upper = tar_layer(&[("app/.wh.server", tar::EntryType::Regular, b"", 0, "")]);
+    let img = layout(
+        &p,
+        "w",
+        &[plain(script_layer()), plain(upper)],
+        &["/app/server"],
+    );
+    let o = inspect_json(&img);
+    assert_exit(&o, 1);
+    assert!(
+        findings(&o)[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`/app/server` does not exist")
+    );
+}
+
+#[test]
+fn non_root_user_needs_the_matching_permission_bit() {
+    let p = Project::new();
+    let elf = tiny_elf();
+    let passwd = b"root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
+    let layer = tar_layer(&[
+        ("etc/passwd", tar::EntryType::Regular, passwd, 0o644, ""),
+        ("app/owner-only", tar::EntryType::Regular, &elf, 0o700, ""),
+        ("app/everyone", tar::EntryType::Regular, &elf, 0o755, ""),
+    ]);
+    let layout_json = |name: &str, entry: &str, user: &str| {
+        let img = layout(&p, name, &[plain(layer.clone())], &[entry]);
+        set_user(&img, user);
+        img
+    };
+    let root = layout_json("r", "/app/owner-only", "");
+    assert_exit(&inspect_json(&root), 0);
+    let app = layout_json("a", "/app/owner-only", "app");
+    let o = inspect_json(&app);
+    assert_exit(&o, 1);
+    let m = findings(&o)[0]["message"].as_str().unwrap().to_owned();
+    assert!(
+        m.contains("`/app/owner-only` is not executable by uid 1000: mode 0700"),
+        "{m}"
+    );
+    let ok = layout_json("e", "/app/everyone", "app");
+    assert_exit(&inspect_json(&ok), 0);
+}
+
+/// Sets `config.User` of a single-manifest layout, re-digesting config and manifest.
+fn set_user(dir: &str, user: &str) {
+    let dir = Path::new(dir);
+    let blob = |d: &str| {
+        dir.join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let mut index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let md = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    let mut manifest: Value = serde_json::from_slice(&std::fs::read(blob(&md)).unwrap()).unwrap();
+    let cd = manifest["config"]["digest"].as_str().unwrap().to_owned();
+    let mut config: Value = serde_json::from_slice(&std::fs::read(blob(&cd)).unwrap()).unwrap();
+    config["config"]["User"] = json!(user);
+    let config = config.to_string();
+    let cd = Digest::of(config.as_bytes());
+    std::fs::write(blob(&cd.to_string()), &config).unwrap();
+    manifest["config"]["digest"] = json!(cd.to_string());
+    manifest["config"]["size"] = json!(config.len());
+    let manifest = manifest.to_string();
+    let md = Digest::of(manifest.as_bytes());
+    std::fs::write(blob(&md.to_string()), &manifest).unwrap();
+    index["manifests"][0]["digest"] = json!(md.to_string());
+    index["manifests"][0]["size"] = json!(manifest.len());
+    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+}
+
+#[test]
+fn stale_artifact_when_the_image_is_only_rebuilt() {
+    let Some(a) = fixture("ok-static.oci") else {
+        return;
+    };
+    let p = Project::new();
+    p.write("src/main.c", "int main() { return 0; }").config(
+        "[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\nimage = \"app.oci:latest\"\n",
+    );
+    copy_dir(Path::new(&a), &p.join("app.oci"));
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    // The fix lands in the sources, but the image is only re-stamped.
+    p.write("src/main.c", "int main() { return 1; }");
+    std::fs::remove_dir_all(p.join("app.oci")).unwrap();
+    rebuilt_copy(Path::new(&a), &p.join("app.oci"));
+    let o = p.run(&["check", "--against", "base.json", "--format", "json"]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["stale-artifact:error"]);
+    let m = findings(&o)[0]["message"].as_str().unwrap().to_owned();
+    assert!(m.contains("rebuilt"), "{m}");
+}
+
+/// gzip cannot inflate beyond ~1032:1, so a gzip "bomb" is bounded by its own size:
+/// it streams through (nothing is kept) and is judged like any layer. Here 128 MiB of
+/// zeros (an empty tar) leave nothing to start: a finding, promptly.
+#[test]
+fn hostile_gzip_bomb_streams_through_and_is_judged() {
+    let p = Project::new();
+    let zeros = vec![0u8; 128 * 1024 * 1024];
+    let blob = Blob::Layer {
+        media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+        blob: gzip(&zeros),
+        diff_id: Digest::of(&zeros),
+    };
+    let img = layout(&p, "t", &[blob], &["/app/server"]);
+    let o = inspect_json(&img);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["startup-broken:error"]);
+}
+
+/// The manifest's `image` record, pinned: key names and shapes are what `diff`,
+/// `verify` and users' tooling read.
+#[test]
+fn manifest_image_record_shape_is_pinned() {
+    let p = Project::new();
+    layout(&p, "app.oci", &[gzipped(&script_layer())], &["/app/server"]);
+    p.write("src/a", "a")
+        .config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\nimage = \"app.oci\"\n");
+    let o = p.run(&["snapshot"]);
+    assert_exit(&o, 0);
+    let m: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let image = &m["components"]["app"]["image"];
+    let keys: Vec<&str> = image
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "config_digest",
+            "content_digest",
+            "layers",
+            "manifest_digest",
+            "startup"
+        ]
+    );
+    let layer: Vec<&str> = image["layers"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(layer, ["diff_id", "digest", "media_type", "size"]);
+    assert_eq!(image["startup"], json!({"entrypoint": ["/app/server"]}));
+    // The same image gives the same record on a second run.
+    let again: Value = serde_json::from_slice(&p.run(&["snapshot"]).stdout).unwrap();
+    assert_eq!(&again["components"]["app"]["image"], image);
+}

@@ -1,0 +1,677 @@
+//! The one-pass layer reader and the merged filesystem.
+//!
+//! Each layer blob is read exactly once: the compressed bytes are counted and hashed
+//! (the blob digest), decompressed (gzip via flate2/zlib-rs, zstd, or none), the
+//! decompressed bytes hashed (the diff_id), and the tar entries indexed — all in the
+//! same stream. Nothing is extracted: the merged view keeps, per path, the metadata
+//! (kind, mode, owner, size), optionally the content digest, and for regular files
+//! only what startup verification needs (a `#!` line, or the ELF loader and libraries
+//! parsed from a bounded prefix). `/etc/passwd` and `/etc/group` are the exception:
+//! small, and kept whole, since users are resolved from them.
+//!
+//! OCI whiteouts (image-spec `layer.md`):
+//! - `dir/.wh.name` removes `dir/name` (and everything under it) of lower layers;
+//! - `dir/.wh..wh..opq` makes `dir` opaque: every lower-layer child is removed.
+//!   Whiteouts apply to lower layers only, so a layer's whiteouts are applied before
+//!   its own entries, whatever their order in the tar.
+//!
+//! Hardlinks become a copy of their target's metadata (same layer or lower). Entry
+//! names are normalised (`./`, duplicate `/`); a name with `..` or an absolute name
+//! is never applied — it is recorded in [`MergedFs::rejected`] and reported. A
+//! decompressed stream more than [`BOMB_RATIO`] times its compressed size is refused.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::{self, BufReader, Read};
+use std::rc::Rc;
+
+use serde::Serialize;
+
+use super::blob::{Expected, Mismatch, Tally, Tallying, Verifier};
+use super::elf::{self, ElfInfo};
+use crate::digest::{Digest, Hasher};
+
+/// No gzip stream legitimately inflates more than ~1032:1; zstd can, but not in a
+/// real layer. Past this ratio (plus a small allowance) reading stops.
+pub const BOMB_RATIO: u64 = 1100;
+const BOMB_ALLOWANCE: u64 = 1024 * 1024;
+/// Files kept whole for user lookup.
+const KEPT_FILES: [&str; 2] = ["/etc/passwd", "/etc/group"];
+const KEPT_MAX: usize = 1024 * 1024;
+/// Longest `#!` line kept.
+const SHEBANG_MAX: usize = 256;
+
+/// What a path is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+/// What a regular file starts with, as far as `exec` cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Head {
+    Elf(ElfInfo),
+    /// The `#!` line without `#!`.
+    Script(String),
+    Other,
+}
+
+/// One path of the merged filesystem.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub kind: Kind,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub size: u64,
+    /// Symlink target text.
+    pub target: Option<String>,
+    /// Content digest, when asked for.
+    pub digest: Option<Digest>,
+    pub head: Head,
+}
+
+/// The merged view of all layers so far: absolute normalised paths (`/bin/sh`) to
+/// nodes; `/` itself is implicit.
+#[derive(Debug, Default)]
+pub struct MergedFs {
+    pub nodes: BTreeMap<String, Node>,
+    /// Whole contents of `/etc/passwd` and `/etc/group`.
+    pub kept: BTreeMap<String, Vec<u8>>,
+    /// Entries that were not applied, with why (`..`, absolute names, dangling hardlinks).
+    pub rejected: Vec<String>,
+}
+
+/// Options for reading layers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Hash every regular file's content (for the file-level diff).
+    pub file_digests: bool,
+}
+
+/// Why a layer could not be read.
+#[derive(Debug)]
+pub enum LayerError {
+    /// The blob or its decompressed stream is not what the descriptors say.
+    Mismatch {
+        what: &'static str,
+        mismatch: Mismatch,
+    },
+    /// Unreadable: truncated, corrupt, unknown media type, bomb.
+    Io(io::Error),
+}
+
+impl From<io::Error> for LayerError {
+    fn from(e: io::Error) -> Self {
+        LayerError::Io(e)
+    }
+}
+
+/// Decompressed-stream reader: hashes into its own tally and enforces [`BOMB_RATIO`]
+/// against the compressed tally.
+struct Inflated<R> {
+    inner: R,
+    hasher: Hasher,
+    count: u64,
+    compressed: Rc<RefCell<Tally>>,
+}
+
+impl<R: Read> Read for Inflated<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        let limit = self
+            .compressed
+            .borrow()
+            .count
+            .saturating_mul(BOMB_RATIO)
+            .saturating_add(BOMB_ALLOWANCE);
+        if self.count > limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "decompresses to more than {BOMB_RATIO} times its size; refusing a decompression bomb"
+                ),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+fn decoder<'a, R: Read + 'a>(media_type: &str, inner: R) -> io::Result<Box<dyn Read + 'a>> {
+    let base = media_type
+        .strip_prefix("application/vnd.oci.image.layer.v1.")
+        .or_else(|| media_type.strip_prefix("application/vnd.oci.image.layer.nondistributable.v1."))
+        .map(str::to_owned)
+        .or_else(|| match media_type {
+            "application/vnd.docker.image.rootfs.diff.tar.gzip"
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => {
+                Some("tar+gzip".into())
+            }
+            "application/vnd.docker.image.rootfs.diff.tar" => Some("tar".into()),
+            _ => None,
+        });
+    match base.as_deref() {
+        Some("tar") => Ok(Box::new(inner)),
+        Some("tar+gzip") => Ok(Box::new(flate2::bufread::MultiGzDecoder::new(
+            BufReader::with_capacity(crate::digest::CHUNK, inner),
+        ))),
+        Some("tar+zstd") => Ok(Box::new(zstd::Decoder::new(inner)?)),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("unknown layer media type `{media_type}`"),
+        )),
+    }
+}
+
+/// Reads one layer blob in a single pass and applies it to `fs`.
+pub fn apply_layer(
+    fs: &mut MergedFs,
+    blob: impl Read,
+    media_type: &str,
+    blob_size: u64,
+    expected: Option<&Expected>,
+    diff_id: Digest,
+    opts: Options,
+) -> Result<(), LayerError> {
+    read_layer(blob, media_type, blob_size, expected, diff_id, opts)?.apply(fs);
+    Ok(())
+}
+
+/// Reads one layer blob in a single pass into its [`LayerChanges`]: the blob is
+/// verified against `expected` (when known) and `blob_size`, the decompressed stream
+/// against `diff_id`. Layers are independent until applied, so they can be read in
+/// parallel and applied in order.
+pub fn read_layer(
+    blob: impl Read,
+    media_type: &str,
+    blob_size: u64,
+    expected: Option<&Expected>,
+    diff_id: Digest,
+    opts: Options,
+) -> Result<LayerChanges, LayerError> {
+    let (tallying, tally) = Tallying::new(blob, blob_size);
+    let raw = Rc::new(RefCell::new(tallying));
+    let shared = SharedRead(Rc::clone(&raw));
+    let decoded = decoder(media_type, shared)?;
+    let mut inflated = Inflated {
+        inner: decoded,
+        hasher: Hasher::new(),
+        count: 0,
+        compressed: Rc::clone(&tally),
+    };
+    let outcome = {
+        let mut archive = tar::Archive::new(&mut inflated);
+        let mut changes = LayerChanges::default();
+        let res = read_entries(&mut archive, &mut changes, opts);
+        res.map(|()| changes)
+    };
+    // Drain what follows the tar's end marker: the digests cover every byte.
+    let outcome = outcome.and_then(|changes| {
+        io::copy(&mut inflated, &mut io::sink())?;
+        io::copy(&mut SharedRead(Rc::clone(&raw)), &mut io::sink())?;
+        Ok(changes)
+    });
+    let check_blob = |tally: &Rc<RefCell<Tally>>| -> Result<(), LayerError> {
+        if let Some(expected) = expected {
+            Verifier {
+                tally: Rc::clone(tally),
+                expected: expected.clone(),
+            }
+            .finish()
+            .map_err(|mismatch| LayerError::Mismatch {
+                what: "blob",
+                mismatch,
+            })?;
+        }
+        Ok(())
+    };
+    match outcome {
+        Err(e) => {
+            // A tampered blob reads as corrupt; say it is tampered when it is.
+            let _ = io::copy(&mut SharedRead(Rc::clone(&raw)), &mut io::sink());
+            check_blob(&tally)?;
+            Err(LayerError::Io(e))
+        }
+        Ok(changes) => {
+            check_blob(&tally)?;
+            if tally.borrow().count != blob_size {
+                return Err(LayerError::Io(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "blob is {} bytes, its descriptor declares {blob_size}",
+                        tally.borrow().count
+                    ),
+                )));
+            }
+            let actual = std::mem::take(&mut inflated.hasher).finish();
+            if actual != diff_id {
+                return Err(LayerError::Mismatch {
+                    what: "uncompressed layer (diff_id)",
+                    mismatch: Mismatch {
+                        expected: Expected {
+                            digest: diff_id,
+                            size: inflated.count,
+                        },
+                        actual_digest: actual,
+                        actual_size: inflated.count,
+                    },
+                });
+            }
+            Ok(changes)
+        }
+    }
+}
+
+/// A `Read` over a shared reader, so the caller can drain it after the decoder is done.
+struct SharedRead<R>(Rc<RefCell<R>>);
+
+impl<R: Read> Read for SharedRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.borrow_mut().read(buf)
+    }
+}
+
+/// One layer's effect, collected before it is applied.
+#[derive(Debug, Default)]
+pub struct LayerChanges {
+    whiteouts: Vec<String>,
+    opaque: Vec<String>,
+    entries: BTreeMap<String, Node>,
+    kept: BTreeMap<String, Vec<u8>>,
+    /// Hardlinks to files of lower layers: (path, normalised target, name as written).
+    links: Vec<(String, String, String)>,
+    rejected: Vec<String>,
+}
+
+impl LayerChanges {
+    /// Applies this layer over `fs` (the merged lower layers).
+    pub fn apply(mut self, fs: &mut MergedFs) {
+        fs.rejected.append(&mut self.rejected);
+        for (path, target, name) in std::mem::take(&mut self.links) {
+            match fs.nodes.get(&target) {
+                Some(node) => {
+                    self.entries.insert(path, node.clone());
+                }
+                None => fs.rejected.push(format!(
+                    "hardlink `{name}` not applied: its target `{target}` is not in the image"
+                )),
+            }
+        }
+        for dir in &self.opaque {
+            remove_under(&mut fs.nodes, dir);
+        }
+        for path in &self.whiteouts {
+            fs.nodes.remove(path);
+            remove_under(&mut fs.nodes, path);
+            fs.kept.remove(path);
+        }
+        for (path, node) in self.entries {
+            if node.kind != Kind::Dir {
+                remove_under(&mut fs.nodes, &path);
+            }
+            ensure_parents(&mut fs.nodes, &path);
+            if node.kind == Kind::File && !self.kept.contains_key(&path) {
+                fs.kept.remove(&path);
+            }
+            fs.nodes.insert(path, node);
+        }
+        fs.kept.extend(self.kept);
+    }
+}
+
+fn remove_under(nodes: &mut BTreeMap<String, Node>, dir: &str) {
+    let prefix = if dir == "/" {
+        "/".to_owned()
+    } else {
+        format!("{dir}/")
+    };
+    let doomed: Vec<String> = nodes
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in doomed {
+        nodes.remove(&k);
+    }
+}
+
+fn ensure_parents(nodes: &mut BTreeMap<String, Node>, path: &str) {
+    let mut end = 0;
+    while let Some(i) = path[end + 1..].find('/') {
+        end += 1 + i;
+        let parent = &path[..end];
+        if !nodes.contains_key(parent) {
+            nodes.insert(
+                parent.to_owned(),
+                Node {
+                    kind: Kind::Dir,
+                    mode: 0o755,
+                    uid: 0,
+                    gid: 0,
+                    size: 0,
+                    target: None,
+                    digest: None,
+                    head: Head::Other,
+                },
+            );
+        }
+    }
+}
+
+/// Normalises a tar entry name to `/a/b`; `Err` says why it is refused.
+pub fn normalize(name: &str) -> Result<String, &'static str> {
+    if name.starts_with('/') {
+        return Err("absolute path");
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in name.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err("`..` in path"),
+            p => parts.push(p),
+        }
+    }
+    Ok(format!("/{}", parts.join("/")))
+}
+
+fn read_entries<R: Read>(
+    archive: &mut tar::Archive<R>,
+    changes: &mut LayerChanges,
+    opts: Options,
+) -> io::Result<()> {
+    let mut buf = vec![0u8; crate::digest::CHUNK];
+    let mut prefix: Vec<u8> = Vec::new();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let path = match normalize(&name) {
+            Ok(p) if p == "/" => continue,
+            Ok(p) => p,
+            Err(why) => {
+                changes.rejected.push(format!(
+                    "entry `{name}` not applied: {why} (it would escape the image root)"
+                ));
+                continue;
+            }
+        };
+        let (dir, base) = path.rsplit_once('/').unwrap_or(("", &path));
+        let dir = if dir.is_empty() { "/" } else { dir };
+        if base == ".wh..wh..opq" {
+            changes.opaque.push(dir.to_owned());
+            continue;
+        }
+        if let Some(hidden) = base.strip_prefix(".wh.") {
+            let target = if dir == "/" {
+                format!("/{hidden}")
+            } else {
+                format!("{dir}/{hidden}")
+            };
+            changes.whiteouts.push(target);
+            continue;
+        }
+        let header = entry.header();
+        let mode = header.mode().unwrap_or(0) & 0o7777;
+        let uid = header.uid().unwrap_or(0);
+        let gid = header.gid().unwrap_or(0);
+        let entry_type = header.entry_type();
+        let mut node = Node {
+            kind: Kind::Other,
+            mode,
+            uid,
+            gid,
+            size: 0,
+            target: None,
+            digest: None,
+            head: Head::Other,
+        };
+        if entry_type.is_dir() {
+            node.kind = Kind::Dir;
+        } else if entry_type.is_symlink() {
+            node.kind = Kind::Symlink;
+            let target = entry
+                .link_name_bytes()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            node.size = target.len() as u64;
+            node.digest = Some(Digest::of(target.as_bytes()));
+            node.target = Some(target);
+        } else if entry_type.is_hard_link() {
+            let link = entry
+                .link_name_bytes()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            match normalize(&link) {
+                Ok(t) => match changes.entries.get(&t) {
+                    // A hardlink shares its target's inode: content and metadata.
+                    Some(target) => node = target.clone(),
+                    None => {
+                        // A file of a lower layer: resolved when the layer is applied.
+                        changes.links.push((path, t, name));
+                        continue;
+                    }
+                },
+                Err(why) => {
+                    changes.rejected.push(format!(
+                        "hardlink `{name}` not applied: its target `{link}` has {why}"
+                    ));
+                    continue;
+                }
+            }
+        } else if entry_type.is_file() || entry_type == tar::EntryType::Continuous {
+            node.kind = Kind::File;
+            node.size = entry.size();
+            let keep = KEPT_FILES.contains(&path.as_str());
+            let mut hasher = opts.file_digests.then(Hasher::new);
+            prefix.clear();
+            let mut kept = Vec::new();
+            // The dynamic section of a large ELF lies past the prefix: capture it too.
+            let mut dynamic: Option<(u64, u64)> = None;
+            let mut dyn_buf: Vec<u8> = Vec::new();
+            let mut pos = 0u64;
+            loop {
+                let n = match entry.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        return Err(io::Error::new(e.kind(), format!("entry `{name}`: {e}")));
+                    }
+                };
+                let chunk = &buf[..n];
+                if let Some(h) = hasher.as_mut() {
+                    h.update(chunk);
+                }
+                // Keep a prefix only of files that may be ELF (decided on the first bytes).
+                if prefix.len() < elf::PREFIX {
+                    let probe: Vec<u8> = prefix.iter().chain(chunk).take(4).copied().collect();
+                    let cap = if b"\x7fELF".starts_with(&probe) {
+                        elf::PREFIX
+                    } else {
+                        SHEBANG_MAX + 2
+                    };
+                    let room = cap.saturating_sub(prefix.len());
+                    prefix.extend_from_slice(&chunk[..n.min(room)]);
+                }
+                if dynamic.is_none()
+                    && prefix.len() >= 4096.min(elf::PREFIX)
+                    && elf::is_elf(&prefix)
+                {
+                    dynamic = Some(elf::dynamic_range(&prefix).unwrap_or((0, 0)));
+                }
+                if let Some((start, len)) = dynamic.filter(|&(_, len)| len > 0) {
+                    let end = start.saturating_add(len);
+                    let lo = start.max(pos);
+                    let hi = end.min(pos + n as u64);
+                    if lo < hi && start >= elf::PREFIX as u64 {
+                        let (a, b) = ((lo - pos) as usize, (hi - pos) as usize);
+                        dyn_buf.extend_from_slice(&chunk[a..b]);
+                    }
+                }
+                pos += n as u64;
+                if keep && kept.len() < KEPT_MAX {
+                    kept.extend_from_slice(&chunk[..n.min(KEPT_MAX - kept.len())]);
+                }
+            }
+            node.digest = hasher.map(Hasher::finish);
+            node.head = match dynamic {
+                Some((start, _)) if !dyn_buf.is_empty() => {
+                    elf::parse_with(&prefix, (start, &dyn_buf)).map_or(Head::Other, Head::Elf)
+                }
+                _ => head_of(&prefix),
+            };
+            if keep {
+                changes.kept.insert(path.clone(), kept);
+            }
+        }
+        changes.entries.insert(path, node);
+    }
+    Ok(())
+}
+
+fn head_of(prefix: &[u8]) -> Head {
+    if elf::is_elf(prefix) {
+        return elf::parse(prefix).map_or(Head::Other, Head::Elf);
+    }
+    if let Some(rest) = prefix.strip_prefix(b"#!") {
+        let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
+        let line = &line[..line.len().min(SHEBANG_MAX)];
+        return Head::Script(String::from_utf8_lossy(line).trim().to_owned());
+    }
+    Head::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(entries: &[(&str, &[u8], u32)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data, mode) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(*mode);
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_cksum();
+            b.append_data(&mut h, name, &data[..]).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn apply(fs: &mut MergedFs, tar: &[u8]) {
+        apply_layer(
+            fs,
+            tar,
+            "application/vnd.oci.image.layer.v1.tar",
+            tar.len() as u64,
+            Some(&Expected {
+                digest: Digest::of(tar),
+                size: tar.len() as u64,
+            }),
+            Digest::of(tar),
+            Options::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+
+    #[test]
+    fn whiteouts_and_opaque_dirs() {
+        let mut fs = MergedFs::default();
+        apply(
+            &mut fs,
+            &tar_of(&[
+                ("a/x", b"1", 0o644),
+                ("a/y", b"2", 0o644),
+                ("b/z", b"3", 0o644),
+            ]),
+        );
+        apply(
+            &mut fs,
+            &tar_of(&[
+                ("a/.wh..wh..opq", b"", 0),
+                ("a/new", b"4", 0o644),
+                ("b/.wh.z", b"", 0),
+            ]),
+        );
+        let paths: Vec<&str> = fs.nodes.keys().map(String::as_str).collect();
+        assert_eq!(paths, ["/a", "/a/new", "/b"]);
+    }
+
+    /// Yields at most 1..=7 bytes per read, cycling, like a slow pipe.
+    struct ShortReads<'a>(&'a [u8], usize);
+
+    impl Read for ShortReads<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.1 = self.1 % 7 + 1;
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn short_reads_give_the_same_result() {
+        let mut elf_bytes = b"\x7fELF\x02\x01\x01".to_vec();
+        elf_bytes.resize(5000, 0);
+        let tar = tar_of(&[
+            ("bin/tool", &elf_bytes, 0o755),
+            ("app/run", b"#!/bin/sh -e\necho\n", 0o755),
+            ("etc/passwd", b"root:x:0:0::/:/bin/sh\n", 0o644),
+        ]);
+        let read = |short: bool| {
+            let mut fs = MergedFs::default();
+            let expected = Expected {
+                digest: Digest::of(&tar),
+                size: tar.len() as u64,
+            };
+            let media = "application/vnd.oci.image.layer.v1.tar";
+            let opts = Options { file_digests: true };
+            let size = tar.len() as u64;
+            let res = if short {
+                apply_layer(
+                    &mut fs,
+                    ShortReads(&tar, 0),
+                    media,
+                    size,
+                    Some(&expected),
+                    expected.digest,
+                    opts,
+                )
+            } else {
+                apply_layer(
+                    &mut fs,
+                    &tar[..],
+                    media,
+                    size,
+                    Some(&expected),
+                    expected.digest,
+                    opts,
+                )
+            };
+            res.unwrap_or_else(|e| panic!("{e:?}"));
+            fs
+        };
+        let (a, b) = (read(false), read(true));
+        assert!(matches!(b.nodes["/bin/tool"].head, Head::Elf(_)));
+        assert_eq!(b.nodes["/app/run"].head, Head::Script("/bin/sh -e".into()));
+        assert_eq!(a.kept, b.kept);
+        for (path, n) in &a.nodes {
+            assert_eq!(n.head, b.nodes[path].head, "{path}");
+            assert_eq!(n.digest, b.nodes[path].digest, "{path}");
+        }
+    }
+
+    #[test]
+    fn normalize_refuses_escapes() {
+        assert_eq!(normalize("./a//b/").unwrap(), "/a/b");
+        assert!(normalize("../etc/passwd").is_err());
+        assert!(normalize("a/../../x").is_err());
+        assert!(normalize("/etc/passwd").is_err());
+    }
+}

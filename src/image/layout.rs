@@ -1,0 +1,501 @@
+//! Finding an image's manifest, config and layers in an OCI layout directory, an
+//! oci-archive tar or a docker-archive tar.
+//!
+//! - OCI layout (image-spec `image-layout.md`): `oci-layout`, `index.json`, and
+//!   content-addressed `blobs/<alg>/<hex>`. `index.json` may list several manifests
+//!   (tags via `org.opencontainers.image.ref.name`) or nested indexes (multi-platform).
+//! - oci-archive: the same layout as a tar; members are indexed once (name, offset,
+//!   size) and read in place with seeks, never extracted.
+//! - docker-archive: `manifest.json` (`[{Config, RepoTags, Layers}]`), the config as
+//!   `<hex>.json`, layers as uncompressed tars. A docker-archive that also carries
+//!   `index.json` (Docker 25+) is read as OCI. docker-archive has no manifest blob, so
+//!   the manifest digest is that of the Docker v2 schema 2 manifest `skopeo` synthesises
+//!   for it (same fields, same order, compact JSON).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
+use serde::Deserialize;
+
+use super::blob::{self, Expected, Mismatch};
+use super::reference::{Reference, Selector};
+use crate::digest::Digest;
+
+/// Largest index, manifest or config accepted (they are read whole).
+const METADATA_MAX: u64 = 16 * 1024 * 1024;
+
+/// Where the image's files live.
+pub(crate) enum Store {
+    Dir(PathBuf),
+    Tar {
+        path: PathBuf,
+        members: BTreeMap<String, (u64, u64)>,
+    },
+}
+
+impl Store {
+    /// Opens a layout directory or indexes an archive.
+    pub(crate) fn open(path: &Path) -> Result<Self, String> {
+        let meta = std::fs::metadata(path).map_err(|e| {
+            format!(
+                "`{}`: {e}; build the image first (or check the path)",
+                path.display()
+            )
+        })?;
+        if meta.is_dir() {
+            return Ok(Store::Dir(path.to_owned()));
+        }
+        let file = File::open(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+        let mut archive = tar::Archive::new(file);
+        let mut members = BTreeMap::new();
+        let entries = archive
+            .entries_with_seek()
+            .map_err(|e| format!("`{}` is not a tar archive: {e}", path.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("`{}`: bad tar archive: {e}", path.display()))?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let name = name.trim_start_matches("./").to_owned();
+            members.insert(name, (entry.raw_file_position(), entry.size()));
+        }
+        Ok(Store::Tar {
+            path: path.to_owned(),
+            members,
+        })
+    }
+
+    pub(crate) fn has(&self, rel: &str) -> bool {
+        match self {
+            Store::Dir(d) => d.join(rel).is_file(),
+            Store::Tar { members, .. } => members.contains_key(rel),
+        }
+    }
+
+    /// Opens a file of the layout or archive, with its size.
+    pub(crate) fn open_file(&self, rel: &str) -> io::Result<(Box<dyn Read>, u64)> {
+        match self {
+            Store::Dir(d) => {
+                let f = File::open(d.join(rel))?;
+                let len = f.metadata()?.len();
+                Ok((Box::new(f), len))
+            }
+            Store::Tar { path, members } => {
+                let &(offset, size) = members.get(rel).ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::NotFound, "no such member in the archive")
+                })?;
+                let mut f = File::open(path)?;
+                f.seek(SeekFrom::Start(offset))?;
+                Ok((Box::new(f.take(size)), size))
+            }
+        }
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Store::Dir(d) => format!("`{}`", d.display()),
+            Store::Tar { path, .. } => format!("`{}`", path.display()),
+        }
+    }
+}
+
+/// One layer to read.
+#[derive(Debug, Clone)]
+pub(crate) struct LayerRef {
+    /// The file holding the blob inside the store.
+    pub file: String,
+    pub media_type: String,
+    /// The compressed blob's descriptor; `None` for a docker-archive layer that turns
+    /// out compressed (its archive records no digest for it).
+    pub expected: Option<Expected>,
+    pub size: u64,
+}
+
+/// Everything needed to read the image.
+pub(crate) struct Located {
+    pub manifest_digest: Digest,
+    pub config_digest: Digest,
+    pub config: Vec<u8>,
+    pub layers: Vec<LayerRef>,
+    pub names: Vec<String>,
+}
+
+/// Error while locating: a message, or a blob that failed verification.
+pub(crate) enum LocateError {
+    Message(String),
+    Mismatch { what: String, mismatch: Mismatch },
+}
+
+impl From<String> for LocateError {
+    fn from(s: String) -> Self {
+        LocateError::Message(s)
+    }
+}
+
+pub(crate) fn locate(store: &Store, reference: &Reference) -> Result<Located, LocateError> {
+    if store.has("index.json") {
+        return locate_oci(store, &reference.selector);
+    }
+    if store.has("manifest.json") {
+        return locate_docker(store, &reference.selector);
+    }
+    Err(LocateError::Message(format!(
+        "{} has no `index.json` (OCI layout) and no `manifest.json` (docker-archive); is it an image?",
+        store.describe()
+    )))
+}
+
+fn blob_path(digest: &str) -> Result<String, String> {
+    let parsed: Digest = digest.parse().map_err(|_| {
+        format!("unsupported or malformed digest `{digest}` (only sha256 is supported)")
+    })?;
+    Ok(format!("blobs/sha256/{}", parsed.hex()))
+}
+
+fn expected_of(d: &Descriptor) -> Result<Expected, String> {
+    let text = d.digest().to_string();
+    let digest = text.parse().map_err(|_| {
+        format!("unsupported or malformed digest `{text}` (only sha256 is supported)")
+    })?;
+    Ok(Expected {
+        digest,
+        size: d.size(),
+    })
+}
+
+fn read_verified(store: &Store, what: &str, d: &Descriptor) -> Result<Vec<u8>, LocateError> {
+    let expected = expected_of(d)?;
+    let path = blob_path(d.digest().as_ref())?;
+    let (reader, _) = store
+        .open_file(&path)
+        .map_err(|e| format!("cannot open {what} `{}`: {e}", d.digest()))?;
+    match blob::read_small(reader, &expected, METADATA_MAX) {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(mismatch)) => Err(LocateError::Mismatch {
+            what: format!("{what} `{}`", d.digest()),
+            mismatch,
+        }),
+        Err(e) => Err(LocateError::Message(format!(
+            "cannot read {what} `{}`: {e}",
+            d.digest()
+        ))),
+    }
+}
+
+const INDEX_TYPES: [&str; 2] = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+const MANIFEST_TYPES: [&str; 2] = [
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+fn names_of(d: &Descriptor) -> Vec<String> {
+    let mut names = Vec::new();
+    if let Some(a) = d.annotations() {
+        for key in [
+            "io.containerd.image.name",
+            "org.opencontainers.image.ref.name",
+        ] {
+            if let Some(v) = a.get(key) {
+                names.push(v.clone());
+            }
+        }
+    }
+    names
+}
+
+fn describe_choice(d: &Descriptor) -> String {
+    let mut s = d.digest().to_string();
+    if let Some(p) = d.platform() {
+        s.push_str(&format!(" ({}/{})", p.os(), p.architecture()));
+    }
+    for n in names_of(d) {
+        s.push_str(&format!(" [{n}]"));
+    }
+    s
+}
+
+fn choose<'a>(
+    manifests: &'a [Descriptor],
+    selector: &Selector,
+    where_: &str,
+) -> Result<&'a Descriptor, String> {
+    let found: Vec<&Descriptor> = match selector {
+        Selector::Digest(digest) => manifests
+            .iter()
+            .filter(|d| d.digest().to_string() == *digest)
+            .collect(),
+        Selector::Tag(tag) => manifests
+            .iter()
+            .filter(|d| {
+                d.annotations().as_ref().is_some_and(|a| {
+                    a.get("org.opencontainers.image.ref.name") == Some(tag)
+                        || a.get("io.containerd.image.name")
+                            .is_some_and(|n| n.rsplit_once(':').is_some_and(|(_, t)| t == tag))
+                })
+            })
+            .collect(),
+        Selector::Default => {
+            if manifests.len() == 1 {
+                manifests.iter().collect()
+            } else {
+                manifests
+                    .iter()
+                    .filter(|d| {
+                        d.platform().as_ref().is_some_and(|p| {
+                            p.os().to_string() == "linux" && p.architecture().to_string() == "amd64"
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+    match found.as_slice() {
+        [one] => Ok(one),
+        _ => {
+            let choices: Vec<String> = manifests.iter().map(describe_choice).collect();
+            let wanted = match selector {
+                Selector::Digest(d) => format!("no single manifest has digest `{d}`"),
+                Selector::Tag(t) => format!("no single manifest is tagged `{t}`"),
+                Selector::Default if manifests.is_empty() => "it lists no manifest".to_owned(),
+                Selector::Default => {
+                    "it lists several manifests and not exactly one for linux/amd64".to_owned()
+                }
+            };
+            Err(format!(
+                "{where_}: {wanted}; choose one with `:tag` or `@sha256:…` among: {}",
+                choices.join(", ")
+            ))
+        }
+    }
+}
+
+fn locate_oci(store: &Store, selector: &Selector) -> Result<Located, LocateError> {
+    let (mut reader, size) = store
+        .open_file("index.json")
+        .map_err(|e| format!("cannot open `index.json`: {e}"))?;
+    if size > METADATA_MAX {
+        return Err(format!("`index.json` is {size} bytes, too large").into());
+    }
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read `index.json`: {e}"))?;
+    let index: ImageIndex = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("`index.json` is not an OCI image index: {e}"))?;
+    let mut descriptor = choose(index.manifests(), selector, "`index.json`")?.clone();
+    let mut names = names_of(&descriptor);
+    // Nested indexes (multi-platform images): descend, picking linux/amd64.
+    for _ in 0..4 {
+        let media = descriptor.media_type().to_string();
+        if INDEX_TYPES.contains(&media.as_str()) {
+            let bytes = read_verified(store, "index", &descriptor)?;
+            let nested: ImageIndex = serde_json::from_slice(&bytes)
+                .map_err(|e| format!("index `{}` is not valid: {e}", descriptor.digest()))?;
+            let where_ = format!("index `{}`", descriptor.digest());
+            descriptor = choose(nested.manifests(), &Selector::Default, &where_)?.clone();
+            names.extend(names_of(&descriptor));
+        } else if MANIFEST_TYPES.contains(&media.as_str()) {
+            return read_manifest(store, &descriptor, names);
+        } else {
+            return Err(format!(
+                "manifest `{}` has unknown media type `{media}`",
+                descriptor.digest()
+            )
+            .into());
+        }
+    }
+    Err(format!("indexes nest too deeply at `{}`", descriptor.digest()).into())
+}
+
+fn read_manifest(
+    store: &Store,
+    descriptor: &Descriptor,
+    names: Vec<String>,
+) -> Result<Located, LocateError> {
+    let bytes = read_verified(store, "manifest", descriptor)?;
+    let manifest: ImageManifest = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("manifest `{}` is not valid: {e}", descriptor.digest()))?;
+    let config_desc = manifest.config();
+    let config = read_verified(store, "config", config_desc)?;
+    let config_digest = expected_of(config_desc)?.digest;
+    let mut layers = Vec::new();
+    for l in manifest.layers() {
+        let expected = expected_of(l)?;
+        layers.push(LayerRef {
+            file: blob_path(l.digest().as_ref())?,
+            media_type: l.media_type().to_string(),
+            size: expected.size,
+            expected: Some(expected),
+        });
+    }
+    let mut names = names;
+    names.sort();
+    names.dedup();
+    Ok(Located {
+        manifest_digest: expected_of(descriptor)?.digest,
+        config_digest,
+        config,
+        layers,
+        names,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerEntry {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+fn locate_docker(store: &Store, selector: &Selector) -> Result<Located, LocateError> {
+    let read_member = |name: &str| -> Result<Vec<u8>, String> {
+        let (mut r, size) = store
+            .open_file(name)
+            .map_err(|e| format!("cannot open `{name}` in the archive: {e}"))?;
+        if size > METADATA_MAX {
+            return Err(format!("`{name}` is {size} bytes, too large"));
+        }
+        let mut bytes = Vec::new();
+        r.read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read `{name}`: {e}"))?;
+        Ok(bytes)
+    };
+    let entries: Vec<DockerEntry> = serde_json::from_slice(&read_member("manifest.json")?)
+        .map_err(|e| format!("`manifest.json` is not a docker-archive manifest: {e}"))?;
+    let chosen: Vec<&DockerEntry> = match selector {
+        Selector::Default if entries.len() == 1 => entries.iter().collect(),
+        Selector::Tag(tag) => entries
+            .iter()
+            .filter(|e| {
+                e.repo_tags
+                    .iter()
+                    .flatten()
+                    .any(|t| t == tag || t.rsplit_once(':').is_some_and(|(_, x)| x == tag))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let [entry] = chosen.as_slice() else {
+        let tags: Vec<String> = entries
+            .iter()
+            .flat_map(|e| e.repo_tags.clone().unwrap_or_default())
+            .collect();
+        return Err(format!(
+            "`manifest.json` lists {} images and the reference does not pick exactly one; add `:tag` (tags: {})",
+            entries.len(),
+            tags.join(", ")
+        )
+        .into());
+    };
+    let config = read_member(&entry.config)?;
+    let config_digest = Digest::of(&config);
+    // The config's file name, when it is a digest, must match the content.
+    let stem = entry
+        .config
+        .trim_start_matches("blobs/sha256/")
+        .trim_end_matches(".json");
+    if let Ok(named) = format!("sha256:{stem}").parse::<Digest>() {
+        if named != config_digest {
+            return Err(LocateError::Mismatch {
+                what: format!("config `{}`", entry.config),
+                mismatch: Mismatch {
+                    expected: Expected {
+                        digest: named,
+                        size: config.len() as u64,
+                    },
+                    actual_digest: config_digest,
+                    actual_size: config.len() as u64,
+                },
+            });
+        }
+    }
+    let diff_ids = super::config_diff_ids(&config)?;
+    if diff_ids.len() != entry.layers.len() {
+        return Err(format!(
+            "`manifest.json` lists {} layers but the config has {} diff_ids",
+            entry.layers.len(),
+            diff_ids.len()
+        )
+        .into());
+    }
+    let mut layers = Vec::new();
+    let mut manifest_layers = Vec::new();
+    for (file, diff_id) in entry.layers.iter().zip(&diff_ids) {
+        let (mut r, size) = store
+            .open_file(file)
+            .map_err(|e| format!("cannot open layer `{file}`: {e}"))?;
+        let mut magic = [0u8; 4];
+        let n = read_up_to(&mut r, &mut magic)
+            .map_err(|e| format!("cannot read layer `{file}`: {e}"))?;
+        let (media_type, expected) = match &magic[..n] {
+            [0x1f, 0x8b, ..] => ("application/vnd.docker.image.rootfs.diff.tar.gzip", None),
+            [0x28, 0xb5, 0x2f, 0xfd] => ("application/vnd.oci.image.layer.v1.tar+zstd", None),
+            _ => (
+                "application/vnd.docker.image.rootfs.diff.tar",
+                Some(Expected {
+                    digest: *diff_id,
+                    size,
+                }),
+            ),
+        };
+        // skopeo labels every docker-archive layer gzip in the manifest it
+        // synthesises, whatever the file holds; the digest must agree with skopeo's.
+        manifest_layers.push(serde_json::json!({
+            "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "size": size, "digest": diff_id.to_string(),
+        }));
+        layers.push(LayerRef {
+            file: file.clone(),
+            media_type: media_type.to_owned(),
+            expected,
+            size,
+        });
+    }
+    // skopeo's synthesised schema 2 manifest: Go's encoding/json, struct field order.
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"mediaType":"application/vnd.docker.container.image.v1+json","size":{},"digest":"{}"}},"layers":[{}]}}"#,
+        config.len(),
+        config_digest,
+        manifest_layers
+            .iter()
+            .map(|l| format!(
+                r#"{{"mediaType":"{}","size":{},"digest":"{}"}}"#,
+                l["mediaType"].as_str().unwrap_or_default(),
+                l["size"],
+                l["digest"].as_str().unwrap_or_default()
+            ))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut names = entry.repo_tags.clone().unwrap_or_default();
+    names.sort();
+    Ok(Located {
+        manifest_digest: Digest::of(manifest.as_bytes()),
+        config_digest,
+        config,
+        layers,
+        names,
+    })
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
