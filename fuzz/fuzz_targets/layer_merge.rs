@@ -4,9 +4,7 @@
 //! into two layers, so whiteouts and hardlinks meet a lower layer. Then several
 //! entrypoints are resolved in the result. Must never panic or hang.
 //!
-//! `fuzz/Cargo.toml` needs `tar = { version = "0.4", default-features = false }` and
-//! a `[[bin]] name = "layer_merge", path = "fuzz_targets/layer_merge.rs"` entry.
-//! Run: `cargo +nightly fuzz run layer_merge -- -max_total_time=60`.
+//! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run layer_merge -- -max_total_time=60`.
 #![no_main]
 
 use buildproof::digest::Digest;
