@@ -9,6 +9,22 @@ use crate::dockerfile::{DockerfileRecord, ExcludeReason, Field};
 use crate::finding::{Finding, Location};
 use crate::rules::RuleId;
 
+/// The image-config name of a startup field, from the Dockerfile instruction that sets
+/// it (`WORKDIR` → `working_dir`), so the two rule families can be matched.
+#[must_use]
+pub fn config_field(instruction: &str) -> &str {
+    match instruction {
+        "ENTRYPOINT" => "entrypoint",
+        "CMD" => "cmd",
+        "USER" => "user",
+        "WORKDIR" => "working_dir",
+        "SHELL" => "shell",
+        "HEALTHCHECK" => "healthcheck",
+        "STOPSIGNAL" => "stop_signal",
+        other => other,
+    }
+}
+
 /// Change rules between two recordings of one component's Dockerfile.
 #[must_use]
 pub fn compare(component: &str, base: &DockerfileRecord, new: &DockerfileRecord) -> Vec<Finding> {

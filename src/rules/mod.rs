@@ -82,18 +82,45 @@ pub fn diff(base: &Manifest, new: &Manifest, ctx: Context<'_>) -> Vec<Finding> {
             (Some(b), None) => findings.push(artifacts::removed(name, b)),
             (Some(b), Some(n)) => {
                 findings.extend(artifacts::compare(name, b, n));
+                let from_dockerfile = match (&b.dockerfile, &n.dockerfile) {
+                    (Some(bd), Some(nd)) => dockerfile::compare(name, bd, nd),
+                    _ => Vec::new(),
+                };
                 if let (Some(bi), Some(ni)) = (&b.image, &n.image) {
-                    findings.extend(image::compare(name, bi, ni));
+                    findings.extend(drop_explained(
+                        image::compare(name, bi, ni),
+                        &from_dockerfile,
+                    ));
                 }
-                if let (Some(bd), Some(nd)) = (&b.dockerfile, &n.dockerfile) {
-                    findings.extend(dockerfile::compare(name, bd, nd));
-                }
+                findings.extend(from_dockerfile);
                 findings.extend(state_of(name, n));
             }
             (None, None) => {}
         }
     }
     finish(findings, ctx)
+}
+
+/// A startup or environment change that the Dockerfile's final stage shows is
+/// reported once, by the Dockerfile rule, which points at the instruction's line; the
+/// image config's finding for the same field or variable is dropped, so one change
+/// needs one review and one `[[accept]]`.
+fn drop_explained(from_image: Vec<Finding>, from_dockerfile: &[Finding]) -> Vec<Finding> {
+    let key = |f: &Finding| -> Option<(RuleId, String)> {
+        let detail = |k: &str| f.details.get(k).and_then(serde_json::Value::as_str);
+        match f.rule {
+            RuleId::StartupChanged => {
+                detail("field").map(|name| (f.rule, dockerfile::config_field(name).to_owned()))
+            }
+            RuleId::EnvChanged => detail("variable").map(|name| (f.rule, name.to_owned())),
+            _ => None,
+        }
+    };
+    let explained: BTreeSet<(RuleId, String)> = from_dockerfile.iter().filter_map(key).collect();
+    from_image
+        .into_iter()
+        .filter(|f| key(f).is_none_or(|k| !explained.contains(&k)))
+        .collect()
 }
 
 /// `verify`: BUILT against what runs (`deploy.rs`), then accepts and locations.
@@ -147,4 +174,44 @@ fn finish(mut findings: Vec<Finding>, ctx: Context<'_>) -> Vec<Finding> {
         accept::apply(&mut findings, &config.accepts, ctx.today);
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_the_dockerfile_shows_is_reported_once() {
+        let image = vec![
+            Finding::new(
+                RuleId::StartupChanged,
+                "web",
+                "entrypoint changed".into(),
+                &["a"],
+            )
+            .with_detail("field", "entrypoint"),
+            Finding::new(RuleId::StartupChanged, "web", "user changed".into(), &["b"])
+                .with_detail("field", "user"),
+            Finding::new(RuleId::EnvChanged, "web", "PORT changed".into(), &["c"])
+                .with_detail("variable", "PORT"),
+            Finding::new(RuleId::StartupBroken, "web", "broken".into(), &["d"]),
+        ];
+        let dockerfile = vec![
+            Finding::new(
+                RuleId::StartupChanged,
+                "web",
+                "ENTRYPOINT changed".into(),
+                &["e"],
+            )
+            .with_detail("field", "ENTRYPOINT"),
+            Finding::new(RuleId::EnvChanged, "web", "PORT changed".into(), &["f"])
+                .with_detail("variable", "PORT"),
+        ];
+        let kept: Vec<String> = drop_explained(image, &dockerfile)
+            .into_iter()
+            .map(|f| f.message)
+            .collect();
+        // `user` changed in the image only (e.g. through the base image): still reported.
+        assert_eq!(kept, ["user changed", "broken"]);
+    }
 }
