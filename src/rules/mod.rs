@@ -147,7 +147,22 @@ pub fn state(new: &Manifest, ctx: Context<'_>) -> Vec<Finding> {
 fn state_of(name: &str, record: &ComponentRecord) -> Vec<Finding> {
     let mut findings = artifacts::unmatched(name, record);
     if let Some(i) = &record.image {
-        findings.extend(image::state(name, i));
+        let mut broken = image::state(name, i);
+        // A startup problem is fixed in the Dockerfile: point at the instruction that
+        // sets the command (ENTRYPOINT, else CMD, else the final FROM).
+        if let Some(d) = &record.dockerfile {
+            let command = d.startup.entrypoint.as_ref().or(d.startup.cmd.as_ref());
+            let line = command.map_or(d.stage.line, |f| f.line);
+            for f in &mut broken {
+                if f.location().is_none() {
+                    f.details.insert(
+                        "location".into(),
+                        serde_json::json!({"file": d.path, "line": line}),
+                    );
+                }
+            }
+        }
+        findings.extend(broken);
     }
     if let Some(d) = &record.dockerfile {
         findings.extend(dockerfile::state(name, d));
@@ -158,17 +173,29 @@ fn state_of(name: &str, record: &ComponentRecord) -> Vec<Finding> {
     findings
 }
 
-/// Attaches config locations to findings that have none, then applies accepts.
+/// Makes locations usable where the user stands, then applies accepts.
+///
+/// Rules work on manifests, whose paths are relative to the config directory; a
+/// location they set (a Dockerfile line) is rebased onto that directory here, so it
+/// reads like the config's own location (`testdata/demo/web/Dockerfile:8`). A finding
+/// with no location of its own points at its component's entry in the config.
 fn finish(mut findings: Vec<Finding>, ctx: Context<'_>) -> Vec<Finding> {
     if let Some(config) = ctx.config {
         for f in &mut findings {
-            if f.location().is_none() {
-                if let Some(loc) = config.location_of(&f.component) {
-                    f.details.insert(
-                        "location".into(),
-                        serde_json::to_value(loc).unwrap_or_default(),
-                    );
+            let location = match f.location() {
+                Some(mut own) => {
+                    own.file = crate::tree::join(&config.root, std::path::Path::new(&own.file))
+                        .display()
+                        .to_string();
+                    Some(own)
                 }
+                None => config.location_of(&f.component),
+            };
+            if let Some(loc) = location {
+                f.details.insert(
+                    "location".into(),
+                    serde_json::to_value(loc).unwrap_or_default(),
+                );
             }
         }
         accept::apply(&mut findings, &config.accepts, ctx.today);

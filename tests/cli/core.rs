@@ -548,7 +548,7 @@ fn nar_hash_of_a_fifo_is_exit_2() {
 
 /// The README's first command: the shipped demo shows a real stale artifact.
 #[test]
-fn shipped_demo_shows_the_stale_goinstance() {
+fn shipped_demo_shows_the_stale_goinstance_and_the_changed_web_startup() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let o = buildproof()
         .current_dir(root)
@@ -565,10 +565,26 @@ fn shipped_demo_shows_the_stale_goinstance() {
         .unwrap();
     assert_exit(&o, 1);
     let f = findings(&o);
-    assert_eq!(rules_of(&o), ["stale-artifact:error"]);
+    assert_eq!(
+        rules_of(&o),
+        [
+            "stale-artifact:error",
+            "startup-changed:error",
+            "startup-changed:error"
+        ]
+    );
     assert_eq!(f[0]["component"], "goinstance");
     assert_eq!(
         f[0]["details"]["changed_inputs"][0]["path"],
         "goinstance/main.go"
     );
+    // The Dockerfile findings point at the instruction, where the user stands.
+    assert_eq!(f[1]["component"], "web");
+    assert_eq!(f[1]["details"]["field"], "ENTRYPOINT");
+    assert_eq!(
+        f[1]["details"]["location"]["file"],
+        "testdata/demo/web/Dockerfile"
+    );
+    assert_eq!(f[1]["details"]["location"]["line"], 8);
+    assert_eq!(f[2]["details"]["field"], "WORKDIR");
 }
