@@ -3,19 +3,35 @@
 //! The library does the work and never prints; `main.rs` parses arguments, calls
 //! [`commands::run`], prints errors and picks the exit code.
 
+/// Command-line definitions (clap).
 pub mod cli;
+/// One file per command: plan, work through the library, hand a report to `report`.
 pub mod commands;
+/// `buildproof.toml`: discovery, validation with lines, all problems at once.
 pub mod config;
+/// Running-state readers for `verify`: manifests, Kubernetes, ECS, store-path lists.
 pub mod deploy;
+/// The `Digest` type (`sha256:<hex>`, SRI, Nix base32) and streaming SHA-256.
 pub mod digest;
+/// Dockerfile parsing down to the final stage's startup; `.dockerignore`.
 pub mod dockerfile;
+/// Findings: the values rules return.
 pub mod finding;
+/// OCI layouts and archives, verified blobs, merged layers, static startup check.
 pub mod image;
+/// The versioned manifest schema (`buildproof.manifest/v1`) and in-toto statements.
 pub mod manifest;
+/// The NAR format and hashing a path as `nix hash path` does.
 pub mod nar;
+/// Store paths, derivations, the nix CLI, input coverage of derivation sources.
 pub mod nix;
+/// Writing results atomically (temporary file, then rename).
 pub mod output;
+/// Text, JSON, SARIF, JUnit, Markdown and GitHub reports.
 pub mod report;
+/// Rules: manifests in, findings out; rule ids with descriptions.
 pub mod rules;
+/// Config in, manifest out: every component hashed.
 pub mod snapshot;
+/// Selecting and hashing source trees and outputs.
 pub mod tree;
