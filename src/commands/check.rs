@@ -4,8 +4,7 @@
 use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::manifest::Manifest;
-use crate::report::Report;
-use crate::rules::{self, Context};
+use crate::rules::Context;
 
 pub(super) fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     let base = Manifest::read(&args.against)?;
@@ -14,18 +13,6 @@ pub(super) fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     if let Some(path) = &args.write_manifest {
         crate::output::write_atomically(path, &new.to_json()?)?;
     }
-    let findings = rules::diff(&base, &new, Context::today(Some(&config)));
-    let subjects = base
-        .components
-        .keys()
-        .chain(new.components.keys())
-        .cloned()
-        .collect::<std::collections::BTreeSet<_>>();
-    let report = Report::new(
-        "check",
-        subjects.into_iter().collect(),
-        rules::DIFF_RULES.to_vec(),
-        findings,
-    );
+    let report = super::diff_report("check", &base, &new, Context::today(Some(&config)));
     super::emit_report(&report, &args.report)
 }

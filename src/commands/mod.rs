@@ -10,10 +10,13 @@ mod nar_hash;
 mod snapshot;
 mod verify;
 
+use std::collections::BTreeSet;
 use std::io::IsTerminal as _;
 
 use crate::cli::{Cli, Command, ReportArgs};
+use crate::manifest::Manifest;
 use crate::report::{self, Format, Report};
+use crate::rules::{self, Context};
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -26,6 +29,29 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Dockerfile(cmd) => dockerfile::run(cmd),
         Command::NarHash(args) => nar_hash::run(&args),
     }
+}
+
+/// The report of `diff` and `check`: BASE against NEW under the diff rules, every
+/// component of either manifest a subject.
+pub(crate) fn diff_report(
+    command: &str,
+    base: &Manifest,
+    new: &Manifest,
+    ctx: Context<'_>,
+) -> Report {
+    let findings = rules::diff(base, new, ctx);
+    let subjects: BTreeSet<String> = base
+        .components
+        .keys()
+        .chain(new.components.keys())
+        .cloned()
+        .collect();
+    Report::new(
+        command,
+        subjects.into_iter().collect(),
+        rules::diff_rules(),
+        findings,
+    )
 }
 
 /// Renders `report` as `--format` asks and writes it to `--output` (atomically) or

@@ -12,7 +12,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Container, ImageRef};
+use super::Container;
 use crate::digest::Digest;
 
 /// Whether an object has the shape of one of the outputs above.
@@ -35,7 +35,7 @@ pub(super) fn containers(value: &Value) -> Result<Vec<Container>, String> {
                 .and_then(Value::as_array)
                 .ok_or_else(|| format!("{workload} has no `containers` array"))?;
             for c in list {
-                let mut container = definition(c, &workload)?;
+                let mut container = Container::from_spec(c, &workload)?;
                 if let Some(digest) = c.get("imageDigest").and_then(Value::as_str) {
                     let digest: Digest = digest.parse().map_err(|e| {
                         format!(
@@ -64,28 +64,7 @@ pub(super) fn containers(value: &Value) -> Result<Vec<Container>, String> {
         .and_then(Value::as_array)
         .ok_or_else(|| format!("{workload} has no `containerDefinitions` array"))?;
     for c in list {
-        out.push(definition(c, &workload)?);
+        out.push(Container::from_spec(c, &workload)?);
     }
     Ok(out)
-}
-
-/// A container from its `name` and `image`; the digest is the reference's, if pinned.
-fn definition(c: &Value, workload: &str) -> Result<Container, String> {
-    let name = c
-        .get("name")
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("a container of {workload} has no `name`"))?;
-    let image = c
-        .get("image")
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("container `{name}` of {workload} has no `image`"))?;
-    let digest = ImageRef::parse(image)
-        .map_err(|e| format!("container `{name}` of {workload}: {e}"))?
-        .digest;
-    Ok(Container {
-        name: name.to_owned(),
-        workload: workload.to_owned(),
-        image: image.to_owned(),
-        digest,
-    })
 }

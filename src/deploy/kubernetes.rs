@@ -17,7 +17,7 @@
 
 use serde_json::Value;
 
-use super::{Container, ImageRef};
+use super::Container;
 use crate::digest::Digest;
 
 /// The containers of a Kubernetes object or list.
@@ -78,36 +78,21 @@ fn collect(value: &Value, out: &mut Vec<Container>, depth: usize) -> Result<(), 
             .as_array()
             .ok_or_else(|| format!("`{key}` of {workload} is not an array"))?;
         for c in list {
-            let container = c
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or_else(|| format!("a container of {workload} has no `name`"))?;
-            let image = c
-                .get("image")
-                .and_then(Value::as_str)
-                .ok_or_else(|| format!("container `{container}` of {workload} has no `image`"))?;
-            let mut digest = ImageRef::parse(image)
-                .map_err(|e| format!("container `{container}` of {workload}: {e}"))?
-                .digest;
+            let mut container = Container::from_spec(c, &workload)?;
             let status = statuses
                 .iter()
-                .find(|s| s.get("name").and_then(Value::as_str) == Some(container));
+                .find(|s| s.get("name").and_then(Value::as_str) == Some(container.name.as_str()));
             if let Some(image_id) = status
                 .and_then(|s| s.get("imageID"))
                 .and_then(Value::as_str)
             {
                 if let Some(pulled) = pulled_digest(image_id)
-                    .map_err(|e| format!("container `{container}` of {workload}: {e}"))?
+                    .map_err(|e| format!("container `{}` of {workload}: {e}", container.name))?
                 {
-                    digest = Some(pulled);
+                    container.digest = Some(pulled);
                 }
             }
-            out.push(Container {
-                name: container.to_owned(),
-                workload: workload.clone(),
-                image: image.to_owned(),
-                digest,
-            });
+            out.push(container);
         }
     }
     Ok(())

@@ -67,6 +67,31 @@ pub struct Container {
     pub digest: Option<Digest>,
 }
 
+impl Container {
+    /// A container from a spec's `name` and `image` (Kubernetes pod spec, ECS container
+    /// definition); the digest is the reference's, if it is pinned.
+    pub(crate) fn from_spec(c: &serde_json::Value, workload: &str) -> Result<Self, String> {
+        use serde_json::Value;
+        let name = c
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("a container of {workload} has no `name`"))?;
+        let image = c
+            .get("image")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("container `{name}` of {workload} has no `image`"))?;
+        let digest = ImageRef::parse(image)
+            .map_err(|e| format!("container `{name}` of {workload}: {e}"))?
+            .digest;
+        Ok(Self {
+            name: name.to_owned(),
+            workload: workload.to_owned(),
+            image: image.to_owned(),
+            digest,
+        })
+    }
+}
+
 /// Why a running-state file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {

@@ -48,21 +48,20 @@ impl Context<'_> {
     }
 }
 
-/// The rules `diff` and `check` evaluate, for reports that list their checks.
-pub const DIFF_RULES: &[RuleId] = &[
-    RuleId::StaleArtifact,
-    RuleId::UnexplainedChange,
-    RuleId::StartupChanged,
-    RuleId::EnvChanged,
-    RuleId::StartupBroken,
-    RuleId::ComponentAdded,
-    RuleId::ComponentRemoved,
-    RuleId::UnmatchedPattern,
-    RuleId::InputExcluded,
-    RuleId::OutputNotCurrent,
-    RuleId::StoreMismatch,
-    RuleId::LibraryMissing,
-];
+/// The rules `diff` and `check` evaluate, for reports that list their checks: all
+/// but the ones only `verify` can judge.
+#[must_use]
+pub fn diff_rules() -> Vec<RuleId> {
+    RuleId::ALL
+        .into_iter()
+        .filter(|r| {
+            !matches!(
+                r,
+                RuleId::DeployedMismatch | RuleId::NotDeployed | RuleId::UnpinnedImage
+            )
+        })
+        .collect()
+}
 
 /// Compares BASE with NEW: change rules for every component, state rules for NEW.
 #[must_use]
