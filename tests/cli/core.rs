@@ -588,3 +588,34 @@ fn shipped_demo_shows_the_stale_goinstance_and_the_changed_web_startup() {
     assert_eq!(f[1]["details"]["location"]["line"], 8);
     assert_eq!(f[2]["details"]["field"], "WORKDIR");
 }
+
+/// Colour only on a terminal, and never with `NO_COLOR` (<https://no-color.org>).
+/// `script` gives the binary a pseudo-terminal as stdout.
+#[test]
+fn text_colour_only_on_a_terminal_and_never_with_no_color() {
+    if !require_tool("script") {
+        return;
+    }
+    let p = built_app();
+    p.write("src/main.go", "package main // hotfix\n");
+    let bin = assert_cmd::cargo::cargo_bin("buildproof");
+    let on_tty = |no_color: Option<&str>| {
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-qec"])
+            .arg(format!("{} check --against base.json", bin.display()))
+            .arg("/dev/null")
+            .current_dir(p.path())
+            .env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+        stdout(&o)
+    };
+    assert!(on_tty(None).contains("\u{1b}["), "no colour on a terminal");
+    assert!(
+        !on_tty(Some("1")).contains("\u{1b}["),
+        "colour despite NO_COLOR"
+    );
+}
