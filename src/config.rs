@@ -145,9 +145,13 @@ impl Config {
 
     /// Reads and validates one config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let bytes = crate::tree::read_file(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| ConfigError::Invalid {
+            path: path.to_owned(),
+            problems: vec![(1, "the file is not UTF-8 text".to_owned())],
         })?;
         let root = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
@@ -391,10 +395,27 @@ impl Validator {
                 ));
             }
         }
-        for path in outputs.iter().chain(&image).chain(&dockerfile) {
-            if path.is_empty() {
+        for (key, path) in outputs
+            .iter()
+            .map(|o| ("outputs", o))
+            .chain(image.iter().map(|i| ("image", i)))
+            .chain(dockerfile.iter().map(|d| ("dockerfile", d)))
+            .chain(deploy.iter().map(|d| ("deploy", d)))
+        {
+            if path.trim().is_empty() {
                 self.problems
-                    .push((line, format!("component{label} has an empty path")));
+                    .push((line, format!("component{label} has an empty `{key}` value")));
+            }
+        }
+        // `./out`, `out/` and `out` are one output: compare them as one.
+        let outputs: Vec<String> = outputs.iter().map(|o| normalize_path(o)).collect();
+        let mut seen_outputs = BTreeSet::new();
+        for o in &outputs {
+            if !seen_outputs.insert(o) {
+                self.problems.push((
+                    line,
+                    format!("component{label} declares output `{o}` twice"),
+                ));
             }
         }
         if self.problems.len() > before {
@@ -593,8 +614,22 @@ impl Validator {
     }
 }
 
+/// A path as written, without a leading `./` or trailing `/` (but `/` stays `/`).
+fn normalize_path(path: &str) -> String {
+    let mut p = path;
+    while let Some(rest) = p.strip_prefix("./") {
+        p = rest;
+    }
+    let trimmed = p.trim_end_matches('/');
+    if trimmed.is_empty() {
+        p.to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
 /// SPEC.md: `[a-z0-9][a-z0-9._-]*`.
-fn valid_name(name: &str) -> bool {
+pub fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()

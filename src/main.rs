@@ -20,8 +20,26 @@ fn main() -> ExitCode {
                 return ExitCode::from(0);
             }
             let mut stderr = io::stderr().lock();
-            let _ = writeln!(stderr, "buildproof: error: {err:#}");
+            let _ = writeln!(stderr, "buildproof: error: {}", one_line(&err));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line, `outer: inner: root`, leaving out a cause
+/// whose text the line already holds (library errors often name their source in
+/// their own message, and the OS error would otherwise appear twice).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }

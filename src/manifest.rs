@@ -169,7 +169,7 @@ impl Manifest {
 
     /// Reads a manifest file, checking the schema id before anything else.
     pub fn read(path: &Path) -> Result<Self, ManifestError> {
-        let bytes = std::fs::read(path).map_err(|source| ManifestError::Read {
+        let bytes = crate::tree::read_file(path).map_err(|source| ManifestError::Read {
             path: path.to_owned(),
             source,
         })?;
@@ -196,7 +196,18 @@ impl Manifest {
                 });
             }
         }
-        serde_json::from_value(value).map_err(|e| malformed(e.to_string()))
+        let manifest: Self = serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
+        // Names reach reports and CI logs: hold them to the config's rule.
+        if let Some(bad) = manifest
+            .components
+            .keys()
+            .find(|n| !crate::config::valid_name(n))
+        {
+            return Err(malformed(format!(
+                "component name {bad:?} is invalid (names match [a-z0-9][a-z0-9._-]*)"
+            )));
+        }
+        Ok(manifest)
     }
 
     /// Pretty JSON with sorted keys and a trailing newline.

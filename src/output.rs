@@ -1,28 +1,67 @@
 //! Writing results: to stdout, or to a file atomically (a temporary file in the same
 //! directory, then a rename), so a failed run never leaves a half-written file.
+//!
+//! Atomic replacement is for regular files. A target that exists and is not one — a
+//! device such as `/dev/null`, a FIFO, `/dev/stdout` — is written in place, never
+//! replaced. A symlink is followed, so the file it names is replaced and the link
+//! stays. A new file gets the usual mode (0666 less the umask); a replaced file
+//! keeps its mode.
 
+use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
 /// Writes `bytes` to `path` atomically: the file either holds all of them or keeps
 /// what it held before.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
+    let write_err = || format!("cannot write `{}`", path.display());
+    let existing = fs::metadata(path).ok();
+    if existing.as_ref().is_some_and(|m| !m.is_file()) {
+        if existing.as_ref().is_some_and(fs::Metadata::is_dir) {
+            anyhow::bail!("cannot write `{}`: it is a directory", path.display());
+        }
+        // A device, FIFO or terminal: write in place, never replace it.
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(write_err)?;
+        f.write_all(bytes)
+            .and_then(|()| f.flush())
+            .with_context(write_err)?;
+        return Ok(());
+    }
+    // Replace the file a symlink names, not the link.
+    let target: PathBuf = if existing.is_some() {
+        fs::canonicalize(path).with_context(write_err)?
+    } else {
+        path.to_owned()
+    };
+    let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    let mode = existing.map_or(0o666, |m| m.permissions().mode() & 0o7777);
     let mut tmp = tempfile::Builder::new()
         .prefix(".buildproof-")
+        // Applied at creation, so a new file gets 0666 less the umask, as with `>`.
+        .permissions(fs::Permissions::from_mode(0o666))
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in `{}`", dir.display()))?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write `{}`", path.display()))?;
-    tmp.persist(path)
+        .with_context(write_err)?;
+    if mode != 0o666 {
+        // Replacing an existing file keeps its mode.
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))
+            .with_context(write_err)?;
+    }
+    tmp.persist(&target)
         .map_err(|e| e.error)
-        .with_context(|| format!("cannot write `{}`", path.display()))?;
+        .with_context(write_err)?;
     Ok(())
 }
 
@@ -32,9 +71,55 @@ pub fn emit(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
         Some(p) => write_atomically(p, bytes),
         None => {
             let mut stdout = io::stdout().lock();
-            stdout.write_all(bytes)?;
-            stdout.flush()?;
+            stdout
+                .write_all(bytes)
+                .and_then(|()| stdout.flush())
+                .context("cannot write to stdout")?;
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_files_get_the_umask_mode_and_replaced_files_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("new.json");
+        write_atomically(&new, b"one").unwrap();
+        let mode = fs::metadata(&new).unwrap().permissions().mode() & 0o777;
+        // 0666 less whatever umask the test runs under: never the temp file's 0600.
+        assert_eq!(mode & 0o600, 0o600);
+        assert_ne!(mode, 0o600, "temp-file mode leaked");
+
+        fs::set_permissions(&new, fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomically(&new, b"two").unwrap();
+        assert_eq!(fs::read(&new).unwrap(), b"two");
+        assert_eq!(
+            fs::metadata(&new).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+    }
+
+    #[test]
+    fn symlinks_are_followed_and_devices_written_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        fs::write(&real, "old").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("real.json", &link).unwrap();
+        write_atomically(&link, b"new").unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&real).unwrap(), b"new");
+
+        write_atomically(Path::new("/dev/null"), b"discarded").unwrap();
+        assert!(!fs::metadata("/dev/null").unwrap().is_file());
     }
 }

@@ -30,17 +30,19 @@ fn component_record(config: &Config, c: &Component) -> anyhow::Result<ComponentR
     let selection = tree::select(&config.root, &c.inputs, &c.exclude)?;
     if selection.files.is_empty() {
         anyhow::bail!(
-            "its inputs ({}) match no file under `{}`; check the patterns, or run buildproof from a full checkout",
+            "its inputs ({}) match no file under `{}` (files that .gitignore ignores are not inputs); check the patterns, or run buildproof from a full checkout",
             c.inputs.join(", "),
             config.root.display()
         );
     }
     let inputs = tree::hash_inputs(&config.root, &selection)?;
-    let outputs = c
+    let mut outputs = c
         .outputs
         .iter()
         .map(|o| tree::hash_output(&config.resolve(o), o))
         .collect::<Result<Vec<_>, _>>()?;
+    // Sorted, so reordering `outputs` in the config changes nothing in the manifest.
+    outputs.sort_by(|a, b| a.path.cmp(&b.path));
     let image = c
         .image
         .as_deref()

@@ -7,6 +7,14 @@ use crate::manifest::Manifest;
 use crate::rules::Context;
 
 pub(super) fn run(args: &CheckArgs) -> anyhow::Result<u8> {
+    if let (Some(manifest), Some(report)) = (&args.write_manifest, &args.report.output) {
+        if manifest == report {
+            anyhow::bail!(
+                "`--write-manifest` and `--output` both name `{}`; give them different files",
+                report.display()
+            );
+        }
+    }
     let base = Manifest::read(&args.against)?;
     let config = Config::discover(args.config.config.as_deref())?;
     let new = crate::snapshot::take(&config)?;

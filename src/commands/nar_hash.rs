@@ -1,5 +1,5 @@
-//! `buildproof nar-hash PATH...`: one line per path, the hash only for a single path
-//! (as `nix hash path` prints), `hash  path` for several.
+//! `buildproof nar-hash PATH...`: one hash per line, in the order given, exactly as
+//! `nix hash path` prints them.
 
 use std::fmt::Write as _;
 
@@ -17,11 +17,7 @@ pub(super) fn run(args: &NarHashArgs) -> anyhow::Result<u8> {
         } else {
             digest.sri()
         };
-        if args.paths.len() == 1 {
-            let _ = writeln!(out, "{text}");
-        } else {
-            let _ = writeln!(out, "{text}  {}", path.display());
-        }
+        let _ = writeln!(out, "{text}");
     }
     crate::output::emit(None, out.as_bytes())?;
     Ok(0)

@@ -2,7 +2,6 @@
 
 use crate::cli::{SnapshotArgs, SnapshotFormat};
 use crate::config::Config;
-use crate::finding::Level;
 use crate::report::{self, Format, Report};
 use crate::rules::{self, Context, RuleId};
 
@@ -15,21 +14,20 @@ pub(super) fn run(args: &SnapshotArgs) -> anyhow::Result<u8> {
     };
     crate::output::emit(args.output.as_deref(), &bytes)?;
 
-    // The manifest owns stdout; what the snapshot alone can tell goes to stderr.
+    // The manifest owns stdout; what the snapshot alone can tell goes to stderr. Only
+    // an image that cannot start fails a snapshot (SPEC.md); the rest is for `check`.
     let findings = rules::state(&manifest, Context::today(Some(&config)));
-    let broken = findings
-        .iter()
-        .any(|f| f.rule == RuleId::StartupBroken && f.level == Level::Error);
-    if !findings.is_empty() {
-        let report = Report::new(
-            "snapshot",
-            manifest.components.keys().cloned().collect(),
-            Vec::new(),
-            findings,
-        );
+    let mut report = Report::new(
+        "snapshot",
+        manifest.components.keys().cloned().collect(),
+        Vec::new(),
+        findings,
+    );
+    report.fails_on = Some(vec![RuleId::StartupBroken]);
+    if !report.findings.is_empty() {
         let mut text = Vec::new();
         report::render(&report, Format::Text, false, &mut text)?;
         std::io::Write::write_all(&mut std::io::stderr(), &text)?;
     }
-    Ok(u8::from(broken))
+    Ok(report.exit_code())
 }

@@ -114,7 +114,7 @@ pub enum DeployError {
 
 /// Reads a running-state file, detecting its format.
 pub fn read(path: &Path) -> Result<Running, DeployError> {
-    let bytes = std::fs::read(path).map_err(|source| DeployError::Read {
+    let bytes = crate::tree::read_file(path).map_err(|source| DeployError::Read {
         path: path.to_owned(),
         source,
     })?;

@@ -178,9 +178,11 @@ pub fn parse(path: &str, text: &str) -> Result<DockerfileRecord, DockerfileError
 /// # Errors
 /// Unreadable (also: not UTF-8) or unparsable.
 pub fn read(file: &Path, display: &str) -> Result<DockerfileRecord, DockerfileError> {
-    let bytes = std::fs::read(file).map_err(|e| DockerfileError::Unreadable {
-        path: display.to_owned(),
-        message: e.to_string(),
+    let bytes = crate::tree::read_file(std::path::Path::new(&file)).map_err(|e| {
+        DockerfileError::Unreadable {
+            path: display.to_owned(),
+            message: e.to_string(),
+        }
     })?;
     let text = String::from_utf8(bytes).map_err(|e| DockerfileError::Unreadable {
         path: display.to_owned(),
@@ -267,7 +269,7 @@ fn read_ignore(
     };
     for candidate in [format!("{dockerfile}.dockerignore"), in_context] {
         let file = root.join(&candidate);
-        let text = match std::fs::read(&file) {
+        let text = match crate::tree::read_file(std::path::Path::new(&file)) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {

@@ -13,7 +13,6 @@
 //!   for it (same fields, same order, compact JSON).
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
@@ -48,7 +47,8 @@ impl Store {
         if meta.is_dir() {
             return Ok(Store::Dir(path.to_owned()));
         }
-        let file = File::open(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+        let file =
+            crate::tree::open_file(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
         let mut archive = tar::Archive::new(file);
         let mut members = BTreeMap::new();
         let entries = archive
@@ -80,7 +80,7 @@ impl Store {
     pub(crate) fn open_file(&self, rel: &str) -> io::Result<(Box<dyn Read>, u64)> {
         match self {
             Store::Dir(d) => {
-                let f = File::open(d.join(rel))?;
+                let f = crate::tree::open_file(&d.join(rel))?;
                 let len = f.metadata()?.len();
                 Ok((Box::new(f), len))
             }
@@ -88,7 +88,7 @@ impl Store {
                 let &(offset, size) = members.get(rel).ok_or_else(|| {
                     io::Error::new(io::ErrorKind::NotFound, "no such member in the archive")
                 })?;
-                let mut f = File::open(path)?;
+                let mut f = crate::tree::open_file(path)?;
                 f.seek(SeekFrom::Start(offset))?;
                 Ok((Box::new(f.take(size)), size))
             }

@@ -22,7 +22,11 @@ pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
         out,
         "buildproof {}: {}: {} checked, {}",
         report.command,
-        if s.errors > 0 { "FAIL" } else { "ok" },
+        if report.exit_code() == 1 {
+            "FAIL"
+        } else {
+            "ok"
+        },
         report.subjects.len(),
         s.counts()
     )

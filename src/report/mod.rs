@@ -55,6 +55,10 @@ pub struct Report {
     /// fields). JSON puts each key at the top level; text and Markdown print them
     /// before the findings, one `key: value` line each.
     pub facts: Map<String, Value>,
+    /// The rules whose error-level findings fail the run; `None` means every rule.
+    /// `snapshot` fails only on `startup-broken` (SPEC.md), and its verdict line must
+    /// agree with its exit code.
+    pub fails_on: Option<Vec<RuleId>>,
 }
 
 impl Summary {
@@ -94,6 +98,7 @@ impl Report {
             checks,
             findings,
             facts: Map::new(),
+            fails_on: None,
         }
     }
 
@@ -110,10 +115,17 @@ impl Report {
         s
     }
 
-    /// SPEC.md's exit code for a judged run: 1 with an error-level finding, else 0.
+    /// SPEC.md's exit code for a judged run: 1 with an error-level finding of a rule
+    /// that fails this command, else 0.
     #[must_use]
     pub fn exit_code(&self) -> u8 {
-        u8::from(self.findings.iter().any(|f| f.level == Level::Error))
+        u8::from(self.findings.iter().any(|f| {
+            f.level == Level::Error
+                && self
+                    .fails_on
+                    .as_ref()
+                    .is_none_or(|rules| rules.contains(&f.rule))
+        }))
     }
 
     /// The findings about one subject.
@@ -173,5 +185,23 @@ pub(crate) fn repo_relative(file: &str) -> String {
             parts.join("/")
         }
         Err(_) => file.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    #[test]
+    fn the_verdict_follows_the_rules_that_fail_the_command() {
+        let finding = Finding::new(RuleId::StoreMismatch, "app", "altered".into(), &[]);
+        let mut report = Report::new("snapshot", vec!["app".into()], Vec::new(), vec![finding]);
+        assert_eq!(report.exit_code(), 1);
+        report.fails_on = Some(vec![RuleId::StartupBroken]);
+        assert_eq!(report.exit_code(), 0);
+        let mut text = Vec::new();
+        render(&report, Format::Text, false, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains("buildproof snapshot: ok"), "{text}");
     }
 }

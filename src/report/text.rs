@@ -3,6 +3,7 @@
 //! and the fingerprint to put in `[[accept]]`. Colour only when the caller asks
 //! (a terminal with `NO_COLOR` unset).
 
+use std::borrow::Cow;
 use std::io;
 
 use anstyle::{AnsiColor, Style};
@@ -25,7 +26,7 @@ pub(super) fn render(report: &Report, color: bool, out: &mut dyn io::Write) -> i
     let bold = Style::new().bold();
 
     for (key, value) in &report.facts {
-        writeln!(out, "{}: {}", paint(bold, key), inline(value))?;
+        writeln!(out, "{}: {}", paint(bold, &clean(key)), inline(value))?;
     }
     if !report.facts.is_empty() {
         writeln!(out)?;
@@ -37,7 +38,7 @@ pub(super) fn render(report: &Report, color: bool, out: &mut dyn io::Write) -> i
     }
 
     let s = report.summary();
-    let verdict = if s.errors > 0 {
+    let verdict = if report.exit_code() == 1 {
         paint(level_style(Level::Error).bold(), "FAIL")
     } else {
         paint(AnsiColor::Green.on_default().bold(), "ok")
@@ -61,19 +62,20 @@ fn write_finding(
         out,
         "{} {}: {}",
         paint(level_style(f.level).bold(), &head),
-        paint(Style::new().bold(), &f.component),
-        f.message
+        paint(Style::new().bold(), &clean(&f.component)),
+        clean(&f.message)
     )?;
     if let Some(loc) = f.location() {
         match loc.line {
-            Some(line) => writeln!(out, "  --> {}:{line}", loc.file)?,
-            None => writeln!(out, "  --> {}", loc.file)?,
+            Some(line) => writeln!(out, "  --> {}:{line}", clean(&loc.file))?,
+            None => writeln!(out, "  --> {}", clean(&loc.file))?,
         }
     }
     for (key, value) in &f.details {
         if matches!(key.as_str(), "location" | "help") {
             continue;
         }
+        let key = clean(key);
         match value {
             Value::Array(items) if !items.is_empty() => {
                 writeln!(out, "  {key}:")?;
@@ -87,7 +89,7 @@ fn write_finding(
             Value::Object(map) if !map.is_empty() => {
                 writeln!(out, "  {key}:")?;
                 for (k, v) in map.iter().take(LIST_LIMIT) {
-                    writeln!(out, "    {k}: {}", inline(v))?;
+                    writeln!(out, "    {}: {}", clean(k), inline(v))?;
                 }
                 if map.len() > LIST_LIMIT {
                     writeln!(out, "    … and {} more", map.len() - LIST_LIMIT)?;
@@ -100,8 +102,9 @@ fn write_finding(
     if let Some(help) = f.help() {
         writeln!(
             out,
-            "  {}: {help}",
-            paint(AnsiColor::Cyan.on_default().bold(), "help")
+            "  {}: {}",
+            paint(AnsiColor::Cyan.on_default().bold(), "help"),
+            clean(help)
         )?;
     }
     writeln!(out, "  fingerprint: {}", f.fingerprint)
@@ -111,10 +114,12 @@ fn write_finding(
 /// other objects as `key=value` pairs.
 fn inline(value: &Value) -> String {
     match value {
-        Value::String(s) => s.clone(),
+        Value::String(s) => clean(s).into_owned(),
         Value::Object(map) if map.contains_key("change") && map.contains_key("path") => {
-            let field = |k: &str| map.get(k).and_then(Value::as_str).unwrap_or_default();
-            match (field("old"), field("new")) {
+            let field = |k: &str| {
+                clean(map.get(k).and_then(Value::as_str).unwrap_or_default()).into_owned()
+            };
+            match (field("old").as_str(), field("new").as_str()) {
                 ("", "") => format!("{} {}", field("change"), field("path")),
                 (old, "") => format!("{} {}: was {old}", field("change"), field("path")),
                 ("", new) => format!("{} {}: {new}", field("change"), field("path")),
@@ -124,12 +129,33 @@ fn inline(value: &Value) -> String {
         Value::Object(map) => map
             .iter()
             .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| format!("{k}={}", inline(v)))
+            .map(|(k, v)| format!("{}={}", clean(k), inline(v)))
             .collect::<Vec<_>>()
             .join(" "),
         Value::Array(items) => items.iter().map(inline).collect::<Vec<_>>().join(", "),
         other => other.to_string(),
     }
+}
+
+/// Text from files, images and manifests, made safe for one terminal line: control
+/// characters (newlines, carriage returns, escape sequences) are shown escaped. A file
+/// named `x\n::error::…` must not start a line of its own, which a CI log would read
+/// as a workflow command, nor move the cursor of the person reading.
+fn clean(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn level_style(level: Level) -> Style {

@@ -106,12 +106,13 @@ pub(super) fn compare(name: &str, base: &ComponentRecord, new: &ComponentRecord)
     }
 }
 
+/// The same outputs, by path, with the same content (order does not matter: older
+/// manifests kept the config's order).
 fn outputs_identical(base: &[OutputRecord], new: &[OutputRecord]) -> bool {
-    base.len() == new.len()
-        && base
-            .iter()
-            .zip(new)
-            .all(|(b, n)| b.path == n.path && b.digest == n.digest)
+    let by_path = |outputs: &[OutputRecord]| -> BTreeMap<String, crate::digest::Digest> {
+        outputs.iter().map(|o| (o.path.clone(), o.digest)).collect()
+    };
+    by_path(base) == by_path(new)
 }
 
 fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
@@ -127,7 +128,10 @@ fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
     // A rebuild that produced a new name for the same bytes is still stale, and the
     // person reading needs to know the build *did* run.
     let mut rebuilt = Vec::new();
-    for (b, n) in base.outputs.iter().zip(&new.outputs) {
+    for n in &new.outputs {
+        let Some(b) = base.outputs.iter().find(|b| b.path == n.path) else {
+            continue;
+        };
         if let (Some(bs), Some(ns)) = (&b.store_path, &n.store_path) {
             if bs != ns {
                 rebuilt.push(format!(

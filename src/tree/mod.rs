@@ -12,8 +12,9 @@
 //!   streamed in chunks. FIFOs, sockets and devices are errors named by kind and are
 //!   never opened, so a FIFO cannot hang the run.
 //! - Non-UTF-8 names: digests always cover the raw name bytes; the `path` written in
-//!   a record shows each byte that is not part of valid UTF-8 as `\xNN` (and a
-//!   backslash in such a name as `\\`), so the text is lossless and readable.
+//!   a record shows each byte that is not part of valid UTF-8 as `\xNN` and every
+//!   backslash as `\\`, so the text is lossless (two names never share a text) and
+//!   readable.
 
 mod output;
 
@@ -75,18 +76,35 @@ fn glob(pattern: &str) -> Result<Glob, TreeError> {
         })
 }
 
-/// Builds a set where each pattern also selects everything below a directory it names.
-fn pattern_set(patterns: &[String]) -> Result<GlobSet, TreeError> {
+/// Glob metacharacters; a pattern without any names one path exactly.
+const GLOB_CHARS: [char; 5] = ['*', '?', '[', '{', '\\'];
+
+/// Compiled patterns, and for each glob in the set the pattern it came from.
+struct Patterns {
+    set: GlobSet,
+    origin: Vec<usize>,
+}
+
+/// Compiles patterns. A pattern that names a path exactly (`web`, `go.mod`) also
+/// selects everything below it when it is a directory; a glob does not (`src/*`
+/// selects the entries of `src`, not the trees below them: `*` stays in a directory).
+fn pattern_set(patterns: &[String]) -> Result<Patterns, TreeError> {
     let mut b = GlobSetBuilder::new();
-    for p in patterns {
+    let mut origin = Vec::new();
+    for (i, p) in patterns.iter().enumerate() {
         let p = p.trim_start_matches("./").trim_end_matches('/');
         b.add(glob(p)?);
-        b.add(glob(&format!("{p}/**"))?);
+        origin.push(i);
+        if !p.contains(GLOB_CHARS) {
+            b.add(glob(&format!("{p}/**"))?);
+            origin.push(i);
+        }
     }
-    b.build().map_err(|source| TreeError::Glob {
+    let set = b.build().map_err(|source| TreeError::Glob {
         pattern: patterns.join(", "),
         source,
-    })
+    })?;
+    Ok(Patterns { set, origin })
 }
 
 /// The directory a pattern is confined to: its leading components up to the first
@@ -97,7 +115,7 @@ fn literal_prefix(pattern: &str) -> String {
         .trim_start_matches("./")
         .trim_end_matches('/')
         .split('/')
-        .take_while(|c| !c.contains(['*', '?', '[', '{', '\\']))
+        .take_while(|c| !c.contains(GLOB_CHARS))
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -164,19 +182,39 @@ pub fn select(root: &Path, include: &[String], exclude: &[String]) -> Result<Sel
             .to_vec();
         let candidate =
             globset::Candidate::new(entry.path().strip_prefix(root).unwrap_or(entry.path()));
-        let hits = includes.matches_candidate(&candidate);
+        let hits = includes.set.matches_candidate(&candidate);
         if hits.is_empty() {
             continue;
         }
         for h in hits {
-            matched[h / 2] = true;
+            matched[includes.origin[h]] = true;
         }
-        if excludes.is_match_candidate(&candidate) {
+        if excludes.set.is_match_candidate(&candidate) {
             continue;
         }
         files.push(rel);
     }
+    // Git never ignores a tracked file, and neither does buildproof: a generated file
+    // committed despite `*.pb.go` in .gitignore is an input like any other.
+    for rel in tracked_but_ignored(root) {
+        let path = join(root, Path::new(std::ffi::OsStr::from_bytes(&rel)));
+        if fs::symlink_metadata(&path).is_err() || files.contains(&rel) {
+            continue;
+        }
+        let candidate = globset::Candidate::new(Path::new(std::ffi::OsStr::from_bytes(&rel)));
+        let hits = includes.set.matches_candidate(&candidate);
+        if hits.is_empty() {
+            continue;
+        }
+        for h in hits {
+            matched[includes.origin[h]] = true;
+        }
+        if !excludes.set.is_match_candidate(&candidate) {
+            files.push(rel);
+        }
+    }
     files.sort();
+    files.dedup();
     let unmatched = include
         .iter()
         .zip(matched)
@@ -184,6 +222,42 @@ pub fn select(root: &Path, include: &[String], exclude: &[String]) -> Result<Sel
         .map(|(p, _)| p.clone())
         .collect();
     Ok(Selection { files, unmatched })
+}
+
+/// Files under `root` that git tracks although a `.gitignore` pattern matches them
+/// (`git ls-files --cached --ignored --exclude-standard`), as raw paths relative to
+/// `root`. Empty outside a git work tree, or when git is not installed (then ignore
+/// rules alone decide, which can only drop such files, never add strangers).
+fn tracked_but_ignored(root: &Path) -> Vec<Vec<u8>> {
+    let in_work_tree = root
+        .canonicalize()
+        .is_ok_and(|abs| abs.ancestors().any(|dir| dir.join(".git").exists()));
+    if !in_work_tree {
+        return Vec::new();
+    }
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--ignored",
+            "--exclude-standard",
+            "--",
+            ".",
+        ])
+        .stderr(std::process::Stdio::null())
+        .output();
+    match output {
+        Ok(o) if o.status.success() => o
+            .stdout
+            .split(|&b| b == 0)
+            .filter(|p| !p.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn walk_error(root: &Path, e: &ignore::Error) -> TreeError {
@@ -289,6 +363,33 @@ pub fn open_regular(path: &Path, meta: &fs::Metadata) -> io::Result<File> {
     Ok(file)
 }
 
+/// Opens `path` (following symlinks) only if it is a regular file. The open does not
+/// block, so a FIFO planted where a file is expected (an image blob, an archive) is
+/// refused instead of hanging the run.
+pub fn open_file(path: &Path) -> io::Result<File> {
+    const O_NONBLOCK: i32 = 0o4000;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)?;
+    let ft = file.metadata()?.file_type();
+    if !ft.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("it is a {}, not a regular file", special_kind(&ft)),
+        ));
+    }
+    Ok(file)
+}
+
+/// Reads a whole regular file (a config, manifest, Dockerfile or running state),
+/// refusing anything else without blocking on it; see [`open_file`].
+pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut open_file(path)?, &mut bytes)?;
+    Ok(bytes)
+}
+
 /// A person's name for a file type that is not a file, directory or symlink.
 #[must_use]
 pub fn special_kind(ft: &FileType) -> &'static str {
@@ -300,6 +401,8 @@ pub fn special_kind(ft: &FileType) -> &'static str {
         "character device"
     } else if ft.is_block_device() {
         "block device"
+    } else if ft.is_dir() {
+        "directory"
     } else {
         "special file"
     }
@@ -320,8 +423,8 @@ pub fn join(root: &Path, rel: &Path) -> PathBuf {
 #[must_use]
 pub fn display_path(raw: &[u8]) -> String {
     match std::str::from_utf8(raw) {
-        Ok(s) => s.to_owned(),
-        Err(_) => {
+        Ok(s) if !s.contains('\\') => s.to_owned(),
+        _ => {
             let mut out = String::new();
             for chunk in raw.utf8_chunks() {
                 for c in chunk.valid().chars() {
@@ -362,5 +465,8 @@ mod tests {
     fn non_utf8_names_are_escaped_losslessly() {
         assert_eq!(display_path(b"plain/name.txt"), "plain/name.txt");
         assert_eq!(display_path(b"caf\xe9\\x"), "caf\\xe9\\\\x");
+        // A UTF-8 name that merely looks like an escape stays distinct.
+        assert_eq!(display_path(b"a\\xff"), "a\\\\xff");
+        assert_eq!(display_path(b"a\xff"), "a\\xff");
     }
 }

@@ -1,14 +1,13 @@
 //! Hashing one declared output: a file by its SHA-256, a directory by its NAR hash
-//! with per-file records, a symlink by its target text — except a top-level symlink
-//! into `/nix/store` (a `result` link), which is followed once so the store path it
-//! names is what gets hashed and recorded.
+//! with per-file records. A declared output that is a symlink (a Nix `result` link,
+//! `current -> releases/42`) is followed once, so what it names is what gets hashed;
+//! for a link into `/nix/store` the store path is recorded too. Symlinks inside an
+//! output directory are never followed: the NAR holds them as links.
 
 use std::fs;
-use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Component, Path, PathBuf};
 
 use super::TreeError;
-use crate::digest::Digest;
 use crate::manifest::{FileKind, OutputRecord};
 
 /// The Nix store directory; links into it are followed once.
@@ -46,16 +45,14 @@ pub fn hash_output(path: &Path, declared: &str) -> Result<OutputRecord, TreeErro
                 path: path.to_owned(),
             });
         }
-        let t = target.as_os_str().as_bytes();
-        return Ok(OutputRecord {
-            path: declared.to_owned(),
-            kind: FileKind::Symlink,
-            digest: Digest::of(t),
-            size: t.len() as u64,
-            nar_hash: None,
-            store_path: None,
-            files: Vec::new(),
-        });
+        // Any other top-level link (`result -> build/out`) is followed once too: the
+        // artifact is what it names, and a link that still names the same place is
+        // no evidence the build produced anything.
+        let resolved = match path.parent() {
+            Some(dir) if target.is_relative() => dir.join(&target),
+            _ => target,
+        };
+        return hash_node(&resolved, declared);
     }
     hash_node(path, declared)
 }

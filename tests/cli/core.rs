@@ -619,3 +619,185 @@ fn text_colour_only_on_a_terminal_and_never_with_no_color() {
         "colour despite NO_COLOR"
     );
 }
+
+// ---- Regressions found in review ----
+
+#[test]
+fn reordering_or_respelling_outputs_changes_nothing() {
+    let p = Project::new();
+    p.config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\noutputs = [\"x\", \"y\"]\n")
+        .write("src/a", "a")
+        .write("x/f", "x")
+        .write("y/f", "y");
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    p.config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\noutputs = [\"./y/\", \"x\"]\n");
+    let o = check_json(&p);
+    assert_exit(&o, 0);
+    assert!(findings(&o).is_empty(), "{}", stdout(&o));
+    // And a source change behind the reordered outputs is still a stale artifact.
+    p.write("src/a", "changed");
+    let o = check_json(&p);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["stale-artifact:error"]);
+}
+
+#[test]
+fn a_single_star_stays_in_its_directory() {
+    let p = Project::new();
+    p.config("[[component]]\nname = \"app\"\ninputs = [\"src/*\"]\noutputs = [\"out\"]\n")
+        .write("src/a.go", "a")
+        .write("src/sub/deep/c.go", "c")
+        .write("out", "o");
+    let o = p.run(&["snapshot"]);
+    assert_exit(&o, 0);
+    let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let files = m["components"]["app"]["inputs"]["files"]
+        .as_array()
+        .unwrap();
+    let paths: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["src/a.go"]);
+}
+
+#[test]
+fn an_output_symlink_is_judged_by_what_it_names() {
+    let p = Project::new();
+    p.config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\noutputs = [\"result\"]\n")
+        .write("src/a", "a")
+        .write("build/b", "b")
+        .symlink("build", "result");
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    // An honest rebuild behind an unchanged link is not a stale artifact.
+    p.write("src/a", "a2").write("build/b", "b2");
+    let o = check_json(&p);
+    assert_exit(&o, 0);
+    assert!(findings(&o).is_empty(), "{}", stdout(&o));
+}
+
+#[test]
+fn a_tracked_file_is_an_input_even_when_gitignore_matches_it() {
+    if !require_tool("git") {
+        return;
+    }
+    let p = Project::new();
+    p.config(APP)
+        .write("src/main.go", "package main\n")
+        .write("src/gen.pb.go", "generated v1\n")
+        .write(".gitignore", "*.pb.go\n")
+        .write("out", "o");
+    let git = |args: &[&str]| {
+        let s = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(p.path())
+            .output()
+            .unwrap();
+        assert!(s.status.success(), "git {args:?}: {}", stderr(&s));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-f", "src/gen.pb.go"]);
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    p.write("src/gen.pb.go", "generated v2\n");
+    let o = check_json(&p);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["stale-artifact:error"]);
+    assert_eq!(
+        findings(&o)[0]["details"]["changed_inputs"][0]["path"],
+        "src/gen.pb.go"
+    );
+}
+
+#[test]
+fn file_names_cannot_inject_lines_into_text_reports() {
+    let p = built_app();
+    p.write("src/x\n::error title=pwned::injected", "x");
+    let o = p.run(&["check", "--against", "base.json"]);
+    assert_exit(&o, 1);
+    let text = stdout(&o);
+    assert!(!text.lines().any(|l| l.starts_with("::")), "{text}");
+    assert!(text.contains("src/x\\n::error"), "{text}");
+}
+
+#[test]
+fn a_manifest_with_an_invalid_component_name_is_exit_2() {
+    let p = built_app();
+    let m = p
+        .read("base.json")
+        .replace("\"app\"", "\"Bad Name\\n::error::x\"");
+    p.write("evil.json", m);
+    let o = p.run(&["diff", "base.json", "evil.json"]);
+    assert_bad_input(
+        &o,
+        "`evil.json` is not a buildproof manifest: component name",
+    );
+}
+
+#[test]
+fn a_fifo_where_a_file_is_expected_is_exit_2_not_a_hang() {
+    let p = built_app();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(p.join("pipe"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    for args in [
+        vec!["diff", "pipe", "base.json"],
+        vec!["snapshot", "-c", "pipe"],
+        vec!["verify", "base.json", "--running", "pipe"],
+        vec!["image", "inspect", "pipe"],
+        vec!["dockerfile", "diff", "pipe", "pipe"],
+    ] {
+        let o = buildproof()
+            .current_dir(p.path())
+            .args(&args)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_bad_input(&o, "pipe");
+        assert!(stderr(&o).contains("FIFO"), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn manifest_and_report_to_the_same_file_is_exit_2() {
+    let p = built_app();
+    let o = p.run(&[
+        "check",
+        "--against",
+        "base.json",
+        "--write-manifest",
+        "r.json",
+        "--output",
+        "r.json",
+    ]);
+    assert_bad_input(&o, "both name `r.json`");
+}
+
+#[test]
+fn duplicate_outputs_and_empty_values_are_config_errors() {
+    let p = Project::new();
+    p.config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\noutputs = [\"out\", \"./out/\"]\ndeploy = \"\"\n")
+        .write("src/a", "a")
+        .write("out", "o");
+    let o = p.run(&["snapshot"]);
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    assert!(err.contains("declares output `out` twice"), "{err}");
+    assert!(err.contains("empty `deploy` value"), "{err}");
+}
+
+#[test]
+fn os_errors_are_not_repeated() {
+    let o = buildproof()
+        .args(["diff", "nonexistent.json", "b.json"])
+        .output()
+        .unwrap();
+    assert_bad_input(&o, "cannot read manifest `nonexistent.json`");
+    assert_eq!(
+        stderr(&o).matches("No such file").count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
+}
