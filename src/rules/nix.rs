@@ -77,13 +77,26 @@ pub fn state(component: &str, new: &NixRecord) -> Vec<Finding> {
         } else {
             ("are declared inputs", "them")
         };
+        // A flake copies only what git tracks: a new file that was never `git add`ed is
+        // excluded without any filter.
+        let flake_hint = if matches!(
+            new.installable,
+            Some(crate::config::NixSpec::Installable(_))
+        ) {
+            format!(
+                "; a flake sees only files git tracks, so if {pronoun} {} new, `git add` {pronoun}",
+                if files.len() == 1 { "is" } else { "are" }
+            )
+        } else {
+            String::new()
+        };
         let identity: Vec<&str> = files.iter().map(String::as_str).collect();
         findings.push(
             Finding::new(
                 RuleId::InputExcluded,
                 component,
                 format!(
-                    "{list} {verb}, but the derivation's sources exclude {pronoun} (a source filter, or a `src` that does not cover {pronoun}): changing {pronoun} cannot change `{drv}`; fix the filter, or drop {pronoun} from `inputs`"
+                    "{list} {verb}, but the derivation's sources exclude {pronoun} (a source filter, or a `src` that does not cover {pronoun}): changing {pronoun} cannot change `{drv}`; fix the filter, or drop {pronoun} from `inputs`{flake_hint}"
                 ),
                 &identity,
             )
