@@ -8,7 +8,10 @@
 //!   images are verified only when pinned by digest.
 //! - `aws ecs describe-tasks`: `{"tasks": [{"taskArn", "taskDefinitionArn",
 //!   "containers": [{"name", "image", "imageDigest"}, …]}], "failures": []}`.
-//!   `imageDigest` is the manifest digest the agent resolved and pulled.
+//!   `imageDigest` is the manifest digest the agent resolved and pulled. A task whose
+//!   `lastStatus` or `desiredStatus` is `STOPPED` runs nothing (or is being stopped):
+//!   `describe-tasks` returns stopped tasks for about an hour after they stop, so its
+//!   containers are marked [`Container::not_running`].
 
 use serde_json::{Map, Value};
 
@@ -30,12 +33,21 @@ pub(super) fn containers(value: &Value) -> Result<Vec<Container>, String> {
         for task in tasks {
             let arn = task.get("taskArn").and_then(Value::as_str).unwrap_or("?");
             let workload = format!("task {}", arn.rsplit('/').next().unwrap_or(arn));
+            let status = |key: &str| task.get(key).and_then(Value::as_str);
+            let not_running = if status("lastStatus") == Some("STOPPED") {
+                Some("task `STOPPED`".to_owned())
+            } else if status("desiredStatus") == Some("STOPPED") {
+                Some("task stopping (desired status `STOPPED`)".to_owned())
+            } else {
+                None
+            };
             let list = task
                 .get("containers")
                 .and_then(Value::as_array)
                 .ok_or_else(|| format!("{workload} has no `containers` array"))?;
             for c in list {
                 let mut container = Container::from_spec(c, &workload)?;
+                container.not_running.clone_from(&not_running);
                 if let Some(digest) = c.get("imageDigest").and_then(Value::as_str) {
                     let digest: Digest = digest.parse().map_err(|e| {
                         format!(

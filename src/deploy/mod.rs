@@ -11,6 +11,9 @@
 //! Anything else is refused with the list of formats understood: guessing at an
 //! unknown shape would make "nothing matched" look like "nothing is deployed".
 //!
+//! A container whose workload runs nothing (a ReplicaSet scaled to zero, a finished
+//! Pod or Job, a stopped ECS task) is read but marked, and `verify` does not judge it.
+//!
 //! A container is judged by the manifest digest of the image it runs: the `@sha256:`
 //! of its reference, the digest Kubernetes reports in `imageID`, or ECS `imageDigest`.
 //! A reference that is a bare tag with no reported digest cannot be verified.
@@ -65,6 +68,10 @@ pub struct Container {
     pub image: String,
     /// The manifest digest of what runs, when known.
     pub digest: Option<Digest>,
+    /// Why its workload runs nothing now, when it does not: a ReplicaSet scaled to
+    /// zero and kept as rollout history, a finished Pod or Job, a stopped ECS task.
+    /// Such a container is listed but not judged.
+    pub not_running: Option<String>,
 }
 
 impl Container {
@@ -88,6 +95,7 @@ impl Container {
             workload: workload.to_owned(),
             image: image.to_owned(),
             digest,
+            not_running: None,
         })
     }
 }
@@ -230,6 +238,24 @@ impl ImageRef {
     }
 }
 
+/// The repository that a name an image records (`ImageRecord.names`) stands for, or
+/// `None` when the name is only a tag.
+///
+/// docker-archive `RepoTags` and containerd's `io.containerd.image.name` are always
+/// `repo:tag` or fuller, but an OCI layout's `org.opencontainers.image.ref.name` is
+/// often the tag alone: `docker save` and BuildKit's OCI output write `latest` there
+/// (with the full name in `io.containerd.image.name`), `skopeo copy … oci:dir:1.2`
+/// writes `1.2`. So a name with no `/`, `:` or `@` is taken as a tag. Read as a
+/// repository it would become `docker.io/library/latest`: it would match nothing,
+/// or a Docker Hub image that happens to share the tag's name.
+#[must_use]
+pub fn recorded_repository(name: &str) -> Option<String> {
+    if !name.contains(['/', ':', '@']) {
+        return None;
+    }
+    ImageRef::parse(name).ok().map(|r| r.repository)
+}
+
 /// Docker's normalisation: a first component without `.` or `:` that is not
 /// `localhost` is a path on Docker Hub, and a one-component Hub path is under
 /// `library/`. So `nginx`, `library/nginx`, `docker.io/library/nginx` and
@@ -308,6 +334,31 @@ mod tests {
         assert_eq!(pinned.digest.unwrap().to_string(), D);
         assert!(ImageRef::parse("web@sha256:zz").is_err());
         assert!(ImageRef::parse("@sha256:zz").is_err());
+    }
+
+    #[test]
+    fn a_recorded_name_that_is_only_a_tag_names_no_repository() {
+        for (name, repository) in [
+            ("latest", None),
+            ("1.2", None),
+            ("v3.1.0-rc1", None),
+            ("web", None),
+            ("web:latest", Some("docker.io/library/web")),
+            ("nginx:1.25", Some("docker.io/library/nginx")),
+            ("acme/web", Some("docker.io/acme/web")),
+            (
+                "registry.example.com/web:1.2",
+                Some("registry.example.com/web"),
+            ),
+            (
+                "docker.io/library/nginx:1.25",
+                Some("docker.io/library/nginx"),
+            ),
+            ("localhost:5000/web", Some("localhost:5000/web")),
+            (format!("web@{D}").as_str(), Some("docker.io/library/web")),
+        ] {
+            assert_eq!(recorded_repository(name).as_deref(), repository, "{name}");
+        }
     }
 
     #[test]

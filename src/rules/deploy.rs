@@ -5,11 +5,15 @@
 //! - containers (Kubernetes, ECS): a component with an image matches the containers
 //!   named by its `deploy` key, else the containers whose image repository is one of
 //!   the repositories the image records (`ImageRecord.names`, compared after Docker's
-//!   normalisation, so `nginx` = `docker.io/library/nginx`). Each matched container
-//!   with a known digest must run the built manifest digest. When no matched container
-//!   reports a digest (tags only, and no Pod status), it cannot be verified:
-//!   `unpinned-image`. A Pod status that reports the pulled digest settles it even if
-//!   the Deployment's reference is a tag.
+//!   normalisation, so `nginx` = `docker.io/library/nginx`; a recorded name that is
+//!   only a tag, such as an OCI layout's `latest`, names no repository: see
+//!   [`recorded_repository`]). Containers whose workload runs nothing (a ReplicaSet
+//!   scaled to zero, a finished Pod or Job, a stopped ECS task) are not judged; a
+//!   component they alone match is not deployed, and the finding names them. Each
+//!   matched container with a known digest must run the built manifest digest. When
+//!   no matched container reports a digest (tags only, and no Pod status), it cannot
+//!   be verified: `unpinned-image`. A Pod status that reports the pulled digest
+//!   settles it even if the Deployment's reference is a tag.
 //! - store paths: each output that is a store path must be in the list; the same name
 //!   with another hash is a mismatch, no such name is not deployed.
 //! - a buildproof manifest: the component of the same name, artifact by artifact
@@ -21,7 +25,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::deploy::{Container, ImageRef, Running, store_paths};
+use crate::deploy::{Container, ImageRef, Running, recorded_repository, store_paths};
 use crate::finding::Finding;
 use crate::image::ImageRecord;
 use crate::manifest::{ComponentRecord, Manifest};
@@ -105,8 +109,10 @@ fn against_containers(
         ),
         None => by_repository(image, containers, source),
     };
+    let (matched, idle): (Vec<&Container>, Vec<&Container>) =
+        matched.into_iter().partition(|c| c.not_running.is_none());
     if matched.is_empty() {
-        return vec![not_deployed(name, how, &[])];
+        return vec![not_deployed(name, with_idle(how, &idle), &[])];
     }
     let built = image.manifest_digest.to_string();
     let mut findings = Vec::new();
@@ -151,6 +157,33 @@ fn against_containers(
     findings
 }
 
+/// Why nothing matched, and the workloads that would have matched but run nothing.
+fn with_idle(how: String, idle: &[&Container]) -> String {
+    const SHOWN: usize = 5;
+    let mut workloads = BTreeSet::new();
+    for c in idle {
+        workloads.insert((
+            c.workload.as_str(),
+            c.not_running.as_deref().unwrap_or_default(),
+        ));
+    }
+    if workloads.is_empty() {
+        return how;
+    }
+    let mut listed: Vec<String> = workloads
+        .iter()
+        .take(SHOWN)
+        .map(|(workload, why)| format!("{workload} ({why})"))
+        .collect();
+    if workloads.len() > SHOWN {
+        listed.push(format!("and {} more", workloads.len() - SHOWN));
+    }
+    format!(
+        "{how}; it matches only workloads that run nothing: {}",
+        listed.join(", ")
+    )
+}
+
 /// Containers whose image repository is one the built image records.
 fn by_repository<'a>(
     image: &ImageRecord,
@@ -160,13 +193,21 @@ fn by_repository<'a>(
     let repositories: BTreeSet<String> = image
         .names
         .iter()
-        .filter_map(|n| ImageRef::parse(n).ok().map(|r| r.repository))
+        .filter_map(|n| recorded_repository(n))
         .collect();
     if repositories.is_empty() {
-        return (
-            Vec::new(),
-            "its image records no repository name and it has no `deploy` key: add `deploy = \"<container name>\"` to its entry in buildproof.toml".to_owned(),
-        );
+        let set_deploy = "set `deploy = \"<container name>\"` in its entry in buildproof.toml to match it by container name";
+        let why = if image.names.is_empty() {
+            format!("its image records no repository name and it has no `deploy` key: {set_deploy}")
+        } else {
+            let tags: Vec<String> = image.names.iter().map(|n| format!("`{n}`")).collect();
+            let noun = if tags.len() == 1 { "tag" } else { "tags" };
+            format!(
+                "its image records only the {noun} {} (an OCI layout's `org.opencontainers.image.ref.name` is often just the tag), no repository name, and it has no `deploy` key: {set_deploy}",
+                tags.join(", ")
+            )
+        };
+        return (Vec::new(), why);
     }
     let matched = containers
         .iter()

@@ -470,3 +470,136 @@ fn locations_are_relative_to_the_repository_root_from_a_subdirectory() {
         );
     }
 }
+
+// Markdown stays under GitHub's 65,536-character limit for a comment or step summary:
+// the table and every headline that fits first, then details, then a line saying what
+// was left out.
+
+const GITHUB_LIMIT: usize = 65_536;
+
+/// A digest-like hex string from a number, for generated manifests.
+fn hex(n: usize) -> String {
+    format!("{n:064x}")
+}
+
+#[test]
+fn sixty_stale_components_fit_a_github_comment() {
+    // The reviewer's case: 60 components whose sources changed and whose outputs did
+    // not, each with many changed files (94,720 characters before).
+    let component = |i: usize, inputs: usize| {
+        let files: Vec<Value> = (0..40)
+            .map(|f| {
+                json!({"path": format!("services/component-{i:02}/internal/handlers/file_{f:02}.go"),
+                       "kind": "file", "size": 100, "digest": format!("sha256:{}", hex(inputs + f))})
+            })
+            .collect();
+        json!({"inputs": {"digest": format!("sha256:{}", hex(inputs + i)), "files": files},
+               "outputs": [{"path": format!("result-{i:02}"), "kind": "file", "size": 3,
+                            "digest": format!("sha256:{}", hex(0xffff + i))}]})
+    };
+    let manifest = |inputs: usize| {
+        let components: serde_json::Map<String, Value> = (0..60)
+            .map(|i| (format!("component-{i:02}"), component(i, inputs)))
+            .collect();
+        json!({"schema": "buildproof.manifest/v1", "created": "2026-01-01T00:00:00Z",
+               "generator": "buildproof 0.1.0", "components": components})
+        .to_string()
+    };
+    let p = Project::new();
+    p.write("base.json", manifest(0x1000))
+        .write("new.json", manifest(0x2000));
+    let o = p.run(&["diff", "base.json", "new.json", "--format", "json"]);
+    assert_exit(&o, 1);
+    let all = stdout(&o);
+    let count = all.matches("\"rule\": \"stale-artifact\"").count();
+    assert_eq!(count, 60, "{all}");
+
+    let o = p.run(&["diff", "base.json", "new.json", "--format", "markdown"]);
+    assert_exit(&o, 1);
+    let md = stdout(&o);
+    assert!(md.len() <= 60_000, "{} bytes", md.len());
+    assert!(md.chars().count() < GITHUB_LIMIT);
+    // Every component is in the table, every finding's headline is there.
+    for i in 0..60 {
+        assert!(
+            md.contains(&format!("| `component-{i:02}` | ❌ error | 1 | 0 | 0 |")),
+            "row {i}"
+        );
+        assert!(
+            md.contains(&format!("**error** `stale-artifact` in `component-{i:02}`")),
+            "headline {i}"
+        );
+    }
+    let shown = md.matches("<details>").count();
+    assert!(shown > 0 && shown < 60, "{shown} details shown");
+    assert!(
+        md.trim_end().ends_with(&format!(
+            "… {} findings are shown without their details to keep this report under GitHub's 65,536-character limit; run with `--format json` or `--format sarif` for all of them in full.",
+            60 - shown
+        )),
+        "{}",
+        &md[md.len() - 400..]
+    );
+}
+
+#[test]
+fn a_huge_report_keeps_the_table_and_headlines_and_counts_what_it_left_out() {
+    // Long messages and long details: headlines alone outgrow the budget.
+    let findings: Vec<Finding> = (0..400)
+        .map(|i| {
+            let rule = if i % 2 == 0 {
+                RuleId::StaleArtifact
+            } else {
+                RuleId::UnexplainedChange
+            };
+            let message = format!("finding {i}: {}", "x".repeat(200));
+            Finding::new(rule, &format!("c{i:03}"), message, &[&i.to_string()])
+                .with_detail("help", "rebuild")
+                .with_detail("files", vec!["y".repeat(100); 30])
+        })
+        .collect();
+    let subjects = (0..400).map(|i| format!("c{i:03}")).collect();
+    // The report sorts its findings: errors first.
+    let report = Report::new("diff", subjects, vec![RuleId::StaleArtifact], findings);
+    let mut out = Vec::new();
+    render(&report, Format::Markdown, false, &mut out).unwrap();
+    let md = String::from_utf8(out).unwrap();
+    assert!(md.len() <= 60_000, "{} bytes", md.len());
+    // The whole table: it fits its own share of the budget.
+    assert_eq!(md.matches("\n| `c").count(), 400);
+    let headlines: Vec<&str> = md.lines().filter(|l| l.starts_with("- ")).collect();
+    assert!(
+        headlines.len() > 50 && headlines.len() < 400,
+        "{}",
+        headlines.len()
+    );
+    // In report order: what is left out is the tail.
+    assert_eq!(headlines[0], report_first_headline(&report));
+    let left_out = 400 - headlines.len();
+    let detailed = md.matches("<details>").count();
+    assert!(detailed < headlines.len());
+    let last = md.trim_end().lines().last().unwrap();
+    assert_eq!(
+        last,
+        format!(
+            "… {left_out} of 400 findings are left out, and {} are shown without their details, to keep this report under GitHub's 65,536-character limit; run with `--format json` or `--format sarif` for all of them in full.",
+            headlines.len() - detailed
+        )
+    );
+}
+
+fn report_first_headline(report: &Report) -> String {
+    let f = &report.findings[0];
+    format!(
+        "- {} **{}** `{}` in `{}`: {}",
+        if f.level == buildproof::finding::Level::Error {
+            "❌"
+        } else {
+            "⚠️"
+        },
+        f.level,
+        f.rule.as_str(),
+        f.component,
+        f.message
+    )
+}

@@ -521,3 +521,231 @@ fn a_pod_status_settles_what_a_tagged_deployment_cannot() {
         }
     }
 }
+
+// What runs nothing is not what runs: rollout history, finished and evicted Pods,
+// finished Jobs, workloads scaled to zero, stopped ECS tasks.
+
+fn fixture_json(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture(name)).unwrap()).unwrap()
+}
+
+fn messages(o: &std::process::Output) -> Vec<String> {
+    findings(o)
+        .iter()
+        .map(|f| f["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn rollout_history_and_finished_pods_and_jobs_are_not_taken_for_running() {
+    let p = Project::new();
+    p.write(
+        "built.json",
+        manifest(&json!({
+            "web": {"image": image(WEB, &["registry.example.com/web:1.2"])},
+            "api": {"image": image(API, &[]), "deploy": "api-server"},
+        })),
+    );
+    // The old ReplicaSet (scaled to zero), an evicted Pod and a finished migration Job
+    // and its Pod all name the older digest; only the current ReplicaSet's Pod runs.
+    let o = verify(&p, &fixture("kubernetes-get-all.json"));
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["not-deployed:error"], "{}", stdout(&o));
+    let f = &findings(&o)[0];
+    assert_eq!(f["component"], "api");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("Deployment/api (scaled to zero replicas)")
+            && message.contains("ReplicaSet/api-6b7c8d9e0 (scaled to zero replicas)"),
+        "{message}"
+    );
+
+    // Without the running Pod and ReplicaSet, nothing runs `web`: not deployed, naming
+    // the workloads that were read and why each runs nothing.
+    let mut all = fixture_json("kubernetes-get-all.json");
+    all["items"].as_array_mut().unwrap().retain(|item| {
+        !matches!(
+            item["metadata"]["name"].as_str().unwrap(),
+            "web" | "web-7f9c6d5b8" | "web-7f9c6d5b8-h7tqz"
+        )
+    });
+    p.write("history.json", all.to_string());
+    let o = verify(&p, "history.json");
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["not-deployed:error", "not-deployed:error"]);
+    let web = messages(&o)[1].clone();
+    for needle in [
+        "no container in the kubernetes state runs an image of `registry.example.com/web`",
+        "ReplicaSet/web-5c4b3a2d1 (scaled to zero replicas)",
+        "Pod/web-5c4b3a2d1-x2k9p (phase `Failed`)",
+        "Pod/web-migrate-29391840-5vq7d (phase `Succeeded`)",
+        "Job/web-migrate-29391840 (finished (`Complete`))",
+    ] {
+        assert!(web.contains(needle), "{needle}: {web}");
+    }
+}
+
+#[test]
+fn a_scaled_down_replica_set_still_counts_while_its_pods_terminate() {
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    let mut all = fixture_json("kubernetes-get-all.json");
+    for item in all["items"].as_array_mut().unwrap() {
+        if item["metadata"]["name"] == "web-5c4b3a2d1" {
+            item["status"]["replicas"] = json!(1);
+        }
+    }
+    p.write("rolling.json", all.to_string());
+    let o = verify(&p, "rolling.json");
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["deployed-mismatch:error"], "{}", stdout(&o));
+    assert!(messages(&o)[0].contains("ReplicaSet/web-5c4b3a2d1"));
+}
+
+#[test]
+fn stopped_and_stopping_ecs_tasks_are_not_taken_for_running() {
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    let o = verify(&p, &fixture("ecs-describe-tasks-stopped.json"));
+    assert_exit(&o, 0);
+    assert!(rules_of(&o).is_empty(), "{}", stdout(&o));
+
+    let mut tasks = fixture_json("ecs-describe-tasks-stopped.json");
+    tasks["tasks"].as_array_mut().unwrap().remove(0);
+    p.write("stopped.json", tasks.to_string());
+    let o = verify(&p, "stopped.json");
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["not-deployed:error"], "{}", stdout(&o));
+    let message = &messages(&o)[0];
+    assert!(
+        message.contains("task 0f3e9c1d2b4a (task `STOPPED`)")
+            && message.contains("task 5d6c7b8a9e0f (task stopping (desired status `STOPPED`))"),
+        "{message}"
+    );
+}
+
+// Typed lists (`PodList`, `DeploymentList`, …) from the API server, `kubectl get
+// --raw` or a client library: their items carry no `kind`.
+
+#[test]
+fn typed_lists_whose_items_have_no_kind_are_read_as_that_kind() {
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    for (file, workload) in [
+        ("kubernetes-raw-podlist.json", "Pod/web-5c4b3a2d1-q8w2n"),
+        ("kubernetes-raw-deploymentlist.json", "Deployment/web"),
+    ] {
+        let o = verify(&p, &fixture(file));
+        assert_exit(&o, 1);
+        assert_eq!(rules_of(&o), ["deployed-mismatch:error"], "{file}");
+        assert_eq!(findings(&o)[0]["details"]["running"], WEB_OLD, "{file}");
+        assert!(
+            messages(&o)[0].contains(workload),
+            "{file}: {:?}",
+            messages(&o)
+        );
+    }
+    // The reviewer's shape: a ReplicaSetList and a minimal PodList.
+    p.write(
+        "rs.json",
+        json!({"apiVersion": "apps/v1", "kind": "ReplicaSetList", "items": [
+            {"metadata": {"name": "web-1"}, "spec": {"replicas": 1, "template": {"spec": {
+                "containers": [{"name": "web", "image": format!("registry.example.com/web@{WEB}")}]}}}}]})
+        .to_string(),
+    );
+    let o = verify(&p, "rs.json");
+    assert_exit(&o, 0);
+    assert!(rules_of(&o).is_empty(), "{}", stdout(&o));
+    p.write(
+        "pods.json",
+        json!({"apiVersion": "v1", "kind": "PodList", "items": [{"metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "web", "image": format!("registry.example.com/web:1.2@{WEB_OLD}")}]}}]})
+        .to_string(),
+    );
+    let o = verify(&p, "pods.json");
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["deployed-mismatch:error"]);
+    assert!(messages(&o)[0].contains("Pod/p"), "{:?}", messages(&o));
+}
+
+#[test]
+fn a_list_whose_items_cannot_be_understood_is_exit_2_naming_the_problem() {
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    let pod = json!({"metadata": {"name": "p"},
+                     "spec": {"containers": [{"name": "web", "image": "web:1"}]}});
+    for (state, problem) in [
+        (
+            json!({"apiVersion": "v1", "kind": "List", "items": [pod]}),
+            "item 1 of the `List` has no `kind`",
+        ),
+        (
+            json!({"apiVersion": "v1", "kind": "PodList", "items": ["p"]}),
+            "item 1 of the `PodList` is not an object",
+        ),
+        (
+            json!({"apiVersion": "v1", "kind": "PodList", "items": [{"metadata": {"name": "p"}}]}),
+            "Pod `p` has no pod spec",
+        ),
+        (
+            json!({"apiVersion": "apps/v1", "kind": "DeploymentList", "items": [
+                {"metadata": {"name": "web"}, "spec": {"template": {"spec": {}}}}]}),
+            "Deployment/web has no `containers`",
+        ),
+        (
+            json!({"apiVersion": "v1", "kind": "Status", "status": "Failure",
+                   "message": "pods is forbidden: User \"ci\" cannot list resource \"pods\"",
+                   "reason": "Forbidden", "code": 403}),
+            "pods is forbidden",
+        ),
+    ] {
+        p.write("state.json", state.to_string());
+        let o = verify(&p, "state.json");
+        assert_bad_input(&o, problem);
+        assert!(stderr(&o).contains("`state.json`"), "{}", stderr(&o));
+    }
+}
+
+// A recorded name that is only a tag (an OCI layout's `ref.name`) is no repository.
+
+#[test]
+fn an_oci_ref_name_that_is_only_a_tag_is_not_a_repository() {
+    let p = Project::new();
+    // `docker.io/library/latest` is a real-looking Hub repository: a container running
+    // it must not be taken for this build's image.
+    p.write(
+        "pod.json",
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "tool"},
+               "spec": {"containers": [{"name": "tool", "image": format!("latest@{WEB_OLD}")}]}})
+        .to_string(),
+    );
+    p.write(
+        "built.json",
+        manifest(&json!({"web": {"image": image(WEB, &["latest"])}})),
+    );
+    let o = verify(&p, "pod.json");
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["not-deployed:error"], "{}", stdout(&o));
+    let message = &messages(&o)[0];
+    assert!(
+        message.contains("only the tag `latest`")
+            && message.contains("set `deploy = \"<container name>\"`"),
+        "{message}"
+    );
+    assert!(!message.contains("docker.io/library/latest"), "{message}");
+
+    // With a `deploy` key it matches by container name; a repository recorded beside
+    // the tag still matches by repository.
+    p.write(
+        "built.json",
+        manifest(&json!({"web": {"image": image(WEB, &["latest"]), "deploy": "web"}})),
+    );
+    assert_exit(&verify(&p, &fixture("kubernetes-pods.json")), 0);
+    p.write(
+        "built.json",
+        manifest(&json!({"web": {"image": image(WEB, &["1.2", "registry.example.com/web:1.2"])}})),
+    );
+    let o = verify(&p, &fixture("kubernetes-pods.json"));
+    assert_exit(&o, 0);
+    assert!(rules_of(&o).is_empty(), "{}", stdout(&o));
+}
