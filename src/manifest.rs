@@ -323,7 +323,11 @@ pub fn in_toto(manifest: &Manifest) -> serde_json::Result<Vec<u8>> {
             push(format!("{name}/{}", o.path), &o.digest);
         }
         if let Some(image) = &c.image {
-            let repository = image.names.first().map(|n| image_repository(n));
+            // A recorded name may be a bare tag (`latest`): that names no repository.
+            let repository = image
+                .names
+                .iter()
+                .find_map(|n| crate::deploy::recorded_repository(n));
             push(
                 repository.unwrap_or_else(|| format!("{name}/image")),
                 &image.manifest_digest,
@@ -339,14 +343,4 @@ pub fn in_toto(manifest: &Manifest) -> serde_json::Result<Vec<u8>> {
     let mut out = serde_json::to_vec_pretty(&statement)?;
     out.push(b'\n');
     Ok(out)
-}
-
-/// `registry.example.com/web` of `registry.example.com/web:1.2` (a port is kept).
-fn image_repository(reference: &str) -> String {
-    let without_digest = reference.split('@').next().unwrap_or(reference);
-    let last_slash = without_digest.rfind('/').map_or(0, |i| i + 1);
-    match without_digest[last_slash..].rfind(':') {
-        Some(i) => without_digest[..last_slash + i].to_owned(),
-        None => without_digest.to_owned(),
-    }
 }
