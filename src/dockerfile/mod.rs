@@ -5,11 +5,13 @@
 //! - [`stage`] evaluates stages, `ARG`/`ENV` substitution and inheritance down to the
 //!   final stage's startup;
 //! - [`shell`] is the word processing (quotes, escapes, `${VAR:-default}`);
+//! - [`duration`] reads and writes Go durations (`HEALTHCHECK --interval=1m30s`);
 //! - [`dockerignore`] decides which files of the build context the builder sees.
 //!
 //! The supported Dockerfile subset is documented in [`parser`].
 
 pub mod dockerignore;
+pub mod duration;
 pub mod parser;
 pub mod shell;
 pub mod stage;

@@ -22,6 +22,7 @@
 
 use std::collections::BTreeMap;
 
+use super::duration;
 use super::parser::{Instruction, Parsed, SyntaxError, truncate};
 use super::shell::{self, Vars};
 use super::{Field, StageRecord, Startup};
@@ -416,7 +417,10 @@ fn command(args: &str, shell: Option<&[String]>) -> String {
 }
 
 /// `HEALTHCHECK NONE` or `HEALTHCHECK [--options] CMD command`, as one comparable
-/// value: the test as Docker stores it, then the options in a fixed order.
+/// value: the test as Docker stores it, then the options Docker stores as non-zero, in
+/// a fixed order and normalised (durations as Go prints them, retries as a number), so
+/// `--interval=30s` and `--interval=0.5m` record the same value, as they build the same
+/// image.
 fn healthcheck(ins: &Instruction) -> Result<String, SyntaxError> {
     const OPTIONS: [&str; 5] = [
         "interval",
@@ -431,14 +435,30 @@ fn healthcheck(ins: &Instruction) -> Result<String, SyntaxError> {
         .unwrap_or((ins.args.as_str(), ""));
     let mut options = BTreeMap::new();
     for flag in &ins.flags {
-        let (name, value) = flag.split_once('=').unwrap_or((flag.as_str(), ""));
+        let Some((name, value)) = flag.split_once('=') else {
+            return Err(if OPTIONS.contains(&flag.as_str()) {
+                SyntaxError::new(
+                    ins.line,
+                    format!("flag `--{flag}` on HEALTHCHECK needs a value"),
+                )
+            } else {
+                unknown_flag(ins, flag)
+            });
+        };
         let Some(rank) = OPTIONS.iter().position(|o| *o == name) else {
             return Err(unknown_flag(ins, flag));
         };
-        options.insert(rank, format!("--{name}={value}"));
+        if let Some(value) = healthcheck_option(name, value)
+            .map_err(|e| SyntaxError::new(ins.line, format!("HEALTHCHECK --{name}: {e}")))?
+        {
+            options.insert(rank, format!("--{name}={value}"));
+        } else {
+            // The last flag of a name counts: a later zero resets an earlier value.
+            options.remove(&rank);
+        }
     }
     if kind.eq_ignore_ascii_case("none") {
-        if !rest.trim().is_empty() || !options.is_empty() {
+        if !rest.trim().is_empty() || !ins.flags.is_empty() {
             return Err(SyntaxError::new(
                 ins.line,
                 "HEALTHCHECK NONE takes no other arguments",
@@ -465,6 +485,40 @@ fn healthcheck(ins: &Instruction) -> Result<String, SyntaxError> {
         value.push_str(option);
     }
     Ok(value)
+}
+
+/// One `HEALTHCHECK` option as BuildKit reads it: durations with Go's
+/// `time.ParseDuration`, zero (or empty) meaning "not set", anything else at least
+/// 1ms; `retries` a non-negative 32-bit integer, zero meaning "not set". `None` for
+/// "not set": Docker stores the same config as without the flag.
+fn healthcheck_option(name: &str, value: &str) -> Result<Option<String>, String> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if name == "retries" {
+        // Go's strconv.ParseInt(value, 10, 32): an optional sign, then ASCII digits.
+        let digits = value.strip_prefix(['+', '-']).unwrap_or(value);
+        let parsed = if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {
+            value.parse::<i32>().ok()
+        } else {
+            None
+        };
+        return match parsed {
+            Some(0) => Ok(None),
+            Some(n) if n > 0 => Ok(Some(n.to_string())),
+            Some(n) => Err(format!("cannot be negative ({n})")),
+            None => Err(format!("`{}` is not a number", truncate(value))),
+        };
+    }
+    let nanos = duration::parse(value).map_err(|e| format!("`{}`: {e}", truncate(value)))?;
+    match nanos {
+        0 => Ok(None),
+        1_000_000.. => Ok(Some(duration::format(nanos))),
+        _ => Err(format!(
+            "`{}` is less than the minimum of 1ms",
+            truncate(value)
+        )),
+    }
 }
 
 /// Docker's WORKDIR resolution: absolute replaces, relative joins; then cleaned.
@@ -649,6 +703,21 @@ mod tests {
         ))
     );
     test!(
+        healthcheck_durations_normalised,
+        "FROM a\nHEALTHCHECK --interval=0.5m --timeout=3000ms --start-period=1m30s --start-interval=.5s --retries=+03 CMD x\n",
+        healthcheck,
+        Some((
+            "[\"CMD-SHELL\",\"x\"] --interval=30s --timeout=3s --start-period=1m30s --start-interval=500ms --retries=3",
+            2
+        ))
+    );
+    test!(
+        healthcheck_zero_is_unset,
+        "FROM a\nHEALTHCHECK --interval=0 --timeout=0s --start-period= --retries=0 CMD x\n",
+        healthcheck,
+        Some(("[\"CMD-SHELL\",\"x\"]", 2))
+    );
+    test!(
         healthcheck_exec,
         "FROM a\nHEALTHCHECK CMD [\"/bin/check\"]\n",
         healthcheck,
@@ -771,6 +840,26 @@ mod tests {
     error!(
         healthcheck_flag,
         "FROM a\nHEALTHCHECK --bogus=1 CMD x\n", 2, "--bogus"
+    );
+    error!(
+        healthcheck_no_unit,
+        "FROM a\nHEALTHCHECK --interval=30 CMD x\n", 2, "--interval: `30`: missing unit"
+    );
+    error!(
+        healthcheck_below_1ms,
+        "FROM a\nHEALTHCHECK --timeout=500us CMD x\n", 2, "less than the minimum of 1ms"
+    );
+    error!(
+        healthcheck_negative_retries,
+        "FROM a\nHEALTHCHECK --retries=-1 CMD x\n", 2, "cannot be negative"
+    );
+    error!(
+        healthcheck_retries_not_a_number,
+        "FROM a\nHEALTHCHECK --retries=3x CMD x\n", 2, "`3x` is not a number"
+    );
+    error!(
+        healthcheck_flag_without_value,
+        "FROM a\nHEALTHCHECK --interval CMD x\n", 2, "needs a value"
     );
     error!(required_var, "FROM scratch\nUSER ${U:?set U}\n", 2, "set U");
     error!(

@@ -472,3 +472,33 @@ fn snapshot_with_missing_dockerfile_is_exit_2() {
     let o = p.run(&["snapshot"]);
     assert_bad_input(&o, "cannot read Dockerfile `web/Dockerfile`");
 }
+
+#[test]
+fn dockerfile_diff_same_healthcheck_durations_written_differently_pass() {
+    // Docker stores `--interval=30s` and `--interval=0.5m` both as 30000000000 ns.
+    let p = Project::new();
+    p.write(
+        "a",
+        "FROM scratch\nHEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 CMD [\"/check\"]\n",
+    )
+    .write(
+        "b",
+        "FROM scratch\nHEALTHCHECK --retries=03 --start-period=1m30s --timeout=5000ms --interval=0.5m CMD [\"/check\"]\n",
+    )
+    .write(
+        "c",
+        "FROM scratch\nHEALTHCHECK --interval=31s --timeout=5s --start-period=90s --retries=3 CMD [\"/check\"]\n",
+    );
+    let o = p.run(&["dockerfile", "diff", "a", "b", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert!(findings(&o).is_empty(), "{}", stdout(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        report["new"]["healthcheck"],
+        "[\"CMD\",\"/check\"] --interval=30s --timeout=5s --start-period=1m30s --retries=3"
+    );
+    // A real change is still one.
+    let o = p.run(&["dockerfile", "diff", "a", "c", "--format", "json"]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["startup-changed:error"]);
+}
