@@ -5,21 +5,52 @@
 //! - [`stage`] evaluates stages, `ARG`/`ENV` substitution and inheritance down to the
 //!   final stage's startup;
 //! - [`shell`] is the word processing (quotes, escapes, `${VAR:-default}`);
+//! - [`duration`] reads and writes Go durations (`HEALTHCHECK --interval=1m30s`);
 //! - [`dockerignore`] decides which files of the build context the builder sees.
 //!
 //! The supported Dockerfile subset is documented in [`parser`].
 
 pub mod dockerignore;
+pub mod duration;
 pub mod parser;
 pub mod shell;
 pub mod stage;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::FileRecord;
+
+/// The longest value shown and recorded as it is, in bytes.
+pub const MAX_SHOWN: usize = 1024;
+
+/// How many characters of a longer value are kept.
+const SHOWN_PREFIX: usize = 200;
+
+/// A value as records and findings show it: itself up to [`MAX_SHOWN`] bytes, else its
+/// first 200 characters, its length and its digest
+/// (`aaaa… (524288 bytes, sha256:…)`). Two values show the same exactly when they
+/// are equal (up to a SHA-256 collision), so comparing shown values compares the full
+/// ones. A shown value is itself short, so showing it again changes nothing.
+#[must_use]
+pub fn shortened(value: &str) -> Cow<'_, str> {
+    if value.len() <= MAX_SHOWN {
+        return Cow::Borrowed(value);
+    }
+    let end = value
+        .char_indices()
+        .nth(SHOWN_PREFIX)
+        .map_or(value.len(), |(i, _)| i);
+    Cow::Owned(format!(
+        "{}\u{2026} ({} bytes, {})",
+        &value[..end],
+        value.len(),
+        crate::digest::Digest::of(value.as_bytes())
+    ))
+}
 
 /// What a manifest records of a component's Dockerfile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,16 +204,35 @@ pub fn parse(path: &str, text: &str) -> Result<DockerfileRecord, DockerfileError
     })
 }
 
+/// The largest Dockerfile or ignore file read: far beyond any real one, and a bound on
+/// what a file planted there can make the parser hold.
+pub const MAX_FILE: u64 = 16 << 20;
+
+/// A whole regular file of at most [`MAX_FILE`] bytes (FIFOs and directories are
+/// refused without blocking, by [`crate::tree::open_file`]).
+fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    crate::tree::open_file(path)?
+        .take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {} MiB", MAX_FILE >> 20),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Reads and parses the Dockerfile at `file`; `display` names it.
 ///
 /// # Errors
 /// Unreadable (also: not UTF-8) or unparsable.
 pub fn read(file: &Path, display: &str) -> Result<DockerfileRecord, DockerfileError> {
-    let bytes = crate::tree::read_file(std::path::Path::new(&file)).map_err(|e| {
-        DockerfileError::Unreadable {
-            path: display.to_owned(),
-            message: e.to_string(),
-        }
+    let bytes = read_small(file).map_err(|e| DockerfileError::Unreadable {
+        path: display.to_owned(),
+        message: e.to_string(),
     })?;
     let text = String::from_utf8(bytes).map_err(|e| DockerfileError::Unreadable {
         path: display.to_owned(),
@@ -269,7 +319,7 @@ fn read_ignore(
     };
     for candidate in [format!("{dockerfile}.dockerignore"), in_context] {
         let file = root.join(&candidate);
-        let text = match crate::tree::read_file(std::path::Path::new(&file)) {
+        let text = match read_small(&file) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {

@@ -19,9 +19,17 @@
 //! - A relative `WORKDIR` joins the previous one (`/` when none is known).
 //! - `ONBUILD` triggers are for images built *from* this one: ignored.
 //! - `RUN`, `COPY`, `ADD`, `LABEL`, `MAINTAINER` do not change startup: passed over.
+//!
+//! Substitution is bounded twice: one value may grow to 1 MiB (see [`super::shell`]),
+//! and all values substitution produces in the whole file, together with the
+//! configuration copied when a stage starts `FROM` an earlier one, to
+//! [`MAX_EXPANDED`] bytes. Without the second bound a few kilobytes of `ENV B1=$A`,
+//! `ENV B2=$A`, … over one large `A` would hold gigabytes. Recorded values longer than
+//! [`super::MAX_SHOWN`] are shortened with their digest ([`super::shortened`]).
 
 use std::collections::BTreeMap;
 
+use super::duration;
 use super::parser::{Instruction, Parsed, SyntaxError, truncate};
 use super::shell::{self, Vars};
 use super::{Field, StageRecord, Startup};
@@ -31,6 +39,32 @@ const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
 
 /// The PATH an image built from `scratch` starts with.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The most bytes substitution may produce in one Dockerfile (see the module doc).
+pub const MAX_EXPANDED: usize = 16 << 20;
+
+/// What is left of [`MAX_EXPANDED`].
+struct Budget {
+    left: usize,
+}
+
+impl Budget {
+    fn charge(&mut self, bytes: usize, line: u32) -> Result<(), SyntaxError> {
+        match self.left.checked_sub(bytes) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => Err(SyntaxError::new(
+                line,
+                format!(
+                    "variable substitution grows the Dockerfile's values beyond {} MiB in total",
+                    MAX_EXPANDED >> 20
+                ),
+            )),
+        }
+    }
+}
 
 /// A stage's configuration while it is being built.
 #[derive(Debug, Clone, Default)]
@@ -59,6 +93,7 @@ struct Stage {
 /// instruction, a malformed argument list.
 pub fn evaluate(parsed: &Parsed) -> Result<(StageRecord, Startup), SyntaxError> {
     let escape = parsed.escape;
+    let mut budget = Budget { left: MAX_EXPANDED };
     let mut globals: BTreeMap<String, Option<String>> = BTreeMap::new();
     // Finished stages that later ones can name in `FROM`.
     let mut named: BTreeMap<String, State> = BTreeMap::new();
@@ -68,7 +103,7 @@ pub fn evaluate(parsed: &Parsed) -> Result<(StageRecord, Startup), SyntaxError> 
             if let Some(stage) = current.take() {
                 finish(&mut named, stage);
             }
-            let stage = from(ins, escape, &globals, &named)?;
+            let stage = from(ins, escape, &globals, &named, &mut budget)?;
             if let Some(name) = &stage.name {
                 if named.contains_key(name) {
                     return Err(SyntaxError::new(
@@ -82,7 +117,14 @@ pub fn evaluate(parsed: &Parsed) -> Result<(StageRecord, Startup), SyntaxError> 
         }
         let Some(stage) = current.as_mut() else {
             if ins.keyword == "ARG" {
-                declare_args(ins, escape, &mut globals, None, &BTreeMap::new(), false)?;
+                declare_args(
+                    ins,
+                    escape,
+                    (&mut globals, None),
+                    &BTreeMap::new(),
+                    false,
+                    &mut budget,
+                )?;
                 continue;
             }
             return Err(SyntaxError::new(
@@ -90,7 +132,7 @@ pub fn evaluate(parsed: &Parsed) -> Result<(StageRecord, Startup), SyntaxError> 
                 format!("`{}` comes before the first FROM", ins.keyword),
             ));
         };
-        apply(stage, ins, escape, &globals)?;
+        apply(stage, ins, escape, &globals, &mut budget)?;
     }
     let mut stage = current.ok_or_else(|| {
         let line = parsed.instructions.last().map_or(1, |i| i.line);
@@ -101,6 +143,7 @@ pub fn evaluate(parsed: &Parsed) -> Result<(StageRecord, Startup), SyntaxError> 
     })?;
     sort_unique(&mut stage.state.startup.expose);
     sort_unique(&mut stage.state.startup.volumes);
+    shorten(&mut stage.state.startup);
     let record = StageRecord {
         name: stage.name,
         base: stage.base,
@@ -115,6 +158,7 @@ fn from(
     escape: char,
     globals: &BTreeMap<String, Option<String>>,
     named: &BTreeMap<String, State>,
+    budget: &mut Budget,
 ) -> Result<Stage, SyntaxError> {
     if let Some(flag) = ins.flags.iter().find(|f| !f.starts_with("platform=")) {
         return Err(unknown_flag(ins, flag));
@@ -155,11 +199,15 @@ fn from(
         base_unknown: false,
     };
     let base = shell::process(image, escape, &vars).map_err(|e| SyntaxError::new(ins.line, e))?;
+    budget.charge(base.len(), ins.line)?;
     if base.is_empty() {
         return Err(SyntaxError::new(ins.line, "FROM names no image"));
     }
     let lower = base.to_ascii_lowercase();
     let state = if let Some(parent) = named.get(&lower) {
+        // The copy is charged like substitution: otherwise a chain of `FROM` lines
+        // would multiply one large environment.
+        budget.charge(size(parent), ins.line)?;
         parent.clone()
     } else if lower == "scratch" {
         // BuildKit (and buildah) give an image built from scratch Docker's default
@@ -195,6 +243,7 @@ fn apply(
     ins: &Instruction,
     escape: char,
     globals: &BTreeMap<String, Option<String>>,
+    budget: &mut Budget,
 ) -> Result<(), SyntaxError> {
     let line = ins.line;
     let keyword = ins.keyword.as_str();
@@ -209,14 +258,13 @@ fn apply(
     }
     let base_unknown = stage.state.base_image.is_some();
     if keyword == "ARG" {
-        let env = stage.state.env.clone();
         return declare_args(
             ins,
             escape,
-            &mut stage.args,
-            Some(globals),
-            &env,
+            (&mut stage.args, Some(globals)),
+            &stage.state.env,
             base_unknown,
+            budget,
         );
     }
     if ins.args.is_empty() {
@@ -230,8 +278,11 @@ fn apply(
         args: &stage.args,
         base_unknown,
     };
-    let word =
-        |text: &str| shell::process(text, escape, &vars).map_err(|e| SyntaxError::new(line, e));
+    let mut word = |text: &str| {
+        let value = shell::process(text, escape, &vars).map_err(|e| SyntaxError::new(line, e))?;
+        budget.charge(value.len(), line)?;
+        Ok::<_, SyntaxError>(value)
+    };
     let field = |value: String| Some(Field { value, line });
     match keyword {
         "ENTRYPOINT" => {
@@ -321,14 +372,18 @@ fn unknown_flag(ins: &Instruction, flag: &str) -> SyntaxError {
     )
 }
 
-/// `ARG a b=1 …` into `args`. Inside a stage, a bare name takes the global default.
+/// Declared `ARG`s: a value, or none (declared without one).
+type Args = BTreeMap<String, Option<String>>;
+
+/// `ARG a b=1 …` into `args`. Inside a stage (`globals` given), a bare name takes the
+/// global default.
 fn declare_args(
     ins: &Instruction,
     escape: char,
-    args: &mut BTreeMap<String, Option<String>>,
-    globals: Option<&BTreeMap<String, Option<String>>>,
+    (args, globals): (&mut Args, Option<&Args>),
     env: &BTreeMap<String, String>,
     base_unknown: bool,
+    budget: &mut Budget,
 ) -> Result<(), SyntaxError> {
     let words = shell::split_words(&ins.args, escape);
     if words.is_empty() {
@@ -344,10 +399,12 @@ fn declare_args(
                 };
                 let v = shell::process(raw, escape, &vars)
                     .map_err(|e| SyntaxError::new(ins.line, e))?;
+                budget.charge(v.len(), ins.line)?;
                 (name.to_owned(), Some(v))
             }
             None => {
                 let inherited = globals.and_then(|g| g.get(&w).cloned()).flatten();
+                budget.charge(inherited.as_ref().map_or(0, String::len), ins.line)?;
                 (w, inherited)
             }
         };
@@ -416,7 +473,10 @@ fn command(args: &str, shell: Option<&[String]>) -> String {
 }
 
 /// `HEALTHCHECK NONE` or `HEALTHCHECK [--options] CMD command`, as one comparable
-/// value: the test as Docker stores it, then the options in a fixed order.
+/// value: the test as Docker stores it, then the options Docker stores as non-zero, in
+/// a fixed order and normalised (durations as Go prints them, retries as a number), so
+/// `--interval=30s` and `--interval=0.5m` record the same value, as they build the same
+/// image.
 fn healthcheck(ins: &Instruction) -> Result<String, SyntaxError> {
     const OPTIONS: [&str; 5] = [
         "interval",
@@ -431,14 +491,30 @@ fn healthcheck(ins: &Instruction) -> Result<String, SyntaxError> {
         .unwrap_or((ins.args.as_str(), ""));
     let mut options = BTreeMap::new();
     for flag in &ins.flags {
-        let (name, value) = flag.split_once('=').unwrap_or((flag.as_str(), ""));
+        let Some((name, value)) = flag.split_once('=') else {
+            return Err(if OPTIONS.contains(&flag.as_str()) {
+                SyntaxError::new(
+                    ins.line,
+                    format!("flag `--{flag}` on HEALTHCHECK needs a value"),
+                )
+            } else {
+                unknown_flag(ins, flag)
+            });
+        };
         let Some(rank) = OPTIONS.iter().position(|o| *o == name) else {
             return Err(unknown_flag(ins, flag));
         };
-        options.insert(rank, format!("--{name}={value}"));
+        if let Some(value) = healthcheck_option(name, value)
+            .map_err(|e| SyntaxError::new(ins.line, format!("HEALTHCHECK --{name}: {e}")))?
+        {
+            options.insert(rank, format!("--{name}={value}"));
+        } else {
+            // The last flag of a name counts: a later zero resets an earlier value.
+            options.remove(&rank);
+        }
     }
     if kind.eq_ignore_ascii_case("none") {
-        if !rest.trim().is_empty() || !options.is_empty() {
+        if !rest.trim().is_empty() || !ins.flags.is_empty() {
             return Err(SyntaxError::new(
                 ins.line,
                 "HEALTHCHECK NONE takes no other arguments",
@@ -467,6 +543,40 @@ fn healthcheck(ins: &Instruction) -> Result<String, SyntaxError> {
     Ok(value)
 }
 
+/// One `HEALTHCHECK` option as BuildKit reads it: durations with Go's
+/// `time.ParseDuration`, zero (or empty) meaning "not set", anything else at least
+/// 1ms; `retries` a non-negative 32-bit integer, zero meaning "not set". `None` for
+/// "not set": Docker stores the same config as without the flag.
+fn healthcheck_option(name: &str, value: &str) -> Result<Option<String>, String> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if name == "retries" {
+        // Go's strconv.ParseInt(value, 10, 32): an optional sign, then ASCII digits.
+        let digits = value.strip_prefix(['+', '-']).unwrap_or(value);
+        let parsed = if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {
+            value.parse::<i32>().ok()
+        } else {
+            None
+        };
+        return match parsed {
+            Some(0) => Ok(None),
+            Some(n) if n > 0 => Ok(Some(n.to_string())),
+            Some(n) => Err(format!("cannot be negative ({n})")),
+            None => Err(format!("`{}` is not a number", truncate(value))),
+        };
+    }
+    let nanos = duration::parse(value).map_err(|e| format!("`{}`: {e}", truncate(value)))?;
+    match nanos {
+        0 => Ok(None),
+        1_000_000.. => Ok(Some(duration::format(nanos))),
+        _ => Err(format!(
+            "`{}` is less than the minimum of 1ms",
+            truncate(value)
+        )),
+    }
+}
+
 /// Docker's WORKDIR resolution: absolute replaces, relative joins; then cleaned.
 fn join_workdir(previous: &str, dir: &str) -> String {
     let joined = if dir.starts_with('/') {
@@ -485,6 +595,55 @@ fn join_workdir(previous: &str, dir: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
+}
+
+/// The bytes of a stage's configuration: what inheriting it copies.
+fn size(state: &State) -> usize {
+    let startup = &state.startup;
+    let fields = startup
+        .compared()
+        .into_iter()
+        .filter_map(|(_, f)| f)
+        .chain(startup.env.values())
+        .chain(&startup.expose)
+        .chain(&startup.volumes);
+    let recorded: usize = fields.map(|f| f.value.len()).sum();
+    let names: usize = startup.env.keys().map(String::len).sum();
+    let plain: usize = state.env.iter().map(|(k, v)| k.len() + v.len()).sum();
+    recorded + names + plain
+}
+
+/// The record keeps long values shortened, with their digest (see
+/// [`super::shortened`]).
+fn shorten(startup: &mut Startup) {
+    let short = |f: &mut Field| {
+        if let std::borrow::Cow::Owned(s) = super::shortened(&f.value) {
+            f.value = s;
+        }
+    };
+    for f in [
+        &mut startup.entrypoint,
+        &mut startup.cmd,
+        &mut startup.user,
+        &mut startup.workdir,
+        &mut startup.shell,
+        &mut startup.healthcheck,
+        &mut startup.stopsignal,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        short(f);
+    }
+    startup.expose.iter_mut().for_each(short);
+    startup.volumes.iter_mut().for_each(short);
+    startup.env = std::mem::take(&mut startup.env)
+        .into_iter()
+        .map(|(k, mut f)| {
+            short(&mut f);
+            (super::shortened(&k).into_owned(), f)
+        })
+        .collect();
 }
 
 /// Sorted by value, each value once, keeping the line that first set it.
@@ -649,6 +808,21 @@ mod tests {
         ))
     );
     test!(
+        healthcheck_durations_normalised,
+        "FROM a\nHEALTHCHECK --interval=0.5m --timeout=3000ms --start-period=1m30s --start-interval=.5s --retries=+03 CMD x\n",
+        healthcheck,
+        Some((
+            "[\"CMD-SHELL\",\"x\"] --interval=30s --timeout=3s --start-period=1m30s --start-interval=500ms --retries=3",
+            2
+        ))
+    );
+    test!(
+        healthcheck_zero_is_unset,
+        "FROM a\nHEALTHCHECK --interval=0 --timeout=0s --start-period= --retries=0 CMD x\n",
+        healthcheck,
+        Some(("[\"CMD-SHELL\",\"x\"]", 2))
+    );
+    test!(
         healthcheck_exec,
         "FROM a\nHEALTHCHECK CMD [\"/bin/check\"]\n",
         healthcheck,
@@ -753,6 +927,61 @@ mod tests {
         assert_eq!(vols, [("/data", 4), ("/logs", 5)]);
     }
 
+    /// The reviewer's file: `A` doubled to 512 KiB, then `copies` lines `ENV Bi=$A`.
+    fn doubling(copies: usize) -> String {
+        let mut text = "FROM scratch\nENV A=x\n".to_owned();
+        text.push_str(&"ENV A=$A$A\n".repeat(19));
+        for i in 0..copies {
+            text.push_str(&format!("ENV B{i}=$A\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn total_expansion_is_bounded_at_its_line() {
+        // 51 KB that used to hold gigabytes: refused where the total passes 16 MiB
+        // (the 30th copy, line 51), long before the end.
+        let err = eval(&doubling(4000)).expect_err("refused");
+        assert_eq!(err.line, 51, "{err}");
+        assert!(
+            err.message
+                .contains("grows the Dockerfile's values beyond 16 MiB in total"),
+            "{err}"
+        );
+        // Under the bound, nothing changes.
+        let (_, s) = eval(&doubling(29)).expect("evaluates");
+        assert_eq!(s.env.len(), 31);
+    }
+
+    #[test]
+    fn inheriting_a_stage_counts_toward_the_bound() {
+        // No substitution after the first stage: each `FROM` copies ~1 MiB of state.
+        let mut text = doubling(0).replace("FROM scratch", "FROM scratch AS s0");
+        for i in 1..64 {
+            text.push_str(&format!("FROM s{} AS s{i}\n", i - 1));
+        }
+        let err = eval(&text).expect_err("refused");
+        assert!(err.message.contains("beyond 16 MiB in total"), "{err}");
+        let line = text.lines().nth(err.line as usize - 1).unwrap();
+        assert!(line.starts_with("FROM s"), "{line}");
+    }
+
+    #[test]
+    fn long_values_recorded_shortened_with_digest() {
+        let text = "FROM scratch\nENV A=x\nENV A=$A$A$A$A\nENV A=$A$A$A$A\nENV A=$A$A$A$A\nENV A=$A$A$A$A\nENV A=$A$A$A$A$A$A$A$A\nUSER $A\n";
+        let (_, s) = eval(text).unwrap();
+        let full = "x".repeat(2048);
+        let shown = format!(
+            "{}\u{2026} (2048 bytes, {})",
+            "x".repeat(200),
+            crate::digest::Digest::of(full.as_bytes())
+        );
+        assert_eq!(s.env["A"].value, shown);
+        assert_eq!(value(&s.user), Some((shown.as_str(), 8)));
+        // Shown again, a shown value stays as it is.
+        assert_eq!(crate::dockerfile::shortened(&shown), shown);
+    }
+
     error!(no_from, "ARG A=1\n", 1, "no FROM");
     error!(before_from, "CMD x\nFROM a\n", 1, "before the first FROM");
     error!(
@@ -771,6 +1000,26 @@ mod tests {
     error!(
         healthcheck_flag,
         "FROM a\nHEALTHCHECK --bogus=1 CMD x\n", 2, "--bogus"
+    );
+    error!(
+        healthcheck_no_unit,
+        "FROM a\nHEALTHCHECK --interval=30 CMD x\n", 2, "--interval: `30`: missing unit"
+    );
+    error!(
+        healthcheck_below_1ms,
+        "FROM a\nHEALTHCHECK --timeout=500us CMD x\n", 2, "less than the minimum of 1ms"
+    );
+    error!(
+        healthcheck_negative_retries,
+        "FROM a\nHEALTHCHECK --retries=-1 CMD x\n", 2, "cannot be negative"
+    );
+    error!(
+        healthcheck_retries_not_a_number,
+        "FROM a\nHEALTHCHECK --retries=3x CMD x\n", 2, "`3x` is not a number"
+    );
+    error!(
+        healthcheck_flag_without_value,
+        "FROM a\nHEALTHCHECK --interval CMD x\n", 2, "needs a value"
     );
     error!(required_var, "FROM scratch\nUSER ${U:?set U}\n", 2, "set U");
     error!(

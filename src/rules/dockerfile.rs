@@ -4,8 +4,14 @@
 //! Every finding points at the NEW Dockerfile's line that set the value (or, when the
 //! new Dockerfile no longer sets it, at the final stage's `FROM`), so the person
 //! reviewing the pull request lands on the instruction that changed.
+//!
+//! Values are compared and shown as [`shortened`]: a long value (a record of this
+//! version already holds it so) is its first characters, length and digest, so a
+//! finding stays small while two different values never compare equal.
 
-use crate::dockerfile::{DockerfileRecord, ExcludeReason, Field};
+use std::borrow::Cow;
+
+use crate::dockerfile::{DockerfileRecord, ExcludeReason, Field, shortened};
 use crate::finding::{Finding, Location};
 use crate::rules::RuleId;
 
@@ -31,7 +37,7 @@ pub fn compare(component: &str, base: &DockerfileRecord, new: &DockerfileRecord)
     let mut findings = Vec::new();
     let old_fields = base.startup.compared();
     for ((name, old), (_, now)) in old_fields.into_iter().zip(new.startup.compared()) {
-        if old.map(|f| &f.value) == now.map(|f| &f.value) {
+        if value(old) == value(now) {
             continue;
         }
         let location = location_in(new, now);
@@ -50,9 +56,9 @@ pub fn compare(component: &str, base: &DockerfileRecord, new: &DockerfileRecord)
                 &[name, &identity(old), &identity(now)],
             )
             .with_detail("field", name)
-            .with_detail("old", old.map(|f| &f.value))
+            .with_detail("old", value(old))
             .with_detail("old_line", old.map(|f| f.line))
-            .with_detail("new", now.map(|f| &f.value))
+            .with_detail("new", value(now))
             .with_detail("new_line", now.map(|f| f.line))
             .with_detail("dockerfile", &new.path)
             .with_location(Some(location)),
@@ -68,20 +74,24 @@ pub fn compare(component: &str, base: &DockerfileRecord, new: &DockerfileRecord)
     for name in names {
         let old = base.startup.env.get(name);
         let now = new.startup.env.get(name);
-        if old.map(|f| &f.value) == now.map(|f| &f.value) {
+        if value(old) == value(now) {
             continue;
         }
         let location = location_in(new, now);
         let change = match (old, now) {
-            (None, Some(n)) => format!("added with `{}`", n.value),
+            (None, Some(n)) => format!("added with `{}`", shortened(&n.value)),
             (Some(o), None) => match &new.stage.base_image {
                 Some(image) => format!(
                     "no longer set here (was `{}`): base image `{image}` decides it now",
-                    o.value
+                    shortened(&o.value)
                 ),
-                None => format!("removed (was `{}`)", o.value),
+                None => format!("removed (was `{}`)", shortened(&o.value)),
             },
-            (Some(o), Some(n)) => format!("changed from `{}` to `{}`", o.value, n.value),
+            (Some(o), Some(n)) => format!(
+                "changed from `{}` to `{}`",
+                shortened(&o.value),
+                shortened(&n.value)
+            ),
             (None, None) => continue,
         };
         let message = format!(
@@ -96,9 +106,9 @@ pub fn compare(component: &str, base: &DockerfileRecord, new: &DockerfileRecord)
                 &[name, &identity(old), &identity(now)],
             )
             .with_detail("variable", name)
-            .with_detail("old", old.map(|f| &f.value))
+            .with_detail("old", value(old))
             .with_detail("old_line", old.map(|f| f.line))
-            .with_detail("new", now.map(|f| &f.value))
+            .with_detail("new", value(now))
             .with_detail("new_line", now.map(|f| f.line))
             .with_detail("dockerfile", &new.path)
             .with_location(Some(location)),
@@ -186,14 +196,19 @@ fn at(location: &Location) -> String {
 /// A value for a message; an unset field says where its value comes from instead.
 fn shown(field: Option<&Field>, record: &DockerfileRecord) -> String {
     match (field, &record.stage.base_image) {
-        (Some(f), _) => f.value.clone(),
+        (Some(f), _) => shortened(&f.value).into_owned(),
         (None, Some(image)) => format!("(not set: base image `{image}`'s)"),
         (None, None) => "(not set)".to_owned(),
     }
 }
 
+/// A field's value as compared and shown.
+fn value(field: Option<&Field>) -> Option<Cow<'_, str>> {
+    field.map(|f| shortened(&f.value))
+}
+
 fn identity(field: Option<&Field>) -> String {
-    field.map_or_else(|| "\u{1}unset".to_owned(), |f| f.value.clone())
+    value(field).map_or_else(|| "\u{1}unset".to_owned(), Cow::into_owned)
 }
 
 fn advice(name: &str) -> &'static str {
@@ -273,6 +288,46 @@ mod tests {
             f[0].message
         );
         assert!(f[0].message.contains("base image `alpine` decides it now"));
+    }
+
+    #[test]
+    fn long_values_compared_in_full_and_shown_short() {
+        // The values differ only in their last byte, far past what is shown.
+        let grow = "FROM a\nENV A=xxxxxxxx\nENV A=$A$A$A$A$A$A$A$A\nENV A=$A$A$A$A$A$A$A$A\nENV A=$A$A$A$A$A$A$A$A\n";
+        let f = findings(
+            &format!("{grow}ENV B=${{A}}1\nCMD $A\n"),
+            &format!("{grow}ENV B=${{A}}2\nCMD $A\n"),
+        );
+        let rules: Vec<&str> = f.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(rules, ["env-changed"]);
+        let message = &f[0].message;
+        assert!(message.len() < 1000, "{} bytes", message.len());
+        assert_eq!(message.matches("\u{2026} (4097 bytes, sha256:").count(), 2);
+        let old = f[0].details["old"].as_str().unwrap();
+        let new = f[0].details["new"].as_str().unwrap();
+        assert_ne!(old, new);
+        assert!(
+            new.len() < 1000 && new.starts_with(&"x".repeat(200)),
+            "{new}"
+        );
+    }
+
+    #[test]
+    fn full_values_of_an_older_record_compare_shown() {
+        // A record written before values were shortened holds the full value; it
+        // equals the shortened one of the same value.
+        let mut old = parse("Dockerfile", "FROM a\nUSER u\n").unwrap();
+        let new = parse(
+            "Dockerfile",
+            &format!("FROM a\nUSER {}\n", "u".repeat(5000)),
+        )
+        .unwrap();
+        old.startup.user.as_mut().unwrap().value = "u".repeat(5000);
+        assert!(compare("web", &old, &new).is_empty());
+        old.startup.user.as_mut().unwrap().value = "u".repeat(5001);
+        let f = compare("web", &old, &new);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.len() < 1000, "{}", f[0].message);
     }
 
     #[test]

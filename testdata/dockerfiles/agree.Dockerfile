@@ -18,7 +18,7 @@ WORKDIR app/../bin
 USER ${UID}:${GID:-100}
 CMD ["--port", "8080"]
 ENTRYPOINT ["/srv/bin/server"]
-HEALTHCHECK --interval=5s --retries=2 CMD ["/srv/bin/server", "--check"]
+HEALTHCHECK --interval=0.5m --timeout=1m30.5s --start-period=1500ms --retries=2 CMD ["/srv/bin/server", "--check"]
 STOPSIGNAL SIGINT
 EXPOSE 8080 53/udp
 VOLUME ["/data"]

@@ -417,13 +417,34 @@ fn parser_agrees_with_buildah() {
     assert_eq!(ours["user"], config["User"]);
     assert_eq!(ours["workdir"], config["WorkingDir"]);
     assert_eq!(ours["stopsignal"], config["StopSignal"]);
-    assert!(
-        ours["healthcheck"]
-            .as_str()
-            .unwrap()
-            .starts_with(&json(&config["Healthcheck"]["Test"])),
-        "{ours}"
-    );
+    let healthcheck = ours["healthcheck"].as_str().unwrap();
+    let (test, options) = healthcheck.split_once(" --").unwrap_or((healthcheck, ""));
+    assert_eq!(test, json(&config["Healthcheck"]["Test"]));
+    // The options as buildah's Go reads them: nanoseconds, and retries.
+    let mut theirs = Vec::new();
+    for (key, name) in [
+        ("Interval", "interval"),
+        ("Timeout", "timeout"),
+        ("StartPeriod", "start-period"),
+        ("StartInterval", "start-interval"),
+    ] {
+        if let Some(ns) = config["Healthcheck"][key].as_i64().filter(|ns| *ns != 0) {
+            theirs.push(format!("{name}={ns}"));
+        }
+    }
+    theirs.push(format!("retries={}", config["Healthcheck"]["Retries"]));
+    let ours_ns: Vec<String> = options
+        .split(" --")
+        .map(|o| {
+            let (name, value) = o.split_once('=').unwrap();
+            if name == "retries" {
+                return o.to_owned();
+            }
+            let ns = buildproof::dockerfile::duration::parse(value).unwrap();
+            format!("{name}={ns}")
+        })
+        .collect();
+    assert_eq!(ours_ns, theirs, "{healthcheck}");
 
     // Env, ports and volumes from the manifest record.
     p.config(
@@ -471,4 +492,182 @@ fn snapshot_with_missing_dockerfile_is_exit_2() {
     std::fs::remove_file(p.join("web/Dockerfile")).unwrap();
     let o = p.run(&["snapshot"]);
     assert_bad_input(&o, "cannot read Dockerfile `web/Dockerfile`");
+}
+
+#[test]
+fn dockerfile_diff_same_healthcheck_durations_written_differently_pass() {
+    // Docker stores `--interval=30s` and `--interval=0.5m` both as 30000000000 ns.
+    let p = Project::new();
+    p.write(
+        "a",
+        "FROM scratch\nHEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 CMD [\"/check\"]\n",
+    )
+    .write(
+        "b",
+        "FROM scratch\nHEALTHCHECK --retries=03 --start-period=1m30s --timeout=5000ms --interval=0.5m CMD [\"/check\"]\n",
+    )
+    .write(
+        "c",
+        "FROM scratch\nHEALTHCHECK --interval=31s --timeout=5s --start-period=90s --retries=3 CMD [\"/check\"]\n",
+    );
+    let o = p.run(&["dockerfile", "diff", "a", "b", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert!(findings(&o).is_empty(), "{}", stdout(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        report["new"]["healthcheck"],
+        "[\"CMD\",\"/check\"] --interval=30s --timeout=5s --start-period=1m30s --retries=3"
+    );
+    // A real change is still one.
+    let o = p.run(&["dockerfile", "diff", "a", "c", "--format", "json"]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["startup-changed:error"]);
+}
+
+/// The reviewer's file: `A` doubled 19 times to 512 KiB, then `copies` lines
+/// `ENV Bi=$A`, then `tail`.
+fn doubling(copies: usize, tail: &str) -> String {
+    let mut text = "FROM scratch\nENV A=x\n".to_owned();
+    text.push_str(&"ENV A=$A$A\n".repeat(19));
+    for i in 0..copies {
+        text.push_str(&format!("ENV B{i}=$A\n"));
+    }
+    text.push_str(tail);
+    text
+}
+
+#[test]
+fn dockerfile_diff_total_expansion_is_exit_2_naming_file_and_line() {
+    // Each line stays under the 1 MiB bound on one value; together they held
+    // gigabytes (1 GB RSS and 420 MB printed at 400 copies). Now the file is refused
+    // at the line where the total passes 16 MiB.
+    let p = Project::new();
+    p.write("a", "FROM scratch\n")
+        .write("big", doubling(40, ""));
+    let o = p.run(&["dockerfile", "diff", "a", "big"]);
+    assert_bad_input(
+        &o,
+        "cannot parse Dockerfile `big` at line 51: variable substitution grows the Dockerfile's values beyond 16 MiB in total",
+    );
+    assert!(o.stdout.is_empty(), "{} bytes on stdout", o.stdout.len());
+}
+
+#[test]
+fn dockerfile_diff_long_values_shown_short_but_compared_in_full() {
+    // 512 KiB values that differ only in their last byte.
+    let p = Project::new();
+    p.write("a", doubling(2, "ENV C=${A}1\nCMD $A\n"))
+        .write("b", doubling(2, "ENV C=${A}2\nCMD $A\n"));
+    let o = p.run(&["dockerfile", "diff", "a", "b"]);
+    assert_exit(&o, 0);
+    let text = stdout(&o);
+    assert!(text.len() < 8192, "{} bytes of report", text.len());
+    assert!(
+        text.contains("warning[env-changed] b: ENV `C` changed from `xxxx"),
+        "{text}"
+    );
+    assert_eq!(text.matches("\u{2026} (524289 bytes, sha256:").count(), 4);
+
+    let o = p.run(&["dockerfile", "diff", "a", "b", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert!(o.stdout.len() < 16384, "{} bytes of report", o.stdout.len());
+    let f = findings(&o);
+    assert_eq!(f.len(), 1, "{}", stdout(&o));
+    let (old, new) = (
+        f[0]["details"]["old"].as_str().unwrap(),
+        f[0]["details"]["new"].as_str().unwrap(),
+    );
+    assert_ne!(old, new);
+    assert!(
+        new.starts_with(&format!(
+            "{}\u{2026} (524289 bytes, sha256:",
+            "x".repeat(200)
+        )),
+        "{new}"
+    );
+}
+
+#[test]
+fn snapshot_records_long_values_shortened_with_digest() {
+    let p = web_project(&doubling(0, "USER $A\n"));
+    let o = p.run(&["snapshot", "-o", "base.json"]);
+    assert_exit(&o, 0);
+    let size = std::fs::metadata(p.join("base.json")).unwrap().len();
+    assert!(size < 16384, "manifest of {size} bytes");
+    let m: serde_json::Value = serde_json::from_str(&p.read("base.json")).unwrap();
+    let startup = &m["components"]["web"]["dockerfile"]["startup"];
+    let user = startup["user"]["value"].as_str().unwrap();
+    assert!(user.contains("\u{2026} (524288 bytes, sha256:"), "{user}");
+    assert_eq!(startup["env"]["A"]["value"], user);
+    // Unchanged, it checks clean; one byte more at the end is a change.
+    assert_exit(&p.run(&["check", "--against", "base.json"]), 0);
+    p.write("web/Dockerfile", doubling(0, "USER ${A}x\n"))
+        .write("dist/server", "binary v2");
+    let o = p.run(&["check", "--against", "base.json", "--format", "json"]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["startup-changed:error"]);
+}
+
+#[test]
+fn dockerfile_diff_of_a_fifo_directory_or_huge_file_is_exit_2_not_a_hang() {
+    let p = Project::new();
+    p.write("a", "FROM scratch\n").write("dir/x", "");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(p.join("pipe"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::File::create(p.join("huge"))
+        .unwrap()
+        .set_len(17 << 20)
+        .unwrap();
+    for (args, needle) in [
+        (["a", "pipe"], "cannot read Dockerfile `pipe`: it is a FIFO"),
+        (["pipe", "a"], "cannot read Dockerfile `pipe`: it is a FIFO"),
+        (
+            ["a", "dir"],
+            "cannot read Dockerfile `dir`: it is a directory",
+        ),
+        (
+            ["a", "huge"],
+            "cannot read Dockerfile `huge`: larger than 16 MiB",
+        ),
+    ] {
+        // Opening a FIFO for reading blocks until a writer appears: a timeout here
+        // would mean it was opened.
+        let o = buildproof()
+            .current_dir(p.path())
+            .args(["dockerfile", "diff"])
+            .args(args)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_bad_input(&o, needle);
+    }
+}
+
+#[test]
+fn snapshot_with_a_fifo_dockerignore_is_exit_2_not_a_hang() {
+    let p = web_project("FROM scratch\n");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(p.join("web/.dockerignore"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let o = buildproof()
+        .current_dir(p.path())
+        .args(["snapshot"])
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("FIFO") && !stderr(&o).contains("panicked"),
+        "{}",
+        stderr(&o)
+    );
 }
