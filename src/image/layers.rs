@@ -745,4 +745,17 @@ mod tests {
         assert_eq!(normalize("/etc/passwd").unwrap(), "/etc/passwd");
         assert_eq!(normalize("a/../b").unwrap(), "/b");
     }
+
+    #[test]
+    fn bomb_bound_per_codec() {
+        // gzip never exceeds ~1032:1.
+        assert_eq!(
+            inflate_limit(BOMB_RATIO, 1 << 20),
+            (1 << 20) * BOMB_RATIO + BOMB_ALLOWANCE
+        );
+        // 200 MiB of zeros in a ~20 KiB zstd frame is fine.
+        assert!(inflate_limit(ZSTD_BOMB_RATIO, 20 * 1024) > 200 << 20);
+        // Never past the absolute limit.
+        assert_eq!(inflate_limit(ZSTD_BOMB_RATIO, 1 << 40), MAX_LAYER_BYTES);
+    }
 }

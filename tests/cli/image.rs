@@ -691,7 +691,8 @@ fn hostile_path_traversal_is_reported_not_applied() {
     assert_exit(&o, 0);
     let rejected = report(&o)["rejected_entries"].to_string();
     assert!(rejected.contains("../../outside"), "{rejected}");
-    assert!(rejected.contains("/abs/file"), "{rejected}");
+    // Runtimes apply absolute names under the root.
+    assert!(!rejected.contains("/abs/file"), "{rejected}");
     assert!(!p.path().parent().unwrap().join("outside").exists());
 }
 
@@ -709,18 +710,30 @@ fn hostile_symlink_loop_is_a_finding() {
     assert!(m.contains("loop") || m.contains("too many levels"), "{m}");
 }
 
+// A zstd layer with a 200 MiB zero-filled file inflates well past 1100:1, and is a
+// valid image (podman starts it).
 #[test]
-fn hostile_decompression_bomb_is_refused() {
+fn zstd_layer_of_zeros_is_not_a_bomb() {
     let p = Project::new();
-    let zeros = vec![0u8; 256 * 1024 * 1024];
-    let bomb = zstd::encode_all(&zeros[..], 19).unwrap();
+    let zeros = vec![0u8; 200 * 1024 * 1024];
+    let mut tar = script_layer();
+    tar.truncate(tar.len() - 1024); // drop the end-of-archive blocks
+    let mut b = tar::Builder::new(tar);
+    let mut h = tar::Header::new_gnu();
+    h.set_size(zeros.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append_data(&mut h, "data/zeros", &zeros[..]).unwrap();
+    let tar = b.into_inner().unwrap();
+    let blob = zstd::encode_all(&tar[..], 3).unwrap();
+    assert!(tar.len() as u64 > 1100 * blob.len() as u64);
     let blob = Blob::Layer {
         media_type: "application/vnd.oci.image.layer.v1.tar+zstd".into(),
-        blob: bomb,
-        diff_id: Digest::of(&zeros),
+        blob,
+        diff_id: Digest::of(&tar),
     };
     let img = layout(&p, "t", &[blob], &["/app/server"]);
-    assert_bad_input(&run(&["image", "inspect", &img]), "decompression bomb");
+    assert_exit(&inspect_json(&img), 0);
 }
 
 #[test]
