@@ -1000,3 +1000,113 @@ fn manifest_image_record_shape_is_pinned() {
     let again: Value = serde_json::from_slice(&p.run(&["snapshot"]).stdout).unwrap();
     assert_eq!(&again["components"]["app"]["image"], image);
 }
+
+/// A docker-archive config for one layer tar with `/app/server` as entrypoint.
+fn docker_config(diff_ids: &[Digest]) -> Vec<u8> {
+    json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Entrypoint": ["/app/server"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids.iter().map(ToString::to_string).collect::<Vec<_>>()},
+    })
+    .to_string()
+    .into_bytes()
+}
+
+// SECURITY: a docker-archive directory naming files outside itself must not read them.
+#[test]
+fn docker_archive_paths_never_resolve_on_the_host() {
+    let p = Project::new();
+    let layer = script_layer();
+    let host = p.join("host");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("layer.tar"), &layer).unwrap();
+    std::fs::write(
+        host.join("config.json"),
+        docker_config(&[Digest::of(&layer)]),
+    )
+    .unwrap();
+    let abs_layer = host.join("layer.tar").to_string_lossy().into_owned();
+    let cases = [
+        (
+            "../host/config.json",
+            "layer.tar",
+            "`../host/config.json` contains `..`",
+        ),
+        ("config.json", abs_layer.as_str(), "is an absolute path"),
+    ];
+    for (i, (config, layer_name, needle)) in cases.iter().enumerate() {
+        let da = p.join(&format!("da{i}"));
+        std::fs::create_dir_all(&da).unwrap();
+        std::fs::write(da.join("config.json"), docker_config(&[Digest::of(&layer)])).unwrap();
+        std::fs::write(da.join("layer.tar"), &layer).unwrap();
+        std::fs::write(
+            da.join("manifest.json"),
+            json!([{"Config": config, "RepoTags": ["x:latest"], "Layers": [layer_name]}])
+                .to_string(),
+        )
+        .unwrap();
+        let o = run(&["image", "inspect", &da.to_string_lossy()]);
+        assert_bad_input(&o, needle);
+        assert!(stderr(&o).contains("manifest.json"), "{}", stderr(&o));
+    }
+    // A symlink inside the directory that leads out of it is refused too.
+    let da = p.join("da-link");
+    std::fs::create_dir_all(&da).unwrap();
+    std::os::unix::fs::symlink(host.join("config.json"), da.join("config.json")).unwrap();
+    std::fs::write(da.join("layer.tar"), &layer).unwrap();
+    std::fs::write(
+        da.join("manifest.json"),
+        json!([{"Config": "config.json", "Layers": ["layer.tar"]}]).to_string(),
+    )
+    .unwrap();
+    let o = run(&["image", "inspect", &da.to_string_lossy()]);
+    assert_bad_input(&o, "leading out of the image directory");
+}
+
+// Older `docker save` stores a duplicate layer as a symlink member; skopeo reads it.
+#[test]
+fn docker_archive_symlinked_layer_member_is_followed() {
+    let p = Project::new();
+    let l1 = script_layer();
+    let l2 = tar_layer(&[("tmp/", tar::EntryType::Directory, b"", 0o1777, "")]);
+    let config = docker_config(&[Digest::of(&l1), Digest::of(&l2), Digest::of(&l2)]);
+    let config_name = format!("{}.json", Digest::of(&config).hex());
+    let manifest = json!([{"Config": config_name, "RepoTags": ["dsym:latest"],
+        "Layers": ["aaa/layer.tar", "bbb/layer.tar", "ccc/layer.tar"]}])
+    .to_string();
+    let build = |link: &str| {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut add = |name: &str, data: &[u8]| {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, data).unwrap();
+        };
+        add(&config_name, &config);
+        add("aaa/layer.tar", &l1);
+        add("bbb/layer.tar", &l2);
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        h.set_mode(0o777);
+        b.append_link(&mut h, "ccc/layer.tar", link).unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(manifest.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "manifest.json", manifest.as_bytes())
+            .unwrap();
+        b.into_inner().unwrap()
+    };
+    let ok = p.join("dsym.tar");
+    std::fs::write(&ok, build("../bbb/layer.tar")).unwrap();
+    assert_exit(&inspect_json(&ok.to_string_lossy()), 0);
+    // A link leaving the archive is not followed.
+    let out = p.join("escape.tar");
+    std::fs::write(&out, build("../../bbb/layer.tar")).unwrap();
+    assert_bad_input(
+        &run(&["image", "inspect", &out.to_string_lossy()]),
+        "ccc/layer.tar",
+    );
+}
