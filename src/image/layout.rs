@@ -351,8 +351,9 @@ fn choose<'a>(
             .filter(|d| {
                 d.annotations().as_ref().is_some_and(|a| {
                     a.get("org.opencontainers.image.ref.name") == Some(tag)
-                        || a.get("io.containerd.image.name")
-                            .is_some_and(|n| n.rsplit_once(':').is_some_and(|(_, t)| t == tag))
+                        || a.get("io.containerd.image.name").is_some_and(|n| {
+                            n == tag || n.rsplit_once(':').is_some_and(|(_, t)| t == tag)
+                        })
                 })
             })
             .collect(),
@@ -371,8 +372,12 @@ fn choose<'a>(
             }
         }
     };
+    // The same manifest under several tags is one manifest.
+    let same_digest = matches!(selector, Selector::Digest(_))
+        && found.windows(2).all(|w| w[0].digest() == w[1].digest());
     match found.as_slice() {
         [one] => Ok(one),
+        [first, ..] if same_digest => Ok(first),
         _ => {
             let choices: Vec<String> = manifests.iter().map(describe_choice).collect();
             let wanted = match selector {
@@ -404,7 +409,16 @@ fn locate_oci(store: &Store, selector: &Selector) -> Result<Located, LocateError
         .map_err(|e| format!("cannot read `index.json`: {e}"))?;
     let index: ImageIndex = serde_json::from_slice(&bytes)
         .map_err(|e| format!("`index.json` is not an OCI image index: {e}"))?;
-    let mut descriptor = choose(index.manifests(), selector, "`index.json`")?.clone();
+    let mut descriptor = match choose(index.manifests(), selector, "`index.json`") {
+        Ok(d) => d.clone(),
+        Err(e) => match selector {
+            // `@digest` of a manifest inside a nested index (multi-platform images).
+            Selector::Digest(digest) => {
+                find_nested(store, index.manifests(), digest, 0)?.ok_or(LocateError::Message(e))?
+            }
+            _ => return Err(e.into()),
+        },
+    };
     let mut names = names_of(&descriptor);
     // Nested indexes (multi-platform images): descend, picking linux/amd64.
     for _ in 0..4 {
@@ -427,6 +441,38 @@ fn locate_oci(store: &Store, selector: &Selector) -> Result<Located, LocateError
         }
     }
     Err(format!("indexes nest too deeply at `{}`", descriptor.digest()).into())
+}
+
+/// The descriptor with `digest` in the indexes nested under `manifests`, searched
+/// depth first, at most 4 levels deep.
+fn find_nested(
+    store: &Store,
+    manifests: &[Descriptor],
+    digest: &str,
+    depth: usize,
+) -> Result<Option<Descriptor>, LocateError> {
+    if depth >= 4 {
+        return Ok(None);
+    }
+    for d in manifests {
+        if !INDEX_TYPES.contains(&d.media_type().to_string().as_str()) {
+            continue;
+        }
+        let bytes = read_verified(store, "index", d)?;
+        let nested: ImageIndex = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("index `{}` is not valid: {e}", d.digest()))?;
+        if let Some(found) = nested
+            .manifests()
+            .iter()
+            .find(|m| m.digest().to_string() == digest)
+        {
+            return Ok(Some(found.clone()));
+        }
+        if let Some(found) = find_nested(store, nested.manifests(), digest, depth + 1)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
 }
 
 fn read_manifest(

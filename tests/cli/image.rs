@@ -1110,3 +1110,61 @@ fn docker_archive_symlinked_layer_member_is_followed() {
         "ccc/layer.tar",
     );
 }
+
+// `buildah push … oci:rn.oci:example.com/team/web:1.0` names the manifest with the
+// whole `example.com/team/web:1.0`; the same manifest under two tags is one manifest
+// for `@digest`.
+#[test]
+fn references_with_slashes_colons_and_shared_digests() {
+    let p = Project::new();
+    let img = layout(&p, "rn.oci", &[plain(script_layer())], &["/app/server"]);
+    multi_index(
+        &img,
+        &[
+            ("linux", "amd64", "example.com/team/web:1.0"),
+            ("linux", "amd64", "latest"),
+        ],
+    );
+    assert_exit(&inspect_json(&format!("{img}:example.com/team/web:1.0")), 0);
+    assert_exit(&inspect_json(&format!("{img}:latest")), 0);
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(&img).join("index.json")).unwrap())
+            .unwrap();
+    let digest = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    assert_exit(&inspect_json(&format!("{img}@{digest}")), 0);
+    // A directory with `@` in its name (Jenkins `workspace@2`).
+    let ws = p.join("workspace@2");
+    std::fs::create_dir_all(&ws).unwrap();
+    copy_dir(Path::new(&img), &ws.join("web.oci"));
+    let web = ws.join("web.oci").to_string_lossy().into_owned();
+    assert_exit(&inspect_json(&format!("{web}:latest")), 0);
+    assert_exit(&inspect_json(&format!("{web}@{digest}")), 0);
+}
+
+// `@digest` of a platform manifest inside a nested index (multi-platform image).
+#[test]
+fn digest_reference_finds_a_manifest_in_a_nested_index() {
+    let p = Project::new();
+    let img = layout(&p, "nested", &[plain(script_layer())], &["/app/server"]);
+    let path = Path::new(&img).join("index.json");
+    let index: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut platform = index["manifests"][0].clone();
+    let digest = platform["digest"].as_str().unwrap().to_owned();
+    platform["platform"] = json!({"os": "linux", "architecture": "amd64"});
+    let inner = json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [platform]})
+    .to_string();
+    let d = Digest::of(inner.as_bytes());
+    std::fs::write(Path::new(&img).join("blobs/sha256").join(d.hex()), &inner).unwrap();
+    std::fs::write(
+        &path,
+        json!({"schemaVersion": 2, "manifests": [{
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": d.to_string(), "size": inner.len()}]})
+        .to_string(),
+    )
+    .unwrap();
+    assert_exit(&inspect_json(&img), 0);
+    assert_exit(&inspect_json(&format!("{img}@{digest}")), 0);
+}
