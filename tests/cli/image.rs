@@ -1168,3 +1168,39 @@ fn digest_reference_finds_a_manifest_in_a_nested_index() {
     assert_exit(&inspect_json(&img), 0);
     assert_exit(&inspect_json(&format!("{img}@{digest}")), 0);
 }
+
+// The text diff shows a symlink's old and new targets, as the JSON has them.
+#[test]
+fn text_image_diff_shows_symlink_targets() {
+    let p = Project::new();
+    let link = |target: &str| tar_layer(&[("s", tar::EntryType::Symlink, b"", 0o777, target)]);
+    let a = layout(
+        &p,
+        "a",
+        &[plain(script_layer()), plain(link("a"))],
+        &["/app/server"],
+    );
+    let b = layout(
+        &p,
+        "b",
+        &[plain(script_layer()), plain(link("o"))],
+        &["/app/server"],
+    );
+    let json = report(&run(&["image", "diff", &a, &b, "--format", "json"]));
+    let s = json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "/s")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (s["old"]["target"].as_str(), s["new"]["target"].as_str()),
+        (Some("a"), Some("o"))
+    );
+    let out = stdout(&run(&["image", "diff", &a, &b]));
+    assert!(
+        out.contains("~ /s (symlink to `a` 0777 0:0 → symlink to `o` 0777 0:0)"),
+        "{out}"
+    );
+}
