@@ -40,7 +40,8 @@ use crate::finding::Level;
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// Symlinks followed while resolving one path (Linux's `MAXSYMLINKS`).
 pub const MAX_LINKS: usize = 40;
-/// `#!` nesting (Linux's `BINPRM_MAX_RECURSION` + 1).
+/// The longest chain of `#!` scripts the kernel runs (`BINPRM_MAX_RECURSION` + 1):
+/// five scripts, each the interpreter of the one before, start; six fail (ELOOP).
 pub const MAX_INTERP_DEPTH: usize = 5;
 /// Directories the loaders search by default (glibc and musl, multiarch included).
 const LIB_DIRS: [&str; 10] = [
@@ -428,8 +429,7 @@ impl Ctx<'_> {
                         &wanted,
                         format!("{shown} starts with `#!` but names no interpreter"),
                     ));
-                } else if (interp.contains('\r') || arg.ends_with('\r'))
-                    && resolve(self.fs, &self.absolute(interp)).is_err()
+                } else if interp.contains('\r') && resolve(self.fs, &self.absolute(interp)).is_err()
                 {
                     let mut p = Problem::error(
                         &wanted,
@@ -520,7 +520,7 @@ impl Ctx<'_> {
             // Linux passes `python3 -u` as one word; not judged.
             return;
         }
-        let mut words = arg.split_whitespace();
+        let mut words = arg.split([' ', '\t']).filter(|w| !w.is_empty());
         let mut program = None;
         while let Some(w) = words.next() {
             match w {
@@ -553,10 +553,19 @@ impl Ctx<'_> {
                 Err(p) => problems.push(p),
             }
         }
+        let crlf = program.ends_with('\r');
         for p in &mut problems[before..] {
             if p.level == Level::Error {
-                p.message = format!("`env` runs `{program}`: {}", p.message);
-                p.fix = format!("install `{program}` in the image, or change the `#!` line");
+                if crlf {
+                    p.message = format!(
+                        "`env` runs `{}`: the `#!` line ends in `\\r` (Windows line endings)",
+                        program.escape_debug()
+                    );
+                    p.fix = "convert the script to Unix line endings (`dos2unix`, or `sed -i 's/\\r$//'`)".to_owned();
+                } else {
+                    p.message = format!("`env` runs `{program}`: {}", p.message);
+                    p.fix = format!("install `{program}` in the image, or change the `#!` line");
+                }
             }
         }
     }
@@ -1133,6 +1142,7 @@ mod tests {
             ("app/py", b"#!/usr/bin/env python3\nprint()\n"),
             ("app/split", b"#!/usr/bin/env -S python3 -u\nprint()\n"),
             ("app/ok", b"#!/usr/bin/env sh\necho\n"),
+            ("app/envcrlf", b"#!/usr/bin/env sh\r\necho\r\n"),
             ("app/oksplit", b"#!/usr/bin/env -S -i sh -e\necho\n"),
             ("usr/bin/env", &tiny_elf()),
         ]);
@@ -1150,6 +1160,9 @@ mod tests {
                 "{p:?}"
             );
         }
+        let p = run_as(&fs, "", &["/app/envcrlf"]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].message.contains("Windows line endings"), "{p:?}");
         assert_eq!(run_as(&fs, "", &["/app/ok"]), []);
         assert_eq!(run_as(&fs, "", &["/app/oksplit"]), []);
     }
