@@ -1,11 +1,13 @@
 //! Static startup verification (SPEC.md, "Static startup verification"): would the
 //! container's process start, judged from the merged layers alone?
 //!
-//! 1. argv = entrypoint + cmd; both empty is broken. Shell form is argv
+//! 1. argv = entrypoint + cmd; both empty is broken. A `[""]` entrypoint (how a
+//!    Dockerfile clears an inherited one) is no entrypoint. Shell form is argv
 //!    `[shell, "-c", …]`, so the shell is checked like any other program.
 //! 2. A command without `/` is searched in the config's `PATH` (Docker's default when
-//!    unset), taking the first executable regular file, as the runtime does; a
-//!    relative path with `/` resolves against the working dir.
+//!    unset), taking the first regular file with any execute bit, as runc does; then
+//!    whether the user may execute it is judged. A relative path with `/` resolves
+//!    against the working dir.
 //! 3. Paths resolve inside the image root: `..` stops at `/`, absolute symlink
 //!    targets restart at the image root, at most [`MAX_LINKS`] links, and a link seen
 //!    twice in the same state is a loop. The host filesystem is never consulted.
@@ -18,12 +20,12 @@
 //!    `LD_LIBRARY_PATH` or `ld.so.cache` may still find it.
 //!    A `#!/usr/bin/env prog` line has `prog` searched in the image's PATH; a `#!`
 //!    line ending in `\r` (Windows line endings) names an interpreter with `\r`.
-//!    A `[""]` entrypoint (how a Dockerfile clears an inherited one) is no entrypoint.
-//! 6. A named user (and named group) must exist in `/etc/passwd` (`/etc/group`).
+//! 6. A named user (and named group) must exist in `/etc/passwd` (`/etc/group`),
+//!    read through whatever they resolve to (symlink or hardlink) in the image.
 //!
 //! 7. Shell form (`[sh, "-c", script]`): when the script starts with a plain command
 //!    word (optionally after `exec`), that command must resolve too; quoting,
-//!    expansions, redirections and builtins are left to the shell.
+//!    expansions, redirections, reserved words and builtins are left to the shell.
 //!
 //! Not judged: directory search permissions along the path, capabilities, seccomp,
 //! `ld.so.conf` directories beyond the defaults.
