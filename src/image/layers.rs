@@ -453,6 +453,8 @@ fn read_entries<R: Read>(
             changes.whiteouts.push(target);
             continue;
         }
+        // A later entry of the same name replaces an earlier one, kept bytes too.
+        changes.kept.remove(&path);
         let header = entry.header();
         let mode = header.mode().unwrap_or(0) & 0o7777;
         let uid = header.uid().unwrap_or(0);

@@ -1014,6 +1014,14 @@ mod tests {
                 ],
             ),
             (
+                "replaced twice in one layer",
+                &[
+                    ("etc/passwd", REG, PASSWD, 0o644),
+                    ("etc/passwd", SYM, b"root-only", 0o777),
+                    ("etc/root-only", REG, ROOT_ONLY, 0o644),
+                ],
+            ),
+            (
                 "directory replacing /etc/passwd",
                 &[("etc/passwd/", DIR, b"", 0o755)],
             ),
