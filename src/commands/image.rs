@@ -137,7 +137,14 @@ fn describe_change(c: &Value) -> String {
             v["mode"].as_str().unwrap_or(""),
             v["owner"].as_str().unwrap_or("")
         );
-        if let Some(d) = v["digest"].as_str() {
+        if let Some(t) = v["target"].as_str() {
+            // A symlink's target is what changes; its digest only hashes that text.
+            s = format!(
+                "symlink to `{t}` {} {}",
+                v["mode"].as_str().unwrap_or(""),
+                v["owner"].as_str().unwrap_or("")
+            );
+        } else if let Some(d) = v["digest"].as_str() {
             s.push(' ');
             s.push_str(&d[..d.len().min(19)]);
         }

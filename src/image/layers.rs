@@ -7,7 +7,9 @@
 //! (kind, mode, owner, size), optionally the content digest, and for regular files
 //! only what startup verification needs (a `#!` line, or the ELF loader and libraries
 //! parsed from a bounded prefix). `/etc/passwd` and `/etc/group` are the exception:
-//! small, and kept whole, since users are resolved from them.
+//! small, and kept whole, since users are resolved from them — as are small files
+//! that read like them (what `/etc/passwd` may link to), within a per-layer budget.
+//! Kept bytes follow their node: removed by whiteouts, opaque dirs and replacements.
 //!
 //! OCI whiteouts (image-spec `layer.md`):
 //! - `dir/.wh.name` removes `dir/name` (and everything under it) of lower layers;
@@ -16,9 +18,11 @@
 //!   its own entries, whatever their order in the tar.
 //!
 //! Hardlinks become a copy of their target's metadata (same layer or lower). Entry
-//! names are normalised (`./`, duplicate `/`); a name with `..` or an absolute name
-//! is never applied — it is recorded in [`MergedFs::rejected`] and reported. A
-//! decompressed stream more than [`BOMB_RATIO`] times its compressed size is refused.
+//! names are normalised (`./`, duplicate `/`, a leading `/` applies under the root);
+//! a name whose `..` climbs above the root is never applied — it is recorded in
+//! [`MergedFs::rejected`] and reported. A
+//! decompressed stream more than [`BOMB_RATIO`] (gzip) or [`ZSTD_BOMB_RATIO`] (zstd)
+//! times its compressed size, or larger than [`MAX_LAYER_BYTES`], is refused.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -31,13 +35,22 @@ use super::blob::{Expected, Mismatch, Tally, Tallying, Verifier};
 use super::elf::{self, ElfInfo};
 use crate::digest::{Digest, Hasher};
 
-/// No gzip stream legitimately inflates more than ~1032:1; zstd can, but not in a
-/// real layer. Past this ratio (plus a small allowance) reading stops.
+/// No gzip stream inflates more than ~1032:1 (deflate's ceiling): past this ratio
+/// (plus a small allowance) reading stops.
 pub const BOMB_RATIO: u64 = 1100;
+/// zstd legitimately inflates zero-filled files more than 10000:1; its format caps
+/// the ratio near 32768:1 (a 128 KiB RLE block in 4 bytes).
+pub const ZSTD_BOMB_RATIO: u64 = 40_000;
+/// Whatever the codec, a layer never decompresses to more than this (64 GiB).
+pub const MAX_LAYER_BYTES: u64 = 64 << 30;
 const BOMB_ALLOWANCE: u64 = 1024 * 1024;
 /// Files kept whole for user lookup.
 const KEPT_FILES: [&str; 2] = ["/etc/passwd", "/etc/group"];
 const KEPT_MAX: usize = 1024 * 1024;
+/// Other files kept when they read like a user database (what `/etc/passwd` may be a
+/// symlink or hardlink to): at most this big each, and this much per layer.
+const CANDIDATE_MAX: usize = 64 * 1024;
+const CANDIDATE_BUDGET: usize = 4 * 1024 * 1024;
 /// Longest `#!` line kept.
 const SHEBANG_MAX: usize = 256;
 
@@ -118,6 +131,15 @@ struct Inflated<R> {
     hasher: Hasher,
     count: u64,
     compressed: Rc<RefCell<Tally>>,
+    ratio: u64,
+}
+
+/// The most a layer may decompress to, given its compressed size so far.
+fn inflate_limit(ratio: u64, compressed: u64) -> u64 {
+    compressed
+        .saturating_mul(ratio)
+        .saturating_add(BOMB_ALLOWANCE)
+        .min(MAX_LAYER_BYTES)
 }
 
 impl<R: Read> Read for Inflated<R> {
@@ -125,18 +147,16 @@ impl<R: Read> Read for Inflated<R> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         self.count += n as u64;
-        let limit = self
-            .compressed
-            .borrow()
-            .count
-            .saturating_mul(BOMB_RATIO)
-            .saturating_add(BOMB_ALLOWANCE);
+        let limit = inflate_limit(self.ratio, self.compressed.borrow().count);
         if self.count > limit {
+            let why = if limit == MAX_LAYER_BYTES {
+                format!("more than {} GiB", MAX_LAYER_BYTES >> 30)
+            } else {
+                format!("more than {} times its size", self.ratio)
+            };
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!(
-                    "decompresses to more than {BOMB_RATIO} times its size; refusing a decompression bomb"
-                ),
+                format!("decompresses to {why}; refusing a decompression bomb"),
             ));
         }
         Ok(n)
@@ -204,6 +224,11 @@ pub fn read_layer(
         hasher: Hasher::new(),
         count: 0,
         compressed: Rc::clone(&tally),
+        ratio: if media_type.ends_with("+zstd") {
+            ZSTD_BOMB_RATIO
+        } else {
+            BOMB_RATIO
+        },
     };
     let outcome = {
         let mut archive = tar::Archive::new(&mut inflated);
@@ -296,6 +321,10 @@ impl LayerChanges {
         for (path, target, name) in std::mem::take(&mut self.links) {
             match fs.nodes.get(&target) {
                 Some(node) => {
+                    // Same inode: the kept bytes of the target are the link's too.
+                    if let Some(bytes) = fs.kept.get(&target) {
+                        self.kept.insert(path.clone(), bytes.clone());
+                    }
                     self.entries.insert(path, node.clone());
                 }
                 None => fs.rejected.push(format!(
@@ -322,6 +351,11 @@ impl LayerChanges {
             fs.nodes.insert(path, node);
         }
         fs.kept.extend(self.kept);
+        // Opaque dirs, parent whiteouts and non-file replacements remove nodes: their
+        // kept bytes go with them, so a deleted `/etc/passwd` is never consulted.
+        let nodes = &fs.nodes;
+        fs.kept
+            .retain(|path, _| nodes.get(path).is_some_and(|n| n.kind == Kind::File));
     }
 }
 
@@ -365,15 +399,18 @@ fn ensure_parents(nodes: &mut BTreeMap<String, Node>, path: &str) {
 }
 
 /// Normalises a tar entry name to `/a/b`; `Err` says why it is refused.
+/// Absolute names (`/bin/busybox`) apply under the root, as runtimes apply them; a
+/// `..` that would climb above the root is refused.
 pub fn normalize(name: &str) -> Result<String, &'static str> {
-    if name.starts_with('/') {
-        return Err("absolute path");
-    }
     let mut parts: Vec<&str> = Vec::new();
     for part in name.split('/') {
         match part {
             "" | "." => {}
-            ".." => return Err("`..` in path"),
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err("`..` above the image root");
+                }
+            }
             p => parts.push(p),
         }
     }
@@ -387,6 +424,7 @@ fn read_entries<R: Read>(
 ) -> io::Result<()> {
     let mut buf = vec![0u8; crate::digest::CHUNK];
     let mut prefix: Vec<u8> = Vec::new();
+    let mut kept_total = 0usize;
     for entry in archive.entries()? {
         let mut entry = entry?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
@@ -415,6 +453,8 @@ fn read_entries<R: Read>(
             changes.whiteouts.push(target);
             continue;
         }
+        // A later entry of the same name replaces an earlier one, kept bytes too.
+        changes.kept.remove(&path);
         let header = entry.header();
         let mode = header.mode().unwrap_or(0) & 0o7777;
         let uid = header.uid().unwrap_or(0);
@@ -449,7 +489,13 @@ fn read_entries<R: Read>(
             match normalize(&link) {
                 Ok(t) => match changes.entries.get(&t) {
                     // A hardlink shares its target's inode: content and metadata.
-                    Some(target) => node = target.clone(),
+                    Some(target) => {
+                        node = target.clone();
+                        if let Some(bytes) = changes.kept.get(&t) {
+                            let bytes = bytes.clone();
+                            changes.kept.insert(path.clone(), bytes);
+                        }
+                    }
                     None => {
                         // A file of a lower layer: resolved when the layer is applied.
                         changes.links.push((path, t, name));
@@ -466,7 +512,11 @@ fn read_entries<R: Read>(
         } else if entry_type.is_file() || entry_type == tar::EntryType::Continuous {
             node.kind = Kind::File;
             node.size = entry.size();
-            let keep = KEPT_FILES.contains(&path.as_str());
+            let named = KEPT_FILES.contains(&path.as_str());
+            // A small file may be what `/etc/passwd` links to: buffered, kept only when
+            // it reads like a passwd/group database.
+            let keep =
+                named || (entry.size() <= CANDIDATE_MAX as u64 && kept_total < CANDIDATE_BUDGET);
             let mut hasher = opts.file_digests.then(Hasher::new);
             prefix.clear();
             let mut kept = Vec::new();
@@ -525,13 +575,31 @@ fn read_entries<R: Read>(
                 }
                 _ => head_of(&prefix),
             };
-            if keep {
+            if named || (keep && looks_like_user_db(&kept)) {
+                kept_total += kept.len();
                 changes.kept.insert(path.clone(), kept);
             }
         }
         changes.entries.insert(path, node);
     }
     Ok(())
+}
+
+/// Whether `bytes` read like `/etc/passwd` or `/etc/group`: every non-comment line
+/// has at least three `:` fields, the third numeric, and there is such a line.
+fn looks_like_user_db(bytes: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .peekable();
+    lines.peek().is_some()
+        && lines.all(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            f.len() >= 3 && !f[0].is_empty() && f[2].parse::<u64>().is_ok()
+        })
 }
 
 fn head_of(prefix: &[u8]) -> Head {
@@ -541,7 +609,11 @@ fn head_of(prefix: &[u8]) -> Head {
     if let Some(rest) = prefix.strip_prefix(b"#!") {
         let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
         let line = &line[..line.len().min(SHEBANG_MAX)];
-        return Head::Script(String::from_utf8_lossy(line).trim().to_owned());
+        return Head::Script(
+            String::from_utf8_lossy(line)
+                .trim_matches([' ', '\t'])
+                .to_owned(),
+        );
     }
     Head::Other
 }
@@ -672,6 +744,20 @@ mod tests {
         assert_eq!(normalize("./a//b/").unwrap(), "/a/b");
         assert!(normalize("../etc/passwd").is_err());
         assert!(normalize("a/../../x").is_err());
-        assert!(normalize("/etc/passwd").is_err());
+        assert_eq!(normalize("/etc/passwd").unwrap(), "/etc/passwd");
+        assert_eq!(normalize("a/../b").unwrap(), "/b");
+    }
+
+    #[test]
+    fn bomb_bound_per_codec() {
+        // gzip never exceeds ~1032:1.
+        assert_eq!(
+            inflate_limit(BOMB_RATIO, 1 << 20),
+            (1 << 20) * BOMB_RATIO + BOMB_ALLOWANCE
+        );
+        // 200 MiB of zeros in a ~20 KiB zstd frame is fine.
+        assert!(inflate_limit(ZSTD_BOMB_RATIO, 20 * 1024) > 200 << 20);
+        // Never past the absolute limit.
+        assert_eq!(inflate_limit(ZSTD_BOMB_RATIO, 1 << 40), MAX_LAYER_BYTES);
     }
 }

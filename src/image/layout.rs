@@ -32,7 +32,64 @@ pub(crate) enum Store {
     Tar {
         path: PathBuf,
         members: BTreeMap<String, (u64, u64)>,
+        /// Symlink and hardlink members: name to the member they name, resolved
+        /// inside the archive (older `docker save` links duplicate layers).
+        links: BTreeMap<String, String>,
     },
+}
+
+/// Links followed resolving one archive member.
+const MEMBER_LINKS: usize = 40;
+
+/// A path taken from image metadata, checked: relative, no `..`, normalised
+/// (`./`, duplicate `/`). Nothing an image names may resolve on the host.
+pub(crate) fn member_name(rel: &str) -> Result<String, String> {
+    if rel.starts_with('/') {
+        return Err(format!(
+            "`{rel}` is an absolute path; an image may only name its own files"
+        ));
+    }
+    let mut parts = Vec::new();
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                return Err(format!(
+                    "`{rel}` contains `..`; an image may only name its own files"
+                ));
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() {
+        return Err(format!("`{rel}` names no file"));
+    }
+    Ok(parts.join("/"))
+}
+
+/// `target` of a link member `name`, as an archive member name; `None` when it
+/// leaves the archive (absolute, or `..` above its root).
+fn link_target(name: &str, target: &str, symbolic: bool) -> Option<String> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = if symbolic {
+        name.split('/').collect()
+    } else {
+        vec![""]
+    };
+    parts.pop();
+    parts.retain(|p| !p.is_empty() && *p != ".");
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 impl Store {
@@ -51,43 +108,101 @@ impl Store {
             crate::tree::open_file(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
         let mut archive = tar::Archive::new(file);
         let mut members = BTreeMap::new();
+        let mut links = BTreeMap::new();
         let entries = archive
             .entries_with_seek()
             .map_err(|e| format!("`{}` is not a tar archive: {e}", path.display()))?;
         for entry in entries {
             let entry = entry.map_err(|e| format!("`{}`: bad tar archive: {e}", path.display()))?;
-            if !entry.header().entry_type().is_file() {
+            let kind = entry.header().entry_type();
+            let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let Ok(name) = member_name(&raw) else {
+                continue; // never named by valid metadata
+            };
+            if kind.is_symlink() || kind.is_hard_link() {
+                let target = entry
+                    .link_name_bytes()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                if let Some(t) = link_target(&name, &target, kind.is_symlink()) {
+                    links.insert(name, t);
+                }
                 continue;
             }
-            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let name = name.trim_start_matches("./").to_owned();
+            if !kind.is_file() {
+                continue;
+            }
             members.insert(name, (entry.raw_file_position(), entry.size()));
         }
         Ok(Store::Tar {
             path: path.to_owned(),
             members,
+            links,
         })
     }
 
     pub(crate) fn has(&self, rel: &str) -> bool {
         match self {
-            Store::Dir(d) => d.join(rel).is_file(),
-            Store::Tar { members, .. } => members.contains_key(rel),
+            Store::Dir(_) => self.dir_path(rel).is_ok_and(|p| p.is_file()),
+            Store::Tar { .. } => self.member(rel).is_ok(),
         }
     }
 
-    /// Opens a file of the layout or archive, with its size.
+    /// A file of a layout directory: `rel` checked, and its real path (symlinks
+    /// followed) inside the directory.
+    fn dir_path(&self, rel: &str) -> io::Result<PathBuf> {
+        let Store::Dir(d) = self else {
+            unreachable!("dir_path of an archive")
+        };
+        let rel = member_name(rel).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let real = d.join(&rel).canonicalize()?;
+        if !real.starts_with(d.canonicalize()?) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("`{rel}` is a link leading out of the image directory"),
+            ));
+        }
+        Ok(real)
+    }
+
+    /// An archive member's (offset, size), link members followed inside the archive.
+    fn member(&self, rel: &str) -> io::Result<(u64, u64)> {
+        let Store::Tar { members, links, .. } = self else {
+            unreachable!("member of a directory")
+        };
+        let mut name =
+            member_name(rel).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        for _ in 0..=MEMBER_LINKS {
+            if let Some(&found) = members.get(&name) {
+                return Ok(found);
+            }
+            match links.get(&name) {
+                Some(t) => name.clone_from(t),
+                None => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        "no such member in the archive",
+                    ));
+                }
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("too many levels of links resolving `{rel}` in the archive"),
+        ))
+    }
+
+    /// Opens a file of the layout or archive, with its size. `rel` comes from image
+    /// metadata: absolute paths, `..` and links leading outside are refused.
     pub(crate) fn open_file(&self, rel: &str) -> io::Result<(Box<dyn Read>, u64)> {
         match self {
-            Store::Dir(d) => {
-                let f = crate::tree::open_file(&d.join(rel))?;
+            Store::Dir(_) => {
+                let f = crate::tree::open_file(&self.dir_path(rel)?)?;
                 let len = f.metadata()?.len();
                 Ok((Box::new(f), len))
             }
-            Store::Tar { path, members } => {
-                let &(offset, size) = members.get(rel).ok_or_else(|| {
-                    io::Error::new(io::ErrorKind::NotFound, "no such member in the archive")
-                })?;
+            Store::Tar { path, .. } => {
+                let (offset, size) = self.member(rel)?;
                 let mut f = crate::tree::open_file(path)?;
                 f.seek(SeekFrom::Start(offset))?;
                 Ok((Box::new(f.take(size)), size))
@@ -236,8 +351,9 @@ fn choose<'a>(
             .filter(|d| {
                 d.annotations().as_ref().is_some_and(|a| {
                     a.get("org.opencontainers.image.ref.name") == Some(tag)
-                        || a.get("io.containerd.image.name")
-                            .is_some_and(|n| n.rsplit_once(':').is_some_and(|(_, t)| t == tag))
+                        || a.get("io.containerd.image.name").is_some_and(|n| {
+                            n == tag || n.rsplit_once(':').is_some_and(|(_, t)| t == tag)
+                        })
                 })
             })
             .collect(),
@@ -256,8 +372,12 @@ fn choose<'a>(
             }
         }
     };
+    // The same manifest under several tags is one manifest.
+    let same_digest = matches!(selector, Selector::Digest(_))
+        && found.windows(2).all(|w| w[0].digest() == w[1].digest());
     match found.as_slice() {
         [one] => Ok(one),
+        [first, ..] if same_digest => Ok(first),
         _ => {
             let choices: Vec<String> = manifests.iter().map(describe_choice).collect();
             let wanted = match selector {
@@ -289,7 +409,16 @@ fn locate_oci(store: &Store, selector: &Selector) -> Result<Located, LocateError
         .map_err(|e| format!("cannot read `index.json`: {e}"))?;
     let index: ImageIndex = serde_json::from_slice(&bytes)
         .map_err(|e| format!("`index.json` is not an OCI image index: {e}"))?;
-    let mut descriptor = choose(index.manifests(), selector, "`index.json`")?.clone();
+    let mut descriptor = match choose(index.manifests(), selector, "`index.json`") {
+        Ok(d) => d.clone(),
+        Err(e) => match selector {
+            // `@digest` of a manifest inside a nested index (multi-platform images).
+            Selector::Digest(digest) => {
+                find_nested(store, index.manifests(), digest, 0)?.ok_or(LocateError::Message(e))?
+            }
+            _ => return Err(e.into()),
+        },
+    };
     let mut names = names_of(&descriptor);
     // Nested indexes (multi-platform images): descend, picking linux/amd64.
     for _ in 0..4 {
@@ -312,6 +441,38 @@ fn locate_oci(store: &Store, selector: &Selector) -> Result<Located, LocateError
         }
     }
     Err(format!("indexes nest too deeply at `{}`", descriptor.digest()).into())
+}
+
+/// The descriptor with `digest` in the indexes nested under `manifests`, searched
+/// depth first, at most 4 levels deep.
+fn find_nested(
+    store: &Store,
+    manifests: &[Descriptor],
+    digest: &str,
+    depth: usize,
+) -> Result<Option<Descriptor>, LocateError> {
+    if depth >= 4 {
+        return Ok(None);
+    }
+    for d in manifests {
+        if !INDEX_TYPES.contains(&d.media_type().to_string().as_str()) {
+            continue;
+        }
+        let bytes = read_verified(store, "index", d)?;
+        let nested: ImageIndex = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("index `{}` is not valid: {e}", d.digest()))?;
+        if let Some(found) = nested
+            .manifests()
+            .iter()
+            .find(|m| m.digest().to_string() == digest)
+        {
+            return Ok(Some(found.clone()));
+        }
+        if let Some(found) = find_nested(store, nested.manifests(), digest, depth + 1)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
 }
 
 fn read_manifest(
@@ -396,6 +557,12 @@ fn locate_docker(store: &Store, selector: &Selector) -> Result<Located, LocateEr
         )
         .into());
     };
+    // Every path `manifest.json` names stays inside the image.
+    for (what, name) in
+        std::iter::once(("Config", &entry.config)).chain(entry.layers.iter().map(|l| ("Layers", l)))
+    {
+        member_name(name).map_err(|e| format!("`manifest.json` {what}: {e}"))?;
+    }
     let config = read_member(&entry.config)?;
     let config_digest = Digest::of(&config);
     // The config's file name, when it is a digest, must match the content.

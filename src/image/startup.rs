@@ -1,11 +1,13 @@
 //! Static startup verification (SPEC.md, "Static startup verification"): would the
 //! container's process start, judged from the merged layers alone?
 //!
-//! 1. argv = entrypoint + cmd; both empty is broken. Shell form is argv
+//! 1. argv = entrypoint + cmd; both empty is broken. A `[""]` entrypoint (how a
+//!    Dockerfile clears an inherited one) is no entrypoint. Shell form is argv
 //!    `[shell, "-c", …]`, so the shell is checked like any other program.
 //! 2. A command without `/` is searched in the config's `PATH` (Docker's default when
-//!    unset), taking the first executable regular file, as the runtime does; a
-//!    relative path with `/` resolves against the working dir.
+//!    unset), taking the first regular file with any execute bit, as runc does; then
+//!    whether the user may execute it is judged. A relative path with `/` resolves
+//!    against the working dir.
 //! 3. Paths resolve inside the image root: `..` stops at `/`, absolute symlink
 //!    targets restart at the image root, at most [`MAX_LINKS`] links, and a link seen
 //!    twice in the same state is a loop. The host filesystem is never consulted.
@@ -16,11 +18,14 @@
 //!    exist; a `DT_NEEDED` library found in neither `DT_RUNPATH`/`DT_RPATH` nor the
 //!    loader's default directories is a warning (`library-missing`), since
 //!    `LD_LIBRARY_PATH` or `ld.so.cache` may still find it.
-//! 6. A named user (and named group) must exist in `/etc/passwd` (`/etc/group`).
+//!    A `#!/usr/bin/env prog` line has `prog` searched in the image's PATH; a `#!`
+//!    line ending in `\r` (Windows line endings) names an interpreter with `\r`.
+//! 6. A named user (and named group) must exist in `/etc/passwd` (`/etc/group`),
+//!    read through whatever they resolve to (symlink or hardlink) in the image.
 //!
 //! 7. Shell form (`[sh, "-c", script]`): when the script starts with a plain command
 //!    word (optionally after `exec`), that command must resolve too; quoting,
-//!    expansions, redirections and builtins are left to the shell.
+//!    expansions, redirections, reserved words and builtins are left to the shell.
 //!
 //! Not judged: directory search permissions along the path, capabilities, seccomp,
 //! `ld.so.conf` directories beyond the defaults.
@@ -37,7 +42,8 @@ use crate::finding::Level;
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// Symlinks followed while resolving one path (Linux's `MAXSYMLINKS`).
 pub const MAX_LINKS: usize = 40;
-/// `#!` nesting (Linux's `BINPRM_MAX_RECURSION` + 1).
+/// The longest chain of `#!` scripts the kernel runs (`BINPRM_MAX_RECURSION` + 1):
+/// five scripts, each the interpreter of the one before, start; six fail (ELOOP).
 pub const MAX_INTERP_DEPTH: usize = 5;
 /// Directories the loaders search by default (glibc and musl, multiarch included).
 const LIB_DIRS: [&str; 10] = [
@@ -142,9 +148,13 @@ pub fn verify(s: &Startup, fs: &MergedFs) -> Vec<Problem> {
             }
         }
     };
-    let argv: Vec<&String> = s
+    // `ENTRYPOINT [""]` is how a Dockerfile clears an inherited entrypoint: none.
+    let entrypoint = s
         .entrypoint
-        .iter()
+        .as_ref()
+        .filter(|e| !(e.len() == 1 && e[0].is_empty()));
+    let argv: Vec<&String> = entrypoint
+        .into_iter()
         .flatten()
         .chain(s.cmd.iter().flatten())
         .collect();
@@ -170,6 +180,7 @@ pub fn verify(s: &Startup, fs: &MergedFs) -> Vec<Problem> {
         fs,
         creds: &creds,
         cwd,
+        path_var,
     };
     if program.is_empty() {
         problems.push(Problem::error(
@@ -203,11 +214,99 @@ pub fn verify(s: &Startup, fs: &MergedFs) -> Vec<Problem> {
     problems
 }
 
-/// Shell builtins and keywords: a first word the shell runs itself.
-const SHELL_BUILTINS: [&str; 33] = [
-    ":", ".", "[", "alias", "break", "case", "cd", "command", "continue", "echo", "eval", "exec",
-    "exit", "export", "false", "for", "if", "printf", "read", "readonly", "return", "set", "shift",
-    "source", "test", "times", "trap", "true", "type", "ulimit", "umask", "wait", "while",
+/// Shell reserved words and builtins: a first word the shell runs itself. POSIX
+/// reserved words, special and regular builtins, and the common bash/ash/ksh ones.
+const SHELL_BUILTINS: &[&str] = &[
+    // reserved words
+    "!",
+    "{",
+    "}",
+    "(",
+    "case",
+    "do",
+    "done",
+    "elif",
+    "else",
+    "esac",
+    "fi",
+    "for",
+    "if",
+    "in",
+    "then",
+    "until",
+    "while",
+    "[[",
+    "]]",
+    "function",
+    "select",
+    "time",
+    "coproc",
+    // special builtins
+    ":",
+    ".",
+    "break",
+    "continue",
+    "eval",
+    "exec",
+    "exit",
+    "export",
+    "readonly",
+    "return",
+    "set",
+    "shift",
+    "times",
+    "trap",
+    "unset",
+    // regular builtins
+    "[",
+    "alias",
+    "bg",
+    "cd",
+    "command",
+    "echo",
+    "false",
+    "fc",
+    "fg",
+    "getopts",
+    "hash",
+    "jobs",
+    "kill",
+    "newgrp",
+    "printf",
+    "pwd",
+    "read",
+    "test",
+    "true",
+    "type",
+    "ulimit",
+    "umask",
+    "unalias",
+    "wait",
+    // bash, ash, ksh
+    "source",
+    "local",
+    "let",
+    "declare",
+    "typeset",
+    "builtin",
+    "caller",
+    "compgen",
+    "complete",
+    "dirs",
+    "disown",
+    "enable",
+    "help",
+    "history",
+    "logout",
+    "mapfile",
+    "popd",
+    "pushd",
+    "readarray",
+    "shopt",
+    "suspend",
+    "print",
+    "whence",
+    "ulimit",
 ];
 
 /// The program a shell-form command (`[sh, "-c", "server --port 80"]`) runs first,
@@ -236,6 +335,7 @@ struct Ctx<'a> {
     fs: &'a MergedFs,
     creds: &'a Creds,
     cwd: &'a str,
+    path_var: &'a str,
 }
 
 impl Ctx<'_> {
@@ -259,7 +359,9 @@ impl Ctx<'_> {
         for dir in path_var.split(':').filter(|d| d.starts_with('/')) {
             let candidate = format!("{}/{program}", dir.trim_end_matches('/'));
             if let Ok((_, node)) = resolve(self.fs, &candidate) {
-                if node.kind == Kind::File && executable(node, self.creds) {
+                // The runtime (runc, Go's LookPath) takes the first regular file with any
+                // execute bit; whether this user may run it is judged afterwards.
+                if node.kind == Kind::File && node.mode & 0o111 != 0 {
                     return Ok(candidate);
                 }
                 near_miss.get_or_insert(candidate);
@@ -319,26 +421,54 @@ impl Ctx<'_> {
         }
         match &node.head {
             Head::Script(line) => {
-                let interp = line.split_whitespace().next().unwrap_or("");
+                // The kernel splits the `#!` line once, at the first space or tab.
+                let line = line.trim_matches([' ', '\t']);
+                let (interp, arg) = line
+                    .split_once([' ', '\t'])
+                    .map_or((line, ""), |(i, a)| (i, a.trim_matches([' ', '\t'])));
                 if interp.is_empty() {
                     problems.push(Problem::error(
                         &wanted,
                         format!("{shown} starts with `#!` but names no interpreter"),
                     ));
-                } else if depth + 1 >= MAX_INTERP_DEPTH {
-                    problems.push(Problem::error(
+                } else if interp.contains('\r') && resolve(self.fs, &self.absolute(interp)).is_err()
+                {
+                    let mut p = Problem::error(
+                        &wanted,
+                        format!(
+                            "{shown} has a `#!` line ending in `\\r` (Windows line endings): the kernel looks for the interpreter `{}`",
+                            interp.escape_debug()
+                        ),
+                    );
+                    p.fix = format!(
+                        "convert `{wanted}` to Unix line endings (`dos2unix`, or `sed -i 's/\\r$//'`)"
+                    );
+                    problems.push(p);
+                } else if depth >= MAX_INTERP_DEPTH {
+                    let mut p = Problem::error(
                         &wanted,
                         format!("{shown}: too many levels of `#!` interpreters"),
-                    ));
+                    );
+                    p.fix = format!(
+                        "call the final interpreter directly: at most {MAX_INTERP_DEPTH} `#!` scripts may run one another"
+                    );
+                    problems.push(p);
                 } else {
                     let before = problems.len();
                     self.check_program(interp, depth + 1, problems);
+                    let missing = problems.len() > before;
+                    let interp_path = self.absolute(interp);
+                    if !missing && interp.rsplit('/').next() == Some("env") {
+                        self.check_env_program(arg, depth + 1, problems);
+                    }
                     for p in &mut problems[before..] {
                         if p.level == Level::Error {
                             p.message = format!("interpreter of {shown}: {}", p.message);
-                            p.fix = format!(
-                                "install `{interp}` in the image, or change the `#!` line of `{wanted}`"
-                            );
+                            if p.path == interp_path && p.message.contains("does not exist") {
+                                p.fix = format!(
+                                    "install `{interp}` in the image, or change the `#!` line of `{wanted}`"
+                                );
+                            }
                         }
                     }
                 }
@@ -380,6 +510,65 @@ impl Ctx<'_> {
                 &wanted,
                 format!("{shown} is neither an ELF binary nor a `#!` script (exec format error)"),
             )),
+        }
+    }
+
+    /// `#!/usr/bin/env [options] program`: the program env runs, searched in the
+    /// image's PATH. `-S`/`--split-string` splits the argument; `-i`, `-0`, `-u NAME`,
+    /// `-C DIR` and `NAME=value` are skipped. Anything else unusual is not judged.
+    fn check_env_program(&self, arg: &str, depth: usize, problems: &mut Vec<Problem>) {
+        let split = arg.starts_with("-S") || arg.starts_with("--split-string");
+        if !split && arg.contains([' ', '\t']) {
+            // Linux passes `python3 -u` as one word; not judged.
+            return;
+        }
+        let mut words = arg.split([' ', '\t']).filter(|w| !w.is_empty());
+        let mut program = None;
+        while let Some(w) = words.next() {
+            match w {
+                "-S" | "--split-string" | "-i" | "--ignore-environment" | "-" | "-0" | "--null" => {
+                }
+                "-u" | "--unset" | "-C" | "--chdir" => {
+                    words.next();
+                }
+                _ if w.starts_with("-S") => {
+                    program = Some(&w[2..]);
+                    break;
+                }
+                _ if w.starts_with('-') => return,
+                _ if w.contains('=') && !w.starts_with('=') => {}
+                _ => {
+                    program = Some(w);
+                    break;
+                }
+            }
+        }
+        let Some(program) = program.filter(|p| !p.is_empty()) else {
+            return;
+        };
+        let before = problems.len();
+        if program.contains('/') {
+            self.check_program(program, depth, problems);
+        } else {
+            match self.search_path(program, self.path_var) {
+                Ok(found) => self.check_program(&found, depth, problems),
+                Err(p) => problems.push(p),
+            }
+        }
+        let crlf = program.ends_with('\r');
+        for p in &mut problems[before..] {
+            if p.level == Level::Error {
+                if crlf {
+                    p.message = format!(
+                        "`env` runs `{}`: the `#!` line ends in `\\r` (Windows line endings)",
+                        program.escape_debug()
+                    );
+                    p.fix = "convert the script to Unix line endings (`dos2unix`, or `sed -i 's/\\r$//'`)".to_owned();
+                } else {
+                    p.message = format!("`env` runs `{program}`: {}", p.message);
+                    p.fix = format!("install `{program}` in the image, or change the `#!` line");
+                }
+            }
         }
     }
 
@@ -489,7 +678,12 @@ pub fn resolve<'a>(fs: &'a MergedFs, path: &str) -> Result<(String, &'a Node), S
 }
 
 fn lines_of<'a>(fs: &'a MergedFs, file: &str) -> Option<Vec<Vec<&'a str>>> {
-    let bytes = fs.kept.get(file)?;
+    // `/etc/passwd` may be a symlink or hardlink: read what it resolves to.
+    let (real, node) = resolve(fs, file).ok()?;
+    if node.kind != Kind::File {
+        return None;
+    }
+    let bytes = fs.kept.get(&real)?;
     let text = std::str::from_utf8(bytes).ok()?;
     Some(
         text.lines()
@@ -646,7 +840,12 @@ mod tests {
 
     #[test]
     fn users_and_groups() {
-        let mut fs = MergedFs::default();
+        let f = || node(Kind::File, 0o644, None, Head::Other);
+        let mut fs = fs(&[
+            ("/etc", node(Kind::Dir, 0o755, None, Head::Other)),
+            ("/etc/passwd", f()),
+            ("/etc/group", f()),
+        ]);
         fs.kept.insert(
             "/etc/passwd".into(),
             b"root:x:0:0::/:/bin/sh\napp:x:1000:1001::/:/bin/sh\n".to_vec(),
@@ -707,5 +906,309 @@ mod tests {
         let problems = verify(&Startup::default(), &MergedFs::default());
         assert_eq!(problems.len(), 1);
         assert!(problems[0].message.contains("neither entrypoint nor cmd"));
+    }
+
+    /// A tar entry for [`layered`]: (name, kind, data or link target, mode).
+    type Entry<'a> = (&'a str, tar::EntryType, &'a [u8], u32);
+
+    fn tar_of(entries: &[Entry]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for &(name, kind, data, mode) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_mode(mode);
+            let link = kind == tar::EntryType::Symlink || kind == tar::EntryType::Link;
+            if link {
+                h.set_link_name(std::str::from_utf8(data).unwrap()).unwrap();
+                h.set_size(0);
+            } else {
+                h.set_size(data.len() as u64);
+            }
+            // Raw name: absolute names are written as a producer would.
+            let raw = &mut h.as_old_mut().name;
+            raw[..name.len()].copy_from_slice(name.as_bytes());
+            h.set_cksum();
+            b.append(&h, if link { &[][..] } else { data }).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    /// The merged filesystem of these layers, read as an image's layers are.
+    fn layered(layers: &[&[Entry]]) -> MergedFs {
+        let mut fs = MergedFs::default();
+        for entries in layers {
+            let tar = tar_of(entries);
+            let d = crate::digest::Digest::of(&tar);
+            crate::image::layers::apply_layer(
+                &mut fs,
+                &tar[..],
+                "application/vnd.oci.image.layer.v1.tar",
+                tar.len() as u64,
+                None,
+                d,
+                crate::image::layers::Options::default(),
+            )
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        }
+        fs
+    }
+
+    const REG: tar::EntryType = tar::EntryType::Regular;
+    const DIR: tar::EntryType = tar::EntryType::Directory;
+    const SYM: tar::EntryType = tar::EntryType::Symlink;
+    const HARD: tar::EntryType = tar::EntryType::Link;
+    const PASSWD: &[u8] = b"root:x:0:0::/:/bin/sh\napp:x:1000:1000::/:/bin/sh\n";
+    const ROOT_ONLY: &[u8] = b"root:x:0:0::/:/bin/sh\n";
+
+    fn tiny_elf() -> Vec<u8> {
+        let mut h = b"\x7fELF\x02\x01\x01".to_vec();
+        h.resize(64, 0);
+        h
+    }
+
+    fn run_as(fs: &MergedFs, user: &str, argv: &[&str]) -> Vec<Problem> {
+        let s = Startup {
+            entrypoint: Some(argv.iter().map(|a| (*a).to_owned()).collect()),
+            user: (!user.is_empty()).then(|| user.to_owned()),
+            ..Startup::default()
+        };
+        verify(&s, fs)
+    }
+
+    fn base() -> Vec<(String, tar::EntryType, Vec<u8>, u32)> {
+        vec![
+            ("bin/".into(), DIR, Vec::new(), 0o755),
+            ("bin/sh".into(), REG, tiny_elf(), 0o755),
+            ("etc/".into(), DIR, Vec::new(), 0o755),
+            ("etc/passwd".into(), REG, PASSWD.to_vec(), 0o644),
+        ]
+    }
+
+    fn with_base(extra: &[Entry]) -> MergedFs {
+        let b = base();
+        let lower: Vec<Entry> = b
+            .iter()
+            .map(|(n, k, d, m)| (n.as_str(), *k, d.as_slice(), *m))
+            .collect();
+        layered(&[&lower, extra])
+    }
+
+    // podman: `unable to find user app` for each of these upper layers.
+    #[test]
+    fn deleted_or_replaced_passwd_is_not_used() {
+        let cases: &[(&str, &[Entry])] = &[
+            (
+                "opaque /etc",
+                &[
+                    ("etc/", DIR, b"", 0o755),
+                    ("etc/.wh..wh..opq", REG, b"", 0),
+                    ("etc/hostname", REG, b"x\n", 0o644),
+                ],
+            ),
+            ("whiteout of /etc", &[(".wh.etc", REG, b"", 0)]),
+            (
+                "symlink replacing /etc/passwd",
+                &[
+                    ("etc/root-only", REG, ROOT_ONLY, 0o644),
+                    ("etc/passwd", SYM, b"root-only", 0o777),
+                ],
+            ),
+            (
+                "replaced twice in one layer",
+                &[
+                    ("etc/passwd", REG, PASSWD, 0o644),
+                    ("etc/passwd", SYM, b"root-only", 0o777),
+                    ("etc/root-only", REG, ROOT_ONLY, 0o644),
+                ],
+            ),
+            (
+                "directory replacing /etc/passwd",
+                &[("etc/passwd/", DIR, b"", 0o755)],
+            ),
+        ];
+        for (what, upper) in cases {
+            let fs = with_base(upper);
+            let problems = run_as(&fs, "app", &["/bin/sh"]);
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.message.contains("user `app` does not exist")),
+                "{what}: {problems:?}"
+            );
+        }
+        // Untouched, the user exists.
+        assert_eq!(run_as(&with_base(&[]), "app", &["/bin/sh"]), []);
+    }
+
+    #[test]
+    fn linked_passwd_resolves_to_its_content() {
+        let cases: &[(&str, &[Entry])] = &[
+            (
+                "hardlink in the same layer",
+                &[
+                    ("etc/passwd.real", REG, PASSWD, 0o644),
+                    ("etc/passwd", HARD, b"etc/passwd.real", 0o644),
+                ],
+            ),
+            (
+                "relative symlink",
+                &[
+                    ("usr/", DIR, b"", 0o755),
+                    ("usr/passwd", REG, PASSWD, 0o644),
+                    ("etc/passwd", SYM, b"../usr/passwd", 0o777),
+                ],
+            ),
+            (
+                "absolute symlink, target after the link",
+                &[
+                    ("etc/passwd", SYM, b"/usr/passwd", 0o777),
+                    ("usr/passwd", REG, PASSWD, 0o644),
+                ],
+            ),
+        ];
+        for (what, layer) in cases {
+            let fs = layered(&[&[("bin/sh", REG, &tiny_elf(), 0o755)], layer]);
+            assert_eq!(run_as(&fs, "app", &["/bin/sh"]), [], "{what}");
+        }
+        // A hardlink to a lower layer's file.
+        let fs = layered(&[
+            &[
+                ("bin/sh", REG, &tiny_elf(), 0o755),
+                ("etc/passwd.real", REG, PASSWD, 0o644),
+            ],
+            &[("etc/passwd", HARD, b"etc/passwd.real", 0o644)],
+        ]);
+        assert_eq!(run_as(&fs, "app", &["/bin/sh"]), [], "lower hardlink");
+    }
+
+    // podman: the absolute-named busybox starts.
+    #[test]
+    fn absolute_entry_names_apply_under_the_root() {
+        let fs = layered(&[&[
+            ("/bin/busybox", REG, &tiny_elf(), 0o755),
+            ("../../escape", REG, b"x", 0o755),
+        ]]);
+        assert_eq!(run_as(&fs, "", &["/bin/busybox"]), []);
+        assert_eq!(fs.rejected.len(), 1, "{:?}", fs.rejected);
+        assert!(!fs.nodes.contains_key("/escape"));
+    }
+
+    #[test]
+    fn empty_entrypoint_clears_it() {
+        let fs = with_base(&[]);
+        let s = Startup {
+            entrypoint: Some(vec![String::new()]),
+            cmd: Some(vec!["/bin/sh".into()]),
+            ..Startup::default()
+        };
+        assert_eq!(verify(&s, &fs), []);
+        let s = Startup {
+            entrypoint: Some(vec![String::new()]),
+            cmd: Some(vec!["/nope".into()]),
+            ..Startup::default()
+        };
+        assert!(
+            verify(&s, &fs)[0]
+                .message
+                .contains("`/nope` does not exist")
+        );
+    }
+
+    #[test]
+    fn shell_words_are_not_commands() {
+        let fs = with_base(&[]);
+        for script in [
+            "until test -e /tmp/ready; do sleep 1; done; exec /bin/sh",
+            "unset HOME && exec /bin/sh",
+            "pwd && exec /bin/sh",
+            "while true; do sleep 1; done",
+            "! false",
+            "{ echo; }",
+            "local x=1",
+            "getopts ab x",
+            "hash sh",
+            "kill -0 1",
+            "[[ -e /x ]] && echo",
+            "function f { :; }",
+            "time sleep 1",
+        ] {
+            assert_eq!(run_as(&fs, "", &["/bin/sh", "-c", script]), [], "{script}");
+        }
+    }
+
+    fn with_scripts(scripts: &[(&str, &[u8])]) -> MergedFs {
+        let entries: Vec<Entry> = scripts
+            .iter()
+            .map(|(name, body)| (*name, REG, *body, 0o755))
+            .collect();
+        with_base(&entries)
+    }
+
+    // podman: `exec /app/run: no such file or directory` for both.
+    #[test]
+    fn crlf_shebang_and_env_programs() {
+        let fs = with_scripts(&[
+            ("app/crlf", b"#!/bin/sh\r\necho\r\n"),
+            ("app/py", b"#!/usr/bin/env python3\nprint()\n"),
+            ("app/split", b"#!/usr/bin/env -S python3 -u\nprint()\n"),
+            ("app/ok", b"#!/usr/bin/env sh\necho\n"),
+            ("app/envcrlf", b"#!/usr/bin/env sh\r\necho\r\n"),
+            ("app/oksplit", b"#!/usr/bin/env -S -i sh -e\necho\n"),
+            ("usr/bin/env", &tiny_elf()),
+        ]);
+        let p = run_as(&fs, "", &["/app/crlf"]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].message.contains("\\r") && p[0].message.contains("Windows"),
+            "{p:?}"
+        );
+        for script in ["/app/py", "/app/split"] {
+            let p = run_as(&fs, "", &[script]);
+            assert_eq!(p.len(), 1, "{script}: {p:?}");
+            assert!(
+                p[0].message.contains("`python3` is not found in PATH"),
+                "{p:?}"
+            );
+        }
+        let p = run_as(&fs, "", &["/app/envcrlf"]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].message.contains("Windows line endings"), "{p:?}");
+        assert_eq!(run_as(&fs, "", &["/app/ok"]), []);
+        assert_eq!(run_as(&fs, "", &["/app/oksplit"]), []);
+    }
+
+    // podman: five chained scripts start; six fail with ELOOP.
+    #[test]
+    fn five_chained_scripts_start_six_do_not() {
+        let fs = with_scripts(&[
+            ("app/s1", b"#!/app/s2\n"),
+            ("app/s2", b"#!/app/s3\n"),
+            ("app/s3", b"#!/app/s4\n"),
+            ("app/s4", b"#!/app/s5\n"),
+            ("app/s5", b"#!/app/s6\n"),
+            ("app/s6", b"#!/bin/sh\n"),
+        ]);
+        assert_eq!(run_as(&fs, "", &["/app/s2"]), []);
+        let p = run_as(&fs, "", &["/app/s1"]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].message.contains("too many levels"), "{p:?}");
+        assert!(!p[0].fix.contains("install"), "{}", p[0].fix);
+    }
+
+    // podman (runc): `exec: "tool": permission denied` — runc takes /usr/bin/tool
+    // (mode 0700, root's) before /bin/tool.
+    #[test]
+    fn path_search_takes_the_first_file_with_an_execute_bit() {
+        let fs = with_base(&[
+            ("usr/bin/tool", REG, &tiny_elf(), 0o700),
+            ("bin/tool", REG, &tiny_elf(), 0o755),
+        ]);
+        let p = run_as(&fs, "1000", &["tool"]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].message
+                .contains("`/usr/bin/tool` is not executable by uid 1000"),
+            "{p:?}"
+        );
     }
 }
