@@ -12,6 +12,7 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{ImageCommand, ReportArgs};
+use crate::finding::{Finding, Location};
 use crate::image::layers::{Kind, Node};
 use crate::image::{self, Image, ImageRecord, Options};
 use crate::report::{Format, Report};
@@ -34,10 +35,31 @@ fn startup_facts(r: &ImageRecord, facts: &mut Map<String, Value>) {
     }
 }
 
+/// Without a config or Dockerfile, the place to look is the image itself: findings
+/// point at its layout or archive, so SARIF and GitHub annotations name it rather
+/// than a config file the run never read.
+fn at_image(findings: Vec<Finding>, reference: &str) -> Vec<Finding> {
+    let path = image::reference::parse(Path::new("."), reference).path;
+    let location = Location {
+        file: path.display().to_string(),
+        line: None,
+    };
+    findings
+        .into_iter()
+        .map(|f| {
+            if f.location().is_some() {
+                f
+            } else {
+                f.with_location(Some(location.clone()))
+            }
+        })
+        .collect()
+}
+
 fn inspect(reference: &str, args: &ReportArgs) -> anyhow::Result<u8> {
     let img = image::load(Path::new("."), reference, Options::default())?;
     let r = &img.record;
-    let findings = image_rules::state(reference, r);
+    let findings = at_image(image_rules::state(reference, r), reference);
     let mut report = Report::new(
         "image inspect",
         vec![reference.to_owned()],
@@ -164,6 +186,7 @@ fn diff(old_ref: &str, new_ref: &str, args: &ReportArgs) -> anyhow::Result<u8> {
     let new = image::load(Path::new("."), new_ref, opts)?;
     let mut findings = image_rules::compare(new_ref, &old.record, &new.record);
     findings.extend(image_rules::state(new_ref, &new.record));
+    let findings = at_image(findings, new_ref);
     let mut report = Report::new(
         "image diff",
         vec![new_ref.to_owned()],

@@ -66,6 +66,8 @@ fn assert_broken(name: &str, needle: &str) {
     let message = f["message"].as_str().unwrap();
     assert!(message.contains(needle), "{message}");
     assert_eq!(f["component"], image.as_str());
+    // With no config or Dockerfile, the finding points at the image itself.
+    assert_eq!(f["details"]["location"]["file"], image.as_str());
 }
 
 #[track_caller]
