@@ -48,21 +48,15 @@ pub fn compare(component: &str, base: &DockerfileRecord, new: &DockerfileRecord)
             at(&location),
             advice(name)
         );
-        findings.push(
-            Finding::new(
-                RuleId::StartupChanged,
-                component,
-                message,
-                &[name, &identity(old), &identity(now)],
-            )
-            .with_detail("field", name)
-            .with_detail("old", value(old))
-            .with_detail("old_line", old.map(|f| f.line))
-            .with_detail("new", value(now))
-            .with_detail("new_line", now.map(|f| f.line))
-            .with_detail("dockerfile", &new.path)
-            .with_location(Some(location)),
-        );
+        findings.push(change_finding(
+            RuleId::StartupChanged,
+            component,
+            message,
+            ("field", name),
+            (old, now),
+            new,
+            location,
+        ));
     }
 
     let names: std::collections::BTreeSet<&String> = base
@@ -78,7 +72,7 @@ pub fn compare(component: &str, base: &DockerfileRecord, new: &DockerfileRecord)
             continue;
         }
         let location = location_in(new, now);
-        let change = match (old, now) {
+        let what = match (old, now) {
             (None, Some(n)) => format!("added with `{}`", shortened(&n.value)),
             (Some(o), None) => match &new.stage.base_image {
                 Some(image) => format!(
@@ -95,26 +89,47 @@ pub fn compare(component: &str, base: &DockerfileRecord, new: &DockerfileRecord)
             (None, None) => continue,
         };
         let message = format!(
-            "ENV `{name}` {change} ({}); check the service expects it; accept with a reason if so",
+            "ENV `{name}` {what} ({}); check the service expects it; accept with a reason if so",
             at(&location)
         );
-        findings.push(
-            Finding::new(
-                RuleId::EnvChanged,
-                component,
-                message,
-                &[name, &identity(old), &identity(now)],
-            )
-            .with_detail("variable", name)
-            .with_detail("old", value(old))
-            .with_detail("old_line", old.map(|f| f.line))
-            .with_detail("new", value(now))
-            .with_detail("new_line", now.map(|f| f.line))
-            .with_detail("dockerfile", &new.path)
-            .with_location(Some(location)),
-        );
+        findings.push(change_finding(
+            RuleId::EnvChanged,
+            component,
+            message,
+            ("variable", name),
+            (old, now),
+            new,
+            location,
+        ));
     }
     findings
+}
+
+/// A change of one field or variable: fingerprinted by its name and both values (not
+/// its line, so moving an instruction is no change), with both values and lines in
+/// the details, located at the NEW line.
+fn change_finding(
+    rule: RuleId,
+    component: &str,
+    message: String,
+    (key, name): (&str, &str),
+    (old, now): (Option<&Field>, Option<&Field>),
+    new: &DockerfileRecord,
+    location: Location,
+) -> Finding {
+    Finding::new(
+        rule,
+        component,
+        message,
+        &[name, &identity(old), &identity(now)],
+    )
+    .with_detail(key, name)
+    .with_detail("old", value(old))
+    .with_detail("old_line", old.map(|f| f.line))
+    .with_detail("new", value(now))
+    .with_detail("new_line", now.map(|f| f.line))
+    .with_detail("dockerfile", &new.path)
+    .with_location(Some(location))
 }
 
 /// State rules on the new Dockerfile record alone.

@@ -549,20 +549,7 @@ fn nar_hash_of_a_fifo_is_exit_2() {
 /// The README's first command: the shipped demo shows a real stale artifact.
 #[test]
 fn shipped_demo_shows_the_stale_goinstance_and_the_changed_web_startup() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let o = buildproof()
-        .current_dir(root)
-        .args([
-            "check",
-            "-c",
-            "testdata/demo/buildproof.toml",
-            "--against",
-            "testdata/demo/deployed.json",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let o = demo_check_json();
     assert_exit(&o, 1);
     let f = findings(&o);
     assert_eq!(

@@ -97,19 +97,7 @@ struct Output {
 #[test]
 fn report_and_manifest_json_shapes_are_pinned() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let o = buildproof()
-        .current_dir(root)
-        .args([
-            "check",
-            "-c",
-            "testdata/demo/buildproof.toml",
-            "--against",
-            "testdata/demo/deployed.json",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let o = demo_check_json();
     assert_exit(&o, 1);
     let report: Report = serde_json::from_slice(&o.stdout).expect("report shape");
     assert_eq!(report.schema, "buildproof.report/v1");

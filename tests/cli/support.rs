@@ -152,3 +152,20 @@ pub fn rules_of(o: &Output) -> Vec<String> {
         })
         .collect()
 }
+
+/// The README's first command on the shipped demo, as JSON.
+pub fn demo_check_json() -> Output {
+    buildproof()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "check",
+            "-c",
+            "testdata/demo/buildproof.toml",
+            "--against",
+            "testdata/demo/deployed.json",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap()
+}
