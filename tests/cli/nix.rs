@@ -56,6 +56,27 @@ fn nix_build(p: &Project, attr: &str) {
     );
 }
 
+/// A goinstance derivation over `./goinstance` (no filter), built, with a snapshot of
+/// it in `base.json`: the starting point of most scenarios below.
+fn built_plain_goinstance(tag: &str) -> Project {
+    let n = nonce(tag);
+    let p = Project::new();
+    goinstance(&p, &n);
+    p.write(
+        "default.nix",
+        default_nix(
+            &n,
+            "./goinstance",
+            "mkdir $out; cat $src/main.go > $out/app",
+            "",
+        ),
+    )
+    .config(&CONFIG.replace(", \"go.mod\"", ""));
+    nix_build(&p, "goinstance");
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    p
+}
+
 fn goinstance(p: &Project, n: &str) {
     p.write("goinstance/main.go", format!("package main // {n} v1\n"))
         .write("go.mod", "module goinstance\n");
@@ -188,21 +209,7 @@ fn output_not_current_when_result_link_is_left_at_the_previous_build() {
     if !require_tool("nix-build") {
         return;
     }
-    let n = nonce("notcurrent");
-    let p = Project::new();
-    goinstance(&p, &n);
-    p.write(
-        "default.nix",
-        default_nix(
-            &n,
-            "./goinstance",
-            "mkdir $out; cat $src/main.go > $out/app",
-            "",
-        ),
-    )
-    .config(&CONFIG.replace(", \"go.mod\"", ""));
-    nix_build(&p, "goinstance");
-    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    let p = built_plain_goinstance("notcurrent");
 
     // The source changes, the build "fails" (is not run), `result` still names v1.
     p.write("goinstance/main.go", "package main // the fix\n");
@@ -226,21 +233,7 @@ fn store_mismatch_when_store_path_is_altered_after_registration() {
     if !require_tool("nix-build") {
         return;
     }
-    let n = nonce("tampered");
-    let p = Project::new();
-    goinstance(&p, &n);
-    p.write(
-        "default.nix",
-        default_nix(
-            &n,
-            "./goinstance",
-            "mkdir $out; cat $src/main.go > $out/app",
-            "",
-        ),
-    )
-    .config(&CONFIG.replace(", \"go.mod\"", ""));
-    nix_build(&p, "goinstance");
-    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    let p = built_plain_goinstance("tampered");
     let store_path = std::fs::read_link(p.join("result")).unwrap();
     let app = store_path.join("app");
     use std::os::unix::fs::PermissionsExt as _;
