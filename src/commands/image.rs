@@ -41,7 +41,11 @@ fn startup_facts(r: &ImageRecord, facts: &mut Map<String, Value>) {
 fn at_image(findings: Vec<Finding>, reference: &str) -> Vec<Finding> {
     let path = image::reference::parse(Path::new("."), reference).path;
     let location = Location {
-        file: path.display().to_string(),
+        file: path
+            .strip_prefix(".")
+            .unwrap_or(&path)
+            .display()
+            .to_string(),
         line: None,
     };
     findings
