@@ -108,6 +108,10 @@ pub struct VerifyArgs {
     /// What runs: a manifest, Kubernetes or ECS JSON, or a list of Nix store paths.
     #[arg(long, value_name = "RUNNING")]
     pub running: PathBuf,
+    /// Verify only this component (repeatable): the ones RUNNING can show, e.g. the
+    /// images against Kubernetes and the store paths against the system's closure.
+    #[arg(long = "component", value_name = "NAME")]
+    pub components: Vec<String>,
     /// Config whose `[[accept]]` entries apply (default: found upward, if any).
     #[arg(short = 'c', long = "config", value_name = "CONFIG")]
     pub config: Option<PathBuf>,

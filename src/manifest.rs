@@ -189,6 +189,11 @@ impl Manifest {
         match value.get("schema").and_then(serde_json::Value::as_str) {
             None => return Err(malformed("no `schema` field".to_owned())),
             Some(SCHEMA) => {}
+            Some(report) if report.starts_with("buildproof.report/") => {
+                return Err(malformed(
+                    "it is a buildproof report (`--format json`), not a manifest; pass the file `snapshot -o` or `check --write-manifest` wrote".to_owned(),
+                ));
+            }
             Some(other) => {
                 return Err(ManifestError::Version {
                     path: path.to_owned(),

@@ -10,7 +10,28 @@ use crate::report::Report;
 use crate::rules::{self, Context};
 
 pub(super) fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
-    let built = Manifest::read(&args.built)?;
+    let mut built = Manifest::read(&args.built)?;
+    if !args.components.is_empty() {
+        if let Some(unknown) = args
+            .components
+            .iter()
+            .find(|c| !built.components.contains_key(*c))
+        {
+            anyhow::bail!(
+                "`--component {unknown}`: `{}` has no such component (it has: {})",
+                args.built.display(),
+                built
+                    .components
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        built
+            .components
+            .retain(|name, _| args.components.contains(name));
+    }
     let running = deploy::read(&args.running)?;
     let config = Config::discover_optional(args.config.as_deref())?;
     let findings = rules::verify(&built, &running, Context::today(config.as_ref()));

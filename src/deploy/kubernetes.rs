@@ -139,6 +139,22 @@ fn object(value: &Value, kind: &str, out: &mut Vec<Container>) -> Result<(), Str
                     container.digest = Some(pulled);
                 }
             }
+            // A Pod container still waiting with no `imageID` never pulled its image
+            // (`ImagePullBackOff`, `ErrImagePull`, `ContainerCreating`): nothing of it runs.
+            // One that pulled and crash-loops does run the image, and is judged.
+            if kind == "Pod" && container.not_running.is_none() {
+                let pulled = status
+                    .and_then(|s| s.get("imageID"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|id| !id.is_empty());
+                let waiting = status
+                    .and_then(|s| s.pointer("/state/waiting/reason"))
+                    .and_then(Value::as_str);
+                if let (false, Some(reason)) = (pulled, waiting) {
+                    container.not_running =
+                        Some(format!("waiting (`{reason}`): its image was never pulled"));
+                }
+            }
             out.push(container);
         }
     }

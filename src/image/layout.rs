@@ -233,6 +233,8 @@ pub(crate) struct LayerRef {
 /// Everything needed to read the image.
 pub(crate) struct Located {
     pub manifest_digest: Digest,
+    /// The image indexes passed through to reach the manifest, outermost first.
+    pub index_digests: Vec<Digest>,
     pub config_digest: Digest,
     pub config: Vec<u8>,
     pub layers: Vec<LayerRef>,
@@ -420,18 +422,22 @@ fn locate_oci(store: &Store, selector: &Selector) -> Result<Located, LocateError
         },
     };
     let mut names = names_of(&descriptor);
+    let mut index_digests = Vec::new();
     // Nested indexes (multi-platform images): descend, picking linux/amd64.
     for _ in 0..4 {
         let media = descriptor.media_type().to_string();
         if INDEX_TYPES.contains(&media.as_str()) {
             let bytes = read_verified(store, "index", &descriptor)?;
+            index_digests.push(expected_of(&descriptor)?.digest);
             let nested: ImageIndex = serde_json::from_slice(&bytes)
                 .map_err(|e| format!("index `{}` is not valid: {e}", descriptor.digest()))?;
             let where_ = format!("index `{}`", descriptor.digest());
             descriptor = choose(nested.manifests(), &Selector::Default, &where_)?.clone();
             names.extend(names_of(&descriptor));
         } else if MANIFEST_TYPES.contains(&media.as_str()) {
-            return read_manifest(store, &descriptor, names);
+            let mut located = read_manifest(store, &descriptor, names)?;
+            located.index_digests = index_digests;
+            return Ok(located);
         } else {
             return Err(format!(
                 "manifest `{}` has unknown media type `{media}`",
@@ -501,6 +507,7 @@ fn read_manifest(
     names.dedup();
     Ok(Located {
         manifest_digest: expected_of(descriptor)?.digest,
+        index_digests: Vec::new(),
         config_digest,
         config,
         layers,
@@ -647,6 +654,7 @@ fn locate_docker(store: &Store, selector: &Selector) -> Result<Located, LocateEr
     names.sort();
     Ok(Located {
         manifest_digest: Digest::of(manifest.as_bytes()),
+        index_digests: Vec::new(),
         config_digest,
         config,
         layers,

@@ -38,6 +38,11 @@ pub struct ImageRecord {
     /// used by `verify` to match running containers by repository name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<String>,
+    /// The image indexes (multi-platform lists) the manifest was reached through.
+    /// A registry serves such an index for the tag, and Kubernetes then reports its
+    /// digest as the `imageID`, so `verify` accepts these as the built image too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub index_digests: Vec<Digest>,
     /// The config blob's digest (the "image ID").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_digest: Option<Digest>,
@@ -127,6 +132,13 @@ impl Startup {
 }
 
 impl ImageRecord {
+    /// Whether a running image digest is this image: its manifest, or an index that
+    /// leads to it.
+    #[must_use]
+    pub fn is_digest(&self, digest: &Digest) -> bool {
+        self.manifest_digest == *digest || self.index_digests.contains(digest)
+    }
+
     /// The image's identity for "did the artifact change": its layers' diff_ids and
     /// its config without creation times and history (SPEC.md, "What counts as changed").
     #[must_use]
@@ -251,6 +263,7 @@ pub fn load(root: &Path, reference: &str, opts: Options) -> Result<Image, ImageE
     let problems = startup::verify(&startup, &fs);
     let record = ImageRecord {
         manifest_digest: located.manifest_digest,
+        index_digests: located.index_digests,
         names: located.names,
         config_digest: Some(located.config_digest),
         content_digest: Some(content_digest(&config)),

@@ -154,12 +154,18 @@ fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
         name_changes(&changes),
         artifacts.join(", ")
     );
-    if !rebuilt.is_empty() {
-        message.push_str(&format!("; {}", rebuilt.join("; ")));
+    if rebuilt.is_empty() {
+        message.push_str(
+            "; the build reused an old output, so this change will not ship: check that the build sees these files (source filter, cache key, fixed-output hash) and rebuild",
+        );
+    } else {
+        // The build did run: rebuilding again cannot help. Either the build never
+        // reads these files, or the change was meant to have no effect.
+        message.push_str(&format!(
+            "; {}: the build ran but produced nothing new, so this change will not ship: check that the build reads these files (source filter, `.dockerignore`, the `COPY` lines), or accept this finding if the change is meant to have no effect (a comment, a reordering)",
+            rebuilt.join("; ")
+        ));
     }
-    message.push_str(
-        "; the build reused an old output, so this change will not ship: check that the build sees these files (source filter, cache key, fixed-output hash) and rebuild",
-    );
 
     let mut identity = vec![
         base.inputs.digest.to_string(),
@@ -183,7 +189,11 @@ fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
         )
         .with_detail(
             "help",
-            "Rebuild the component and make sure its build reads the changed files; if the old artifact is really correct, accept this finding with a reason.",
+            if rebuilt.is_empty() {
+                "Rebuild the component and make sure its build reads the changed files; if the old artifact is really correct, accept this finding with a reason."
+            } else {
+                "Make the build read the changed files; if the change is meant not to alter the artifact, accept this finding with a reason."
+            },
         )
 }
 

@@ -146,7 +146,7 @@ fn against_containers(
     }
     for c in verified {
         let Some(running) = c.digest else { continue };
-        if running != image.manifest_digest {
+        if !image.is_digest(&running) {
             let where_ = format!("container `{}` of {} (`{}`)", c.name, c.workload, c.image);
             findings.push(
                 mismatch(name, "image", &built, &running.to_string(), &where_)

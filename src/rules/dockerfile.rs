@@ -40,6 +40,11 @@ pub fn compare(component: &str, base: &DockerfileRecord, new: &DockerfileRecord)
         if value(old) == value(now) {
             continue;
         }
+        if let (true, Some(o), Some(n)) = (name == "STOPSIGNAL", old, now) {
+            if super::signal::same(&o.value, &n.value) {
+                continue;
+            }
+        }
         let location = location_in(new, now);
         let message = format!(
             "{name} changed from {} to {} ({}); {}",
@@ -211,6 +216,7 @@ fn at(location: &Location) -> String {
 /// A value for a message; an unset field says where its value comes from instead.
 fn shown(field: Option<&Field>, record: &DockerfileRecord) -> String {
     match (field, &record.stage.base_image) {
+        (Some(f), _) if f.value.is_empty() => "\"\" (empty)".to_owned(),
         (Some(f), _) => shortened(&f.value).into_owned(),
         (None, Some(image)) => format!("(not set: base image `{image}`'s)"),
         (None, None) => "(not set)".to_owned(),

@@ -31,6 +31,13 @@ pub fn compare_startup(component: &str, base: &Startup, new: &Startup) -> Vec<Fi
         if old == now {
             continue;
         }
+        if let (true, Some(Value::String(o)), Some(Value::String(n))) =
+            (field == "stop_signal", &old, &now)
+        {
+            if super::signal::same(o, n) {
+                continue;
+            }
+        }
         let (o, n) = (show(old.as_ref()), show(now.as_ref()));
         let message = format!(
             "{field} changed: {o} → {n}; the container now starts differently — review it, then accept this fingerprint"

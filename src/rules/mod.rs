@@ -17,6 +17,7 @@ pub mod dockerfile;
 mod ids;
 pub mod image;
 pub mod nix;
+mod signal;
 
 pub use ids::RuleId;
 
@@ -148,11 +149,19 @@ fn state_of(name: &str, record: &ComponentRecord) -> Vec<Finding> {
     if let Some(i) = &record.image {
         let mut broken = image::state(name, i);
         // A startup problem is fixed in the Dockerfile: point at the instruction that
-        // sets the command (ENTRYPOINT, else CMD, else the final FROM).
+        // sets what failed — USER for an unknown user or group, else the command
+        // (ENTRYPOINT, else CMD), else the final FROM.
         if let Some(d) = &record.dockerfile {
             let command = d.startup.entrypoint.as_ref().or(d.startup.cmd.as_ref());
-            let line = command.map_or(d.stage.line, |f| f.line);
             for f in &mut broken {
+                let about_user =
+                    f.message.starts_with("user `") || f.message.starts_with("group `");
+                let instruction = if about_user {
+                    d.startup.user.as_ref()
+                } else {
+                    command
+                };
+                let line = instruction.map_or(d.stage.line, |field| field.line);
                 if f.location().is_none() {
                     f.details.insert(
                         "location".into(),

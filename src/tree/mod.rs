@@ -54,6 +54,8 @@ pub enum TreeError {
     Nar(#[from] crate::nar::NarError),
     #[error("output `{}` does not exist; run the build first", .path.display())]
     MissingOutput { path: PathBuf },
+    #[error("output `{}` is a link to `{}`, which does not exist (garbage-collected, or never built); run the build first", .path.display(), .target.display())]
+    DanglingOutput { path: PathBuf, target: PathBuf },
 }
 
 /// The files a component's patterns select, relative to the root.

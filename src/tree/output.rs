@@ -33,7 +33,10 @@ pub fn hash_output(path: &Path, declared: &str) -> Result<OutputRecord, TreeErro
         if let Some(store_path) = store_path_of(&target) {
             // Follow once: hash what the link names, not the link.
             if fs::symlink_metadata(&target).is_err() {
-                return Err(TreeError::MissingOutput { path: target });
+                return Err(TreeError::DanglingOutput {
+                    path: path.to_owned(),
+                    target,
+                });
             }
             let mut record = hash_node(&target, declared)?;
             record.store_path = Some(store_path.display().to_string());
@@ -41,8 +44,9 @@ pub fn hash_output(path: &Path, declared: &str) -> Result<OutputRecord, TreeErro
         }
         if !path.exists() {
             // A dangling link is an output that is not there (yet).
-            return Err(TreeError::MissingOutput {
+            return Err(TreeError::DanglingOutput {
                 path: path.to_owned(),
+                target,
             });
         }
         // Any other top-level link (`result -> build/out`) is followed once too: the

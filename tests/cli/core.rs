@@ -788,3 +788,16 @@ fn os_errors_are_not_repeated() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_dangling_output_link_says_what_it_points_at() {
+    let p = Project::new();
+    p.config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\noutputs = [\"result\"]\n")
+        .write("src/a", "a")
+        .symlink("/nix/store/00000000000000000000000000000000-gone", "result");
+    let o = p.run(&["snapshot"]);
+    assert_bad_input(
+        &o,
+        "output `result` is a link to `/nix/store/00000000000000000000000000000000-gone`, which does not exist",
+    );
+}

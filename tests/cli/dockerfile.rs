@@ -671,3 +671,47 @@ fn snapshot_with_a_fifo_dockerignore_is_exit_2_not_a_hang() {
         stderr(&o)
     );
 }
+
+/// `STOPSIGNAL SIGTERM` and `STOPSIGNAL 15` stop a container the same way; a USER that
+/// became empty (an ARG out of scope) says so instead of printing nothing.
+#[test]
+fn dockerfile_diff_same_signal_spelled_differently_passes_and_empty_user_is_named() {
+    let p = Project::new();
+    p.write(
+        "a.Dockerfile",
+        "FROM scratch\nUSER 65534\nSTOPSIGNAL SIGTERM\nENTRYPOINT [\"/bin/busybox\"]\n",
+    )
+    .write(
+        "b.Dockerfile",
+        "ARG U=65534\nFROM scratch\nUSER 65534\nSTOPSIGNAL 15\nENTRYPOINT [\"/bin/busybox\"]\n",
+    )
+    .write(
+        "c.Dockerfile",
+        "ARG U=65534\nFROM scratch\nUSER $U\nSTOPSIGNAL 15\nENTRYPOINT [\"/bin/busybox\"]\n",
+    );
+    let o = p.run(&[
+        "dockerfile",
+        "diff",
+        "a.Dockerfile",
+        "b.Dockerfile",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&o, 0);
+    assert!(findings(&o).is_empty(), "{}", stdout(&o));
+
+    let o = p.run(&[
+        "dockerfile",
+        "diff",
+        "b.Dockerfile",
+        "c.Dockerfile",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&o, 1);
+    let message = findings(&o)[0]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("USER changed from 65534 to \"\" (empty)"),
+        "{message}"
+    );
+}

@@ -1206,3 +1206,28 @@ fn text_image_diff_shows_symlink_targets() {
         "{out}"
     );
 }
+
+/// With a `dockerfile` beside the `image`, a startup problem points at the instruction
+/// to fix: USER for an unknown user (line 5 of the fixture), not ENTRYPOINT (line 6).
+#[test]
+fn startup_broken_points_at_the_dockerfile_line_to_fix() {
+    let Some(image) = fixture("broken-user.oci") else {
+        return;
+    };
+    let dockerfile =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/images/broken-user/Dockerfile");
+    let p = Project::new();
+    p.write("web/Dockerfile", std::fs::read(dockerfile).unwrap())
+        .config(&format!(
+            "[[component]]\nname = \"web\"\ninputs = [\"web/**\"]\nimage = \"{image}\"\ndockerfile = \"web/Dockerfile\"\n"
+        ));
+    assert_exit(&p.run(&["snapshot", "-o", "m.json"]), 1);
+    let o = p.run(&["diff", "m.json", "m.json", "--format", "json"]);
+    assert_exit(&o, 1);
+    let f = findings(&o)
+        .into_iter()
+        .find(|f| f["rule"] == "startup-broken")
+        .expect("a startup-broken finding");
+    assert_eq!(f["details"]["location"]["file"], "web/Dockerfile", "{f}");
+    assert_eq!(f["details"]["location"]["line"], 5, "{f}");
+}

@@ -749,3 +749,119 @@ fn an_oci_ref_name_that_is_only_a_tag_is_not_a_repository() {
     assert_exit(&o, 0);
     assert!(rules_of(&o).is_empty(), "{}", stdout(&o));
 }
+
+/// A Pod waiting to pull its image runs nothing of it, even when its spec pins the
+/// built digest; one that pulled it and crash-loops does run it.
+#[test]
+fn a_pod_that_never_pulled_its_image_is_not_running_it() {
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    let pod = |image_id: &str, reason: &str| {
+        json!({"apiVersion": "v1", "kind": "List", "items": [{
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1"},
+            "spec": {"containers": [{"name": "web", "image": format!("registry.example.com/web@{WEB}")}]},
+            "status": {"phase": "Pending", "containerStatuses": [{
+                "name": "web", "image": format!("registry.example.com/web@{WEB}"),
+                "imageID": image_id, "ready": false, "restartCount": 0,
+                "state": {"waiting": {"reason": reason}}}]}}]})
+        .to_string()
+    };
+    p.write("pulling.json", pod("", "ImagePullBackOff"));
+    let o = verify(&p, "pulling.json");
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["not-deployed:error"], "{}", stdout(&o));
+    assert!(
+        findings(&o)[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ImagePullBackOff"),
+        "{}",
+        stdout(&o)
+    );
+
+    p.write(
+        "crashing.json",
+        pod(
+            &format!("registry.example.com/web@{WEB}"),
+            "CrashLoopBackOff",
+        ),
+    );
+    let o = verify(&p, "crashing.json");
+    assert_exit(&o, 0);
+    assert!(findings(&o).is_empty(), "{}", stdout(&o));
+}
+
+/// A mixed project verifies each running state against the components it can show.
+#[test]
+fn component_selects_what_a_running_state_can_judge() {
+    let p = Project::new();
+    p.write(
+        "built.json",
+        manifest(&json!({
+            "web": {"image": image(WEB, &["registry.example.com/web:1.2"])},
+            "site": {"outputs": [{"path": "public", "kind": "directory", "digest": OUT, "size": 1}]},
+        })),
+    );
+    let pods = fixture("kubernetes-pods.json");
+    let o = verify(&p, &pods);
+    assert!(
+        rules_of(&o).contains(&"not-deployed:error".to_owned()),
+        "{}",
+        stdout(&o)
+    );
+    let o = p.run(&[
+        "verify",
+        "built.json",
+        "--running",
+        &pods,
+        "--component",
+        "web",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&o, 0);
+    assert!(findings(&o).is_empty(), "{}", stdout(&o));
+    let o = p.run(&[
+        "verify",
+        "built.json",
+        "--running",
+        &pods,
+        "--component",
+        "nope",
+    ]);
+    assert_bad_input(&o, "`--component nope`: `built.json` has no such component");
+}
+
+/// A multi-platform image: the registry serves an index for the tag, and the Pod's
+/// `imageID` is the index's digest. That is the built image, reached through its index.
+#[test]
+fn a_pod_reporting_the_index_digest_of_a_multi_platform_image_runs_the_built_image() {
+    let index = "sha256:52cfa7641111111111111111111111111111111111111111111111111111aaaa";
+    let p = Project::new();
+    p.write(
+        "built.json",
+        manifest(&json!({"web": {"image": {
+            "manifest_digest": WEB,
+            "index_digests": [index],
+            "names": ["registry.example.com/web:1.2"],
+        }}})),
+    );
+    let pods = |image_id: &str| {
+        json!({"apiVersion": "v1", "kind": "List", "items": [{
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1"},
+            "spec": {"containers": [{"name": "web", "image": "registry.example.com/web:1.2"}]},
+            "status": {"phase": "Running", "containerStatuses": [{
+                "name": "web", "image": "registry.example.com/web:1.2",
+                "imageID": format!("registry.example.com/web@{image_id}"),
+                "state": {"running": {}}}]}}]})
+        .to_string()
+    };
+    p.write("index.json", pods(index));
+    let o = verify(&p, "index.json");
+    assert_exit(&o, 0);
+    assert!(findings(&o).is_empty(), "{}", stdout(&o));
+    p.write("other.json", pods(WEB_OLD));
+    let o = verify(&p, "other.json");
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["deployed-mismatch:error"]);
+}
