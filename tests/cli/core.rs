@@ -401,22 +401,8 @@ fn wrong_schema_version_is_exit_2() {
 fn fifo_among_inputs_is_exit_2_and_never_opened() {
     let p = Project::new();
     p.config(APP).write("src/a.go", "a").write("out", "o");
-    let fifo = p.join("src/pipe");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    // Opening a FIFO for reading blocks until a writer appears; a timeout here
-    // would mean buildproof opened it.
-    let o = buildproof()
-        .current_dir(p.path())
-        .args(["snapshot"])
-        .timeout(Duration::from_secs(20))
-        .output()
-        .unwrap();
+    p.fifo("src/pipe");
+    let o = p.run_bounded(&["snapshot"]);
     assert_bad_input(&o, "input `src/pipe` is a FIFO");
 }
 
@@ -533,13 +519,7 @@ fn nar_hash_equals_nix_hash_path_for_every_node_kind() {
 fn nar_hash_of_a_fifo_is_exit_2() {
     let p = Project::new();
     std::fs::create_dir_all(p.join("d")).unwrap();
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(p.join("d/pipe"))
-            .status()
-            .unwrap()
-            .success()
-    );
+    p.fifo("d/pipe");
     let o = p.run(&["nar-hash", "d"]);
     assert_bad_input(&o, "cannot hash `d/pipe`: it is a FIFO");
     let o = p.run(&["nar-hash", "missing"]);
@@ -721,13 +701,7 @@ fn a_manifest_with_an_invalid_component_name_is_exit_2() {
 #[test]
 fn a_fifo_where_a_file_is_expected_is_exit_2_not_a_hang() {
     let p = built_app();
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(p.join("pipe"))
-            .status()
-            .unwrap()
-            .success()
-    );
+    p.fifo("pipe");
     for args in [
         vec!["diff", "pipe", "base.json"],
         vec!["snapshot", "-c", "pipe"],
@@ -735,12 +709,7 @@ fn a_fifo_where_a_file_is_expected_is_exit_2_not_a_hang() {
         vec!["image", "inspect", "pipe"],
         vec!["dockerfile", "diff", "pipe", "pipe"],
     ] {
-        let o = buildproof()
-            .current_dir(p.path())
-            .args(&args)
-            .timeout(Duration::from_secs(20))
-            .output()
-            .unwrap();
+        let o = p.run_bounded(&args);
         assert_bad_input(&o, "pipe");
         assert!(stderr(&o).contains("FIFO"), "{args:?}: {}", stderr(&o));
     }

@@ -612,13 +612,7 @@ fn snapshot_records_long_values_shortened_with_digest() {
 fn dockerfile_diff_of_a_fifo_directory_or_huge_file_is_exit_2_not_a_hang() {
     let p = Project::new();
     p.write("a", "FROM scratch\n").write("dir/x", "");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(p.join("pipe"))
-            .status()
-            .unwrap()
-            .success()
-    );
+    p.fifo("pipe");
     std::fs::File::create(p.join("huge"))
         .unwrap()
         .set_len(17 << 20)
@@ -651,19 +645,8 @@ fn dockerfile_diff_of_a_fifo_directory_or_huge_file_is_exit_2_not_a_hang() {
 #[test]
 fn snapshot_with_a_fifo_dockerignore_is_exit_2_not_a_hang() {
     let p = web_project("FROM scratch\n");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(p.join("web/.dockerignore"))
-            .status()
-            .unwrap()
-            .success()
-    );
-    let o = buildproof()
-        .current_dir(p.path())
-        .args(["snapshot"])
-        .timeout(std::time::Duration::from_secs(20))
-        .output()
-        .unwrap();
+    p.fifo("web/.dockerignore");
+    let o = p.run_bounded(&["snapshot"]);
     assert_exit(&o, 2);
     assert!(
         stderr(&o).contains("FIFO") && !stderr(&o).contains("panicked"),

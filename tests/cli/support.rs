@@ -81,6 +81,29 @@ impl Project {
         self
     }
 
+    /// Makes a FIFO at `rel`, creating parent directories.
+    pub fn fifo(&self, rel: &str) -> &Self {
+        let p = self.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&p)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo {}", p.display());
+        self
+    }
+
+    /// Runs buildproof like [`Project::run`], failing the test after 20 s: opening a
+    /// FIFO blocks until a writer appears, so a timeout means buildproof opened one.
+    pub fn run_bounded(&self, args: &[&str]) -> Output {
+        buildproof()
+            .current_dir(self.path())
+            .args(args)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap()
+    }
+
     /// Runs buildproof with `args` in the project directory.
     pub fn run(&self, args: &[&str]) -> Output {
         buildproof()
