@@ -154,29 +154,24 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Running, DeployError> {
                 bytes, path,
             )?)));
         }
-        if object.contains_key("apiVersion") && object.contains_key("kind") {
-            return kubernetes::containers(&value)
-                .map(|containers| Running::Containers {
-                    source: "kubernetes",
-                    containers,
-                })
+        // A recognised orchestrator format: its containers, or why it cannot be read.
+        let containers = |source, format, read: Result<Vec<Container>, String>| {
+            read.map(|containers| Running::Containers { source, containers })
                 .map_err(|reason| DeployError::Malformed {
                     path: path.to_owned(),
-                    format: "Kubernetes JSON",
+                    format,
                     reason,
-                });
+                })
+        };
+        if object.contains_key("apiVersion") && object.contains_key("kind") {
+            return containers(
+                "kubernetes",
+                "Kubernetes JSON",
+                kubernetes::containers(&value),
+            );
         }
         if ecs::recognises(object) {
-            return ecs::containers(&value)
-                .map(|containers| Running::Containers {
-                    source: "ecs",
-                    containers,
-                })
-                .map_err(|reason| DeployError::Malformed {
-                    path: path.to_owned(),
-                    format: "ECS JSON",
-                    reason,
-                });
+            return containers("ecs", "ECS JSON", ecs::containers(&value));
         }
         return Err(unknown(
             "a JSON object with none of `schema`, `apiVersion`/`kind`, `taskDefinition`, `containerDefinitions` or `tasks`",
