@@ -144,6 +144,32 @@ impl Hasher {
         self.0.update(data);
     }
 
+    /// Like [`update`](Self::update), for data that another thread has just written,
+    /// so that it sits in another core's cache. SHA-256 reads its input strictly in
+    /// order and stalls on each cache line it has to fetch from there: measured on
+    /// this project's 2-core CI machine, 1.45 GB/s against 1.93 GB/s on data in its own
+    /// cache. Touching one byte per line a little ahead issues independent loads
+    /// that fetch those lines in parallel while the current slice is hashed, which
+    /// brings the rate back to about 1.8 GB/s. The touched bytes are discarded.
+    pub fn update_from_other_thread(&mut self, data: &[u8]) {
+        /// Bytes hashed between touches, and how far ahead of them lines are touched.
+        const SLICE: usize = 1024;
+        const AHEAD: usize = 2048;
+        const LINE: usize = 64;
+        let mut touched = 0;
+        for slice in data.chunks(SLICE) {
+            let hashed = slice.as_ptr() as usize - data.as_ptr() as usize;
+            let want = (hashed + slice.len() + AHEAD).min(data.len());
+            let mut fold = 0u8;
+            while touched < want {
+                fold ^= data[touched];
+                touched += LINE;
+            }
+            std::hint::black_box(fold);
+            self.0.update(slice);
+        }
+    }
+
     #[must_use]
     pub fn finish(self) -> Digest {
         Digest(self.0.finalize().into())
@@ -255,6 +281,18 @@ mod tests {
             &format!("sha256:{}", EMPTY.to_uppercase()),
         ] {
             assert!(bad.parse::<Digest>().is_err(), "{bad} parsed");
+        }
+    }
+
+    #[test]
+    fn look_ahead_update_hashes_the_same_bytes() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 253) as u8).collect();
+        for len in [
+            0, 1, 63, 64, 1023, 1024, 1025, 2048, 3071, 3072, 3073, 9_999,
+        ] {
+            let mut h = Hasher::new();
+            h.update_from_other_thread(&data[..len]);
+            assert_eq!(h.finish(), Digest::of(&data[..len]), "length {len}");
         }
     }
 
