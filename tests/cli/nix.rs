@@ -3,7 +3,8 @@
 //! `/bin/sh`). Every test uses its own derivation names and contents (a nonce), so
 //! tests are independent of each other and of earlier runs sharing the store.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use crate::support::*;
 
@@ -447,105 +448,135 @@ fn nar_hash_is_byte_identical_to_nix_for_every_node_kind() {
     assert_bad_input(&p.run(&["nar-hash", "missing"]), "missing");
 }
 
-/// `nix-build testdata/nix/flake-eval.nix -A check` over `src` with the binary under
-/// test as the flake's buildproof.
-fn build_mk_check(p: &Project, src: &std::path::Path) -> std::process::Output {
-    let repo = env!("CARGO_MANIFEST_DIR");
-    let tool = p.join("tool");
-    std::fs::create_dir_all(tool.join("bin")).unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("buildproof");
-    let _ = std::fs::remove_file(tool.join("bin/buildproof"));
-    std::os::unix::fs::symlink(bin, tool.join("bin/buildproof")).unwrap();
-    Command::new("nix-build")
-        .current_dir(p.path())
-        .args(["--option", "sandbox", "false", "--no-out-link"])
-        .arg(format!("{repo}/testdata/nix/flake-eval.nix"))
-        .args(["-A", "check", "--arg", "repo", repo, "--argstr", "bin"])
-        .arg(&tool)
-        .arg("--arg")
-        .arg("src")
-        .arg(src)
-        .output()
-        .expect("nix-build runs")
+/// `nix flake check` on the path flake `flake`, offline: each input in `overrides` is
+/// replaced by a local path flake, no lock file is written, and build logs are printed.
+fn nix_flake_check(flake: &Path, overrides: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new("nix");
+    cmd.args([
+        "--extra-experimental-features",
+        "nix-command flakes",
+        "flake",
+        "check",
+        "--option",
+        "sandbox",
+        "false",
+        "--no-write-lock-file",
+        "--print-build-logs",
+    ])
+    .arg(format!("path:{}", flake.display()));
+    for (input, path) in overrides {
+        cmd.args(["--override-input", input])
+            .arg(format!("path:{}", path.display()));
+    }
+    cmd.output().expect("nix runs")
 }
 
+/// `cp -a` of each of `rels` (files or directories) from `from` to the same place
+/// under `to`.
+fn copy_into(from: &Path, rels: &[&str], to: &Path) {
+    for rel in rels {
+        let dest = to.join(rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        let cp = Command::new("cp")
+            .arg("-a")
+            .arg(from.join(rel))
+            .arg(&dest)
+            .output()
+            .unwrap();
+        assert!(cp.status.success(), "{}", stderr(&cp));
+    }
+}
+
+/// The flake as a Nix user meets it, with a stub nixpkgs (there is no network here)
+/// whose `buildRustPackage` hands over the binary under test. `nix flake check` on this
+/// repository's flake builds every check: the fixture passes and the demo exits 1 as
+/// expected. A user's flake that puts `lib.mkCheck` in its own `checks` passes on an
+/// honest tree, and fails `nix flake check` once a source changes without a new
+/// artifact.
 #[test]
-fn flake_parses_evaluates_and_mk_check_gates_a_stale_artifact() {
-    if !require_tool("nix-build") {
+fn nix_flake_check_runs_the_flake_and_gates_a_users_flake_on_a_stale_artifact() {
+    if !require_tool("nix") {
         return;
     }
-    let repo = env!("CARGO_MANIFEST_DIR");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let parse = Command::new("nix-instantiate")
-        .args(["--parse", &format!("{repo}/flake.nix")])
+        .arg("--parse")
+        .arg(repo.join("flake.nix"))
         .output()
         .unwrap();
-    assert!(
-        parse.status.success(),
-        "{}",
-        String::from_utf8_lossy(&parse.stderr)
-    );
+    assert!(parse.status.success(), "{}", stderr(&parse));
 
-    // Every output evaluates against a stub nixpkgs; lib.mkCheck yields a derivation.
-    let eval = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json"])
-        .arg(format!("{repo}/testdata/nix/flake-eval.nix"))
-        .args(["-A", "summary", "--arg", "repo", repo])
-        .output()
-        .unwrap();
-    assert!(
-        eval.status.success(),
-        "{}",
-        String::from_utf8_lossy(&eval.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
-    assert_eq!(summary["mkCheck"], "derivation");
-    assert_eq!(summary["systems"].as_array().unwrap().len(), 4);
-    let checks = summary["checks"].as_array().unwrap();
-    assert!(checks.contains(&"fixture".into()) && checks.contains(&"package".into()));
-    assert!(
-        summary["app"]
-            .as_str()
-            .unwrap()
-            .ends_with("/bin/buildproof")
-    );
-    for key in ["package", "shell", "fixture"] {
-        assert!(
-            summary[key].as_str().unwrap().ends_with(".drv"),
-            "{summary}"
-        );
-    }
-
-    // mkCheck really gates: the passing fixture builds...
     let p = Project::new();
-    let ok = build_mk_check(
-        &p,
-        &std::path::Path::new(repo).join("testdata/nix/flake-check"),
+    let stub = p.join("nixpkgs");
+    copy_into(
+        &repo.join("testdata/nix/stub-nixpkgs"),
+        &["flake.nix", "pkgs.nix"],
+        &stub,
+    );
+    // A new `run` for every test run, so that no check is answered from an earlier
+    // run's store paths: the binary's path is the same every time.
+    let bin = assert_cmd::cargo::cargo_bin("buildproof");
+    p.write(
+        "nixpkgs/binary.nix",
+        format!(
+            "{{ path = \"{}\"; run = \"{}\"; }}\n",
+            bin.display(),
+            nonce("flake-check")
+        ),
+    );
+
+    // The flake with only the files it reads. As a path flake, the checkout's target/
+    // would be copied into the store.
+    let this = p.join("buildproof");
+    copy_into(
+        repo,
+        &[
+            "flake.nix",
+            "Cargo.toml",
+            "Cargo.lock",
+            "testdata/nix/flake-check",
+            "testdata/demo",
+        ],
+        &this,
+    );
+    let own = nix_flake_check(&this, &[("nixpkgs", &stub)]);
+    let log = stderr(&own);
+    assert!(own.status.success(), "{log}");
+    assert!(
+        log.contains("buildproof-check-fixture> buildproof check: ok"),
+        "{log}"
     );
     assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
+        log.contains("buildproof-check-demo> error[stale-artifact] goinstance"),
+        "{log}"
     );
-    let out = String::from_utf8(ok.stdout).unwrap();
-    let report = std::fs::read_to_string(format!("{}/report.txt", out.trim())).unwrap();
-    assert!(report.contains("0 errors"), "{report}");
 
-    // ...and the same tree with a source change but the old artifact fails the build.
-    let fixture = std::path::Path::new(repo).join("testdata/nix/flake-check");
-    for rel in ["buildproof.toml", "deployed.json", "build/app"] {
-        p.write(
-            &format!("tree/{rel}"),
-            std::fs::read(fixture.join(rel)).unwrap(),
-        );
-    }
+    let user = p.join("user");
+    copy_into(
+        &repo.join("testdata/nix/flake-check"),
+        &["buildproof.toml", "deployed.json", "build", "src"],
+        &user,
+    );
+    copy_into(
+        &repo.join("testdata/nix/consumer-flake"),
+        &["flake.nix"],
+        &user,
+    );
+    let inputs = [("nixpkgs", stub.as_path()), ("buildproof", this.as_path())];
+    let honest = nix_flake_check(&user, &inputs);
+    assert!(honest.status.success(), "{}", stderr(&honest));
+
     p.write(
-        "tree/src/main.go",
+        "user/src/main.go",
         format!("package main // hotfix {}\n", nonce("mkcheck")),
     );
-    let stale = build_mk_check(&p, &p.join("tree"));
-    assert!(!stale.status.success(), "a stale artifact passed mkCheck");
-    let log = String::from_utf8_lossy(&stale.stderr);
-    assert!(log.contains("stale-artifact"), "{log}");
+    let stale = nix_flake_check(&user, &inputs);
+    let log = stderr(&stale);
+    assert!(
+        !stale.status.success(),
+        "a stale artifact passed nix flake check"
+    );
+    assert!(log.contains("error[stale-artifact] app"), "{log}");
     assert!(
         log.contains("buildproof check exited 1, expected 0"),
         "{log}"
