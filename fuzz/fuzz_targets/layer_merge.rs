@@ -8,7 +8,7 @@
 #![no_main]
 
 use buildproof::digest::Digest;
-use buildproof::image::layers::{Options, read_layer};
+use buildproof::image::layers::{Budget, Options, read_layer};
 use buildproof::image::{MergedFs, Startup, startup};
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -19,14 +19,28 @@ const MEDIA: [&str; 3] = [
     "application/vnd.oci.image.layer.v1.tar+zstd",
 ];
 const NAMES: [&str; 12] = [
-    "bin/sh", "app", "app/server", "app/.wh..wh..opq", "app/.wh.server", "../x", "/abs",
-    "etc/passwd", "etc/group", "a", "a/b", "lib64/ld-linux-x86-64.so.2",
+    "bin/sh",
+    "app",
+    "app/server",
+    "app/.wh..wh..opq",
+    "app/.wh.server",
+    "../x",
+    "/abs",
+    "etc/passwd",
+    "etc/group",
+    "a",
+    "a/b",
+    "lib64/ld-linux-x86-64.so.2",
 ];
 
 fn layer(u: &mut Unstructured<'_>) -> Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
     for _ in 0..u.int_in_range(0..=12)? {
-        let name = if u.arbitrary()? { (*u.choose(&NAMES)?).to_owned() } else { u.arbitrary::<String>()? };
+        let name = if u.arbitrary()? {
+            (*u.choose(&NAMES)?).to_owned()
+        } else {
+            u.arbitrary::<String>()?
+        };
         let kind = *u.choose(&[
             tar::EntryType::Regular,
             tar::EntryType::Directory,
@@ -47,7 +61,11 @@ fn layer(u: &mut Unstructured<'_>) -> Result<Vec<u8>> {
         h.set_entry_type(kind);
         h.set_mode(u.arbitrary::<u32>()? & 0o7777);
         h.set_size(data.len() as u64);
-        let link = if u.arbitrary()? { (*u.choose(&NAMES)?).to_owned() } else { u.arbitrary::<String>()? };
+        let link = if u.arbitrary()? {
+            (*u.choose(&NAMES)?).to_owned()
+        } else {
+            u.arbitrary::<String>()?
+        };
         let _ = h.set_link_name(&link);
         let raw = &mut h.as_old_mut().name;
         let n = name.len().min(raw.len());
@@ -73,12 +91,16 @@ fn verify_all(fs: &MergedFs) {
 
 fuzz_target!(|data: &[u8]| {
     let opts = Options { file_digests: true };
+    // Small, so that the budget's refusals are exercised too.
+    let budget = Budget::new(64 << 20);
     // Raw bytes as a layer of each media type.
     let mut fs = MergedFs::default();
     let diff_id = Digest::of(data);
     for media in MEDIA {
-        if let Ok(changes) = read_layer(data, media, data.len() as u64, None, diff_id, opts) {
-            changes.apply(&mut fs);
+        if let Ok(changes) =
+            read_layer(data, media, data.len() as u64, None, diff_id, opts, &budget)
+        {
+            let _ = changes.apply(&mut fs, &budget);
         }
     }
     verify_all(&fs);
@@ -88,8 +110,10 @@ fuzz_target!(|data: &[u8]| {
     for _ in 0..2 {
         let Ok(tar) = layer(&mut u) else { break };
         let d = Digest::of(&tar);
-        if let Ok(changes) = read_layer(&tar[..], MEDIA[0], tar.len() as u64, None, d, opts) {
-            changes.apply(&mut fs);
+        if let Ok(changes) =
+            read_layer(&tar[..], MEDIA[0], tar.len() as u64, None, d, opts, &budget)
+        {
+            let _ = changes.apply(&mut fs, &budget);
         }
     }
     verify_all(&fs);

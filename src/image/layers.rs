@@ -23,16 +23,25 @@
 //! [`MergedFs::rejected`] and reported. A
 //! decompressed stream more than [`BOMB_RATIO`] (gzip) or [`ZSTD_BOMB_RATIO`] (zstd)
 //! times its compressed size, or larger than [`MAX_LAYER_BYTES`], is refused.
+//!
+//! Memory is bounded whatever the input: tar extension records by
+//! [`tar_stream`](super::tar_stream), names and link targets by [`PATH_MAX`] (longer
+//! ones are rejected entries: no runtime can create them), and the whole index of an
+//! image by a [`Budget`] that every path, implied parent directory, kept byte and
+//! rejection message is charged to. Without it, one entry 2,000 directories deep
+//! would cost quadratic memory (each parent is a key holding its full path).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::{self, BufReader, Read};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
 use super::blob::{Expected, Mismatch, Tally, Tallying, Verifier};
 use super::elf::{self, ElfInfo};
+use super::tar_stream::{EntryKind, Stream, TarReader};
 use crate::digest::{Digest, Hasher};
 
 /// No gzip stream inflates more than ~1032:1 (deflate's ceiling): past this ratio
@@ -53,6 +62,54 @@ const CANDIDATE_MAX: usize = 64 * 1024;
 const CANDIDATE_BUDGET: usize = 4 * 1024 * 1024;
 /// Longest `#!` line kept.
 const SHEBANG_MAX: usize = 256;
+/// Linux's limit on a path given to a system call, terminating NUL included: an
+/// entry whose name or link target is this long cannot be created by any runtime.
+pub const PATH_MAX: usize = 4096;
+/// Most index memory one image may use, in the units of [`Budget`]: about 7 million
+/// paths of typical length, ten times the largest real images.
+pub const MAX_INDEX_BYTES: u64 = 2 << 30;
+/// What one path costs beyond its name: the node, the map's share, the key's header.
+const NODE_COST: u64 = 256;
+/// Rejected entries described one by one, per layer; the rest are counted.
+const REJECTED_LISTED: usize = 100;
+
+/// The index memory an image's layers may still use, shared by the layers read in
+/// parallel and charged again as they are applied. Charges are never given back, so
+/// what is charged bounds what is held.
+#[derive(Debug)]
+pub struct Budget(AtomicU64);
+
+impl Budget {
+    #[must_use]
+    pub fn new(bytes: u64) -> Self {
+        Self(AtomicU64::new(bytes))
+    }
+
+    fn charge(&self, bytes: u64) -> io::Result<()> {
+        match self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(bytes)
+            }) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the image's file index would need more than {} MiB of memory; \
+                     refusing (real images need a small fraction of that: the layers \
+                     are hostile or corrupt)",
+                    MAX_INDEX_BYTES >> 20
+                ),
+            )),
+        }
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self::new(MAX_INDEX_BYTES)
+    }
+}
 
 /// What a path is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -189,8 +246,10 @@ fn decoder<'a, R: Read + 'a>(media_type: &str, inner: R) -> io::Result<Box<dyn R
     }
 }
 
-/// Reads one layer blob in a single pass and applies it to `fs`.
-pub fn apply_layer(
+/// Reads one layer blob in a single pass and applies it to `fs`, with a budget of
+/// its own (tests; an image's layers share one, see [`super::load`]).
+#[cfg(test)]
+pub(crate) fn apply_layer(
     fs: &mut MergedFs,
     blob: impl Read,
     media_type: &str,
@@ -199,7 +258,11 @@ pub fn apply_layer(
     diff_id: Digest,
     opts: Options,
 ) -> Result<(), LayerError> {
-    read_layer(blob, media_type, blob_size, expected, diff_id, opts)?.apply(fs);
+    let budget = Budget::default();
+    read_layer(
+        blob, media_type, blob_size, expected, diff_id, opts, &budget,
+    )?
+    .apply(fs, &budget)?;
     Ok(())
 }
 
@@ -214,6 +277,7 @@ pub fn read_layer(
     expected: Option<&Expected>,
     diff_id: Digest,
     opts: Options,
+    budget: &Budget,
 ) -> Result<LayerChanges, LayerError> {
     let (tallying, tally) = Tallying::new(blob, blob_size);
     let raw = Rc::new(RefCell::new(tallying));
@@ -231,9 +295,9 @@ pub fn read_layer(
         },
     };
     let outcome = {
-        let mut archive = tar::Archive::new(&mut inflated);
+        let mut archive = TarReader::new(Stream(&mut inflated));
         let mut changes = LayerChanges::default();
-        let res = read_entries(&mut archive, &mut changes, opts);
+        let res = read_entries(&mut archive, &mut changes, opts, budget);
         res.map(|()| changes)
     };
     // Drain what follows the tar's end marker: the digests cover every byte.
@@ -312,12 +376,21 @@ pub struct LayerChanges {
     /// Hardlinks to files of lower layers: (path, normalised target, name as written).
     links: Vec<(String, String, String)>,
     rejected: Vec<String>,
+    /// Rejected entries beyond those listed.
+    unlisted: u64,
 }
 
 impl LayerChanges {
-    /// Applies this layer over `fs` (the merged lower layers).
-    pub fn apply(mut self, fs: &mut MergedFs) {
+    /// Applies this layer over `fs` (the merged lower layers), charging the parent
+    /// directories it implies to `budget`.
+    pub fn apply(mut self, fs: &mut MergedFs, budget: &Budget) -> io::Result<()> {
         fs.rejected.append(&mut self.rejected);
+        if self.unlisted > 0 {
+            fs.rejected.push(format!(
+                "… and {} more entries of this layer not applied",
+                self.unlisted
+            ));
+        }
         for (path, target, name) in std::mem::take(&mut self.links) {
             match fs.nodes.get(&target) {
                 Some(node) => {
@@ -344,7 +417,7 @@ impl LayerChanges {
             if node.kind != Kind::Dir {
                 remove_under(&mut fs.nodes, &path);
             }
-            ensure_parents(&mut fs.nodes, &path);
+            ensure_parents(&mut fs.nodes, &path, budget)?;
             if node.kind == Kind::File && !self.kept.contains_key(&path) {
                 fs.kept.remove(&path);
             }
@@ -356,6 +429,7 @@ impl LayerChanges {
         let nodes = &fs.nodes;
         fs.kept
             .retain(|path, _| nodes.get(path).is_some_and(|n| n.kind == Kind::File));
+        Ok(())
     }
 }
 
@@ -375,12 +449,17 @@ fn remove_under(nodes: &mut BTreeMap<String, Node>, dir: &str) {
     }
 }
 
-fn ensure_parents(nodes: &mut BTreeMap<String, Node>, path: &str) {
+fn ensure_parents(
+    nodes: &mut BTreeMap<String, Node>,
+    path: &str,
+    budget: &Budget,
+) -> io::Result<()> {
     let mut end = 0;
     while let Some(i) = path[end + 1..].find('/') {
         end += 1 + i;
         let parent = &path[..end];
         if !nodes.contains_key(parent) {
+            budget.charge(parent.len() as u64 + NODE_COST)?;
             nodes.insert(
                 parent.to_owned(),
                 Node {
@@ -396,6 +475,7 @@ fn ensure_parents(nodes: &mut BTreeMap<String, Node>, path: &str) {
             );
         }
     }
+    Ok(())
 }
 
 /// Normalises a tar entry name to `/a/b`; `Err` says why it is refused.
@@ -417,27 +497,67 @@ pub fn normalize(name: &str) -> Result<String, &'static str> {
     Ok(format!("/{}", parts.join("/")))
 }
 
+/// Shortens a hostile name for a message: at most 120 characters, then its length.
+fn shown(name: &str) -> String {
+    if name.chars().count() <= 120 {
+        return name.to_owned();
+    }
+    let head: String = name.chars().take(120).collect();
+    format!("{head}… ({} bytes)", name.len())
+}
+
+/// Records an entry that is not applied, charging its message to `budget`; past
+/// [`REJECTED_LISTED`] per layer they are only counted.
+fn reject(changes: &mut LayerChanges, budget: &Budget, why: String) -> io::Result<()> {
+    if changes.rejected.len() < REJECTED_LISTED {
+        budget.charge(why.len() as u64 + NODE_COST)?;
+        changes.rejected.push(why);
+    } else {
+        changes.unlisted += 1;
+    }
+    Ok(())
+}
+
 fn read_entries<R: Read>(
-    archive: &mut tar::Archive<R>,
+    archive: &mut TarReader<Stream<R>>,
     changes: &mut LayerChanges,
     opts: Options,
+    budget: &Budget,
 ) -> io::Result<()> {
     let mut buf = vec![0u8; crate::digest::CHUNK];
     let mut prefix: Vec<u8> = Vec::new();
     let mut kept_total = 0usize;
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+    while let Some(entry) = archive.next_entry()? {
+        let name = String::from_utf8_lossy(&entry.path).into_owned();
+        if entry.path.len() >= PATH_MAX || entry.link.len() >= PATH_MAX {
+            let what = if entry.path.len() >= PATH_MAX {
+                format!("its name is {} bytes", entry.path.len())
+            } else {
+                format!("its link target is {} bytes", entry.link.len())
+            };
+            reject(
+                changes,
+                budget,
+                format!(
+                    "entry `{}` not applied: {what}, beyond PATH_MAX ({PATH_MAX}); no runtime can create it",
+                    shown(&name)
+                ),
+            )?;
+            continue;
+        }
         let path = match normalize(&name) {
             Ok(p) if p == "/" => continue,
             Ok(p) => p,
             Err(why) => {
-                changes.rejected.push(format!(
-                    "entry `{name}` not applied: {why} (it would escape the image root)"
-                ));
+                reject(
+                    changes,
+                    budget,
+                    format!("entry `{name}` not applied: {why} (it would escape the image root)"),
+                )?;
                 continue;
             }
         };
+        budget.charge(path.len() as u64 + NODE_COST)?;
         let (dir, base) = path.rsplit_once('/').unwrap_or(("", &path));
         let dir = if dir.is_empty() { "/" } else { dir };
         if base == ".wh..wh..opq" {
@@ -455,129 +575,126 @@ fn read_entries<R: Read>(
         }
         // A later entry of the same name replaces an earlier one, kept bytes too.
         changes.kept.remove(&path);
-        let header = entry.header();
-        let mode = header.mode().unwrap_or(0) & 0o7777;
-        let uid = header.uid().unwrap_or(0);
-        let gid = header.gid().unwrap_or(0);
-        let entry_type = header.entry_type();
         let mut node = Node {
             kind: Kind::Other,
-            mode,
-            uid,
-            gid,
+            mode: entry.mode,
+            uid: entry.uid,
+            gid: entry.gid,
             size: 0,
             target: None,
             digest: None,
             head: Head::Other,
         };
-        if entry_type.is_dir() {
-            node.kind = Kind::Dir;
-        } else if entry_type.is_symlink() {
-            node.kind = Kind::Symlink;
-            let target = entry
-                .link_name_bytes()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            node.size = target.len() as u64;
-            node.digest = Some(Digest::of(target.as_bytes()));
-            node.target = Some(target);
-        } else if entry_type.is_hard_link() {
-            let link = entry
-                .link_name_bytes()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            match normalize(&link) {
-                Ok(t) => match changes.entries.get(&t) {
-                    // A hardlink shares its target's inode: content and metadata.
-                    Some(target) => {
-                        node = target.clone();
-                        if let Some(bytes) = changes.kept.get(&t) {
-                            let bytes = bytes.clone();
-                            changes.kept.insert(path.clone(), bytes);
+        let link = || String::from_utf8_lossy(&entry.link).into_owned();
+        match entry.kind {
+            EntryKind::Dir => node.kind = Kind::Dir,
+            EntryKind::Other(_) => {}
+            EntryKind::Symlink => {
+                let target = link();
+                node.kind = Kind::Symlink;
+                node.size = target.len() as u64;
+                node.digest = Some(Digest::of(target.as_bytes()));
+                node.target = Some(target);
+            }
+            EntryKind::HardLink => {
+                let link = link();
+                match normalize(&link) {
+                    Ok(t) => match changes.entries.get(&t) {
+                        // A hardlink shares its target's inode: content and metadata.
+                        Some(target) => {
+                            node = target.clone();
+                            if let Some(bytes) = changes.kept.get(&t) {
+                                let bytes = bytes.clone();
+                                budget.charge(bytes.len() as u64)?;
+                                changes.kept.insert(path.clone(), bytes);
+                            }
                         }
-                    }
-                    None => {
-                        // A file of a lower layer: resolved when the layer is applied.
-                        changes.links.push((path, t, name));
+                        None => {
+                            // A file of a lower layer: resolved when the layer is applied.
+                            budget.charge((t.len() + name.len()) as u64)?;
+                            changes.links.push((path, t, name));
+                            continue;
+                        }
+                    },
+                    Err(why) => {
+                        reject(
+                            changes,
+                            budget,
+                            format!("hardlink `{name}` not applied: its target `{link}` has {why}"),
+                        )?;
                         continue;
                     }
-                },
-                Err(why) => {
-                    changes.rejected.push(format!(
-                        "hardlink `{name}` not applied: its target `{link}` has {why}"
-                    ));
-                    continue;
                 }
             }
-        } else if entry_type.is_file() || entry_type == tar::EntryType::Continuous {
-            node.kind = Kind::File;
-            node.size = entry.size();
-            let named = KEPT_FILES.contains(&path.as_str());
-            // A small file may be what `/etc/passwd` links to: buffered, kept only when
-            // it reads like a passwd/group database.
-            let keep =
-                named || (entry.size() <= CANDIDATE_MAX as u64 && kept_total < CANDIDATE_BUDGET);
-            let mut hasher = opts.file_digests.then(Hasher::new);
-            prefix.clear();
-            let mut kept = Vec::new();
-            // The dynamic section of a large ELF lies past the prefix: capture it too.
-            let mut dynamic: Option<(u64, u64)> = None;
-            let mut dyn_buf: Vec<u8> = Vec::new();
-            let mut pos = 0u64;
-            loop {
-                let n = match entry.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        return Err(io::Error::new(e.kind(), format!("entry `{name}`: {e}")));
+            EntryKind::File => {
+                node.kind = Kind::File;
+                node.size = entry.size;
+                let named = KEPT_FILES.contains(&path.as_str());
+                // A small file may be what `/etc/passwd` links to: buffered, kept only
+                // when it reads like a passwd/group database.
+                let keep =
+                    named || (entry.size <= CANDIDATE_MAX as u64 && kept_total < CANDIDATE_BUDGET);
+                let mut hasher = opts.file_digests.then(Hasher::new);
+                prefix.clear();
+                let mut kept = Vec::new();
+                // The dynamic section of a large ELF lies past the prefix: capture it too.
+                let mut dynamic: Option<(u64, u64)> = None;
+                let mut dyn_buf: Vec<u8> = Vec::new();
+                let mut pos = 0u64;
+                loop {
+                    let n = archive
+                        .read_data(&mut buf)
+                        .map_err(|e| io::Error::new(e.kind(), format!("entry `{name}`: {e}")))?;
+                    if n == 0 {
+                        break;
                     }
+                    let chunk = &buf[..n];
+                    if let Some(h) = hasher.as_mut() {
+                        h.update(chunk);
+                    }
+                    // Keep a prefix only of files that may be ELF (decided on the first bytes).
+                    if prefix.len() < elf::PREFIX {
+                        let probe: Vec<u8> = prefix.iter().chain(chunk).take(4).copied().collect();
+                        let cap = if b"\x7fELF".starts_with(&probe) {
+                            elf::PREFIX
+                        } else {
+                            SHEBANG_MAX + 2
+                        };
+                        let room = cap.saturating_sub(prefix.len());
+                        prefix.extend_from_slice(&chunk[..n.min(room)]);
+                    }
+                    if dynamic.is_none()
+                        && prefix.len() >= 4096.min(elf::PREFIX)
+                        && elf::is_elf(&prefix)
+                    {
+                        dynamic = Some(elf::dynamic_range(&prefix).unwrap_or((0, 0)));
+                    }
+                    if let Some((start, len)) = dynamic.filter(|&(_, len)| len > 0) {
+                        let end = start.saturating_add(len);
+                        let lo = start.max(pos);
+                        let hi = end.min(pos + n as u64);
+                        if lo < hi && start >= elf::PREFIX as u64 {
+                            let (a, b) = ((lo - pos) as usize, (hi - pos) as usize);
+                            dyn_buf.extend_from_slice(&chunk[a..b]);
+                        }
+                    }
+                    pos += n as u64;
+                    if keep && kept.len() < KEPT_MAX {
+                        kept.extend_from_slice(&chunk[..n.min(KEPT_MAX - kept.len())]);
+                    }
+                }
+                node.digest = hasher.map(Hasher::finish);
+                node.head = match dynamic {
+                    Some((start, _)) if !dyn_buf.is_empty() => {
+                        elf::parse_with(&prefix, (start, &dyn_buf)).map_or(Head::Other, Head::Elf)
+                    }
+                    _ => head_of(&prefix),
                 };
-                let chunk = &buf[..n];
-                if let Some(h) = hasher.as_mut() {
-                    h.update(chunk);
+                if named || (keep && looks_like_user_db(&kept)) {
+                    budget.charge(kept.len() as u64)?;
+                    kept_total += kept.len();
+                    changes.kept.insert(path.clone(), kept);
                 }
-                // Keep a prefix only of files that may be ELF (decided on the first bytes).
-                if prefix.len() < elf::PREFIX {
-                    let probe: Vec<u8> = prefix.iter().chain(chunk).take(4).copied().collect();
-                    let cap = if b"\x7fELF".starts_with(&probe) {
-                        elf::PREFIX
-                    } else {
-                        SHEBANG_MAX + 2
-                    };
-                    let room = cap.saturating_sub(prefix.len());
-                    prefix.extend_from_slice(&chunk[..n.min(room)]);
-                }
-                if dynamic.is_none()
-                    && prefix.len() >= 4096.min(elf::PREFIX)
-                    && elf::is_elf(&prefix)
-                {
-                    dynamic = Some(elf::dynamic_range(&prefix).unwrap_or((0, 0)));
-                }
-                if let Some((start, len)) = dynamic.filter(|&(_, len)| len > 0) {
-                    let end = start.saturating_add(len);
-                    let lo = start.max(pos);
-                    let hi = end.min(pos + n as u64);
-                    if lo < hi && start >= elf::PREFIX as u64 {
-                        let (a, b) = ((lo - pos) as usize, (hi - pos) as usize);
-                        dyn_buf.extend_from_slice(&chunk[a..b]);
-                    }
-                }
-                pos += n as u64;
-                if keep && kept.len() < KEPT_MAX {
-                    kept.extend_from_slice(&chunk[..n.min(KEPT_MAX - kept.len())]);
-                }
-            }
-            node.digest = hasher.map(Hasher::finish);
-            node.head = match dynamic {
-                Some((start, _)) if !dyn_buf.is_empty() => {
-                    elf::parse_with(&prefix, (start, &dyn_buf)).map_or(Head::Other, Head::Elf)
-                }
-                _ => head_of(&prefix),
-            };
-            if named || (keep && looks_like_user_db(&kept)) {
-                kept_total += kept.len();
-                changes.kept.insert(path.clone(), kept);
             }
         }
         changes.entries.insert(path, node);
@@ -737,6 +854,58 @@ mod tests {
             assert_eq!(n.head, b.nodes[path].head, "{path}");
             assert_eq!(n.digest, b.nodes[path].digest, "{path}");
         }
+    }
+
+    #[test]
+    fn the_budget_bounds_implied_parent_directories() {
+        // Each entry 500 directories deep under its own top directory: ~170 KB of
+        // parent keys apiece.
+        let names: Vec<String> = (0..20)
+            .map(|i| format!("x{i}/{}f", "dir/".repeat(500)))
+            .collect();
+        let entries: Vec<(&str, &[u8], u32)> = names
+            .iter()
+            .map(|n| (n.as_str(), &b"x"[..], 0o644))
+            .collect();
+        let tar = tar_of(&entries);
+        let media = "application/vnd.oci.image.layer.v1.tar";
+        let read = |budget: &Budget| {
+            let mut fs = MergedFs::default();
+            read_layer(
+                &tar[..],
+                media,
+                tar.len() as u64,
+                None,
+                Digest::of(&tar),
+                Options::default(),
+                budget,
+            )
+            .map_err(|e| format!("{e:?}"))?
+            .apply(&mut fs, budget)
+            .map_err(|e| e.to_string())
+            .map(|()| fs.nodes.len())
+        };
+        assert_eq!(read(&Budget::default()), Ok(20 * 502));
+        let e = read(&Budget::new(1 << 20)).unwrap_err();
+        assert!(e.contains("would need more than"), "{e}");
+    }
+
+    #[test]
+    fn pax_global_headers_are_not_files() {
+        // `git archive` starts every tarball with one.
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::XGlobalHeader);
+        h.set_size(0);
+        b.append_data(&mut h, "pax_global_header", &[][..]).unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_size(1);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "file", &b"x"[..]).unwrap();
+        let mut fs = MergedFs::default();
+        apply(&mut fs, &b.into_inner().unwrap());
+        let paths: Vec<&str> = fs.nodes.keys().map(String::as_str).collect();
+        assert_eq!(paths, ["/file"]);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use super::blob::{self, Expected, Mismatch};
 use super::reference::{Reference, Selector};
+use super::tar_stream::{EntryKind, Seekable, TarReader};
 use crate::digest::Digest;
 
 /// Largest index, manifest or config accepted (they are read whole).
@@ -106,33 +107,30 @@ impl Store {
         }
         let file =
             crate::tree::open_file(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
-        let mut archive = tar::Archive::new(file);
+        let bad = |e: io::Error| format!("`{}`: not a readable tar archive: {e}", path.display());
+        let mut archive = TarReader::new(Seekable::new(file).map_err(bad)?);
         let mut members = BTreeMap::new();
         let mut links = BTreeMap::new();
-        let entries = archive
-            .entries_with_seek()
-            .map_err(|e| format!("`{}` is not a tar archive: {e}", path.display()))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| format!("`{}`: bad tar archive: {e}", path.display()))?;
-            let kind = entry.header().entry_type();
-            let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        while let Some(entry) = archive.next_entry().map_err(bad)? {
+            let raw = String::from_utf8_lossy(&entry.path).into_owned();
             let Ok(name) = member_name(&raw) else {
                 continue; // never named by valid metadata
             };
-            if kind.is_symlink() || kind.is_hard_link() {
-                let target = entry
-                    .link_name_bytes()
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
-                if let Some(t) = link_target(&name, &target, kind.is_symlink()) {
-                    links.insert(name, t);
+            match entry.kind {
+                EntryKind::Symlink | EntryKind::HardLink => {
+                    let target = String::from_utf8_lossy(&entry.link);
+                    let symlink = entry.kind == EntryKind::Symlink;
+                    if let Some(t) = link_target(&name, &target, symlink) {
+                        links.insert(name, t);
+                    }
                 }
-                continue;
+                // A sparse member is not one run of bytes in the archive; no image
+                // writer produces one.
+                EntryKind::File if entry.contiguous => {
+                    members.insert(name, (entry.data_offset, entry.size));
+                }
+                _ => {}
             }
-            if !kind.is_file() {
-                continue;
-            }
-            members.insert(name, (entry.raw_file_position(), entry.size()));
         }
         Ok(Store::Tar {
             path: path.to_owned(),

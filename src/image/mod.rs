@@ -5,6 +5,7 @@
 //! - [`layout`]: finding index, manifest, config and layers in a layout or archive;
 //! - [`blob`]: verified reads (size and SHA-256 checked while streaming);
 //! - [`layers`]: the one-pass layer reader and the merged filesystem;
+//! - [`tar_stream`]: the tar reader, every allocation bounded;
 //! - [`elf`]: loader and libraries from a bounded ELF prefix;
 //! - [`startup`]: static startup verification.
 //!
@@ -17,6 +18,7 @@ pub mod layers;
 mod layout;
 pub mod reference;
 pub mod startup;
+pub mod tar_stream;
 
 use std::path::Path;
 
@@ -214,7 +216,9 @@ pub fn load(root: &Path, reference: &str, opts: Options) -> Result<Image, ImageE
             diff_ids.len()
         )));
     }
-    // Layers are read in parallel (each in one pass) and applied in order.
+    // Layers are read in parallel (each in one pass) and applied in order, all
+    // charging one budget for the index they build.
+    let budget = layers::Budget::default();
     let read: Vec<Result<layers::LayerChanges, ImageError>> = located
         .layers
         .par_iter()
@@ -231,6 +235,7 @@ pub fn load(root: &Path, reference: &str, opts: Options) -> Result<Image, ImageE
                 layer.expected.as_ref(),
                 *diff_id,
                 opts,
+                &budget,
             )
             .map_err(|e| match e {
                 layers::LayerError::Mismatch { what, mismatch } => ImageError::Mismatch {
@@ -246,7 +251,9 @@ pub fn load(root: &Path, reference: &str, opts: Options) -> Result<Image, ImageE
         .collect();
     let mut fs = MergedFs::default();
     for changes in read {
-        changes?.apply(&mut fs);
+        changes?
+            .apply(&mut fs, &budget)
+            .map_err(|e| unreadable(format!("cannot apply the layers: {e}")))?;
     }
     let layer_records = located
         .layers

@@ -674,6 +674,63 @@ fn hostile_absurd_tar_size_header() {
 }
 
 #[test]
+fn hostile_huge_extended_header_is_refused_before_it_is_read() {
+    // A GNU long-name record claiming 8 GiB: refused at its header, never buffered.
+    // (zstd could inflate a few hundred kilobytes into that many bytes.)
+    let p = Project::new();
+    let mut h = tar::Header::new_gnu();
+    h.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+    h.set_entry_type(tar::EntryType::GNULongName);
+    h.set_size((8 << 30) - 1);
+    h.set_cksum();
+    let mut tar = script_layer();
+    tar.truncate(tar.len() - 1024); // drop the end marker
+    tar.extend_from_slice(h.as_bytes());
+    tar.extend_from_slice(&[b'a'; 4096]);
+    let img = layout(&p, "t", &[plain(tar)], &["/app/server"]);
+    assert_bad_input(
+        &run(&["image", "inspect", &img]),
+        "a GNU long name of 8589934591 bytes (more than 1048576 accepted)",
+    );
+}
+
+#[test]
+fn hostile_names_beyond_path_max_are_rejected_not_indexed() {
+    // 100,000 directories deep: indexing every implied parent would cost ~10 GB.
+    let p = Project::new();
+    let deep = "a/".repeat(100_000) + "f";
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_mode(0o755);
+    h.set_size(1);
+    b.append_data(&mut h, &deep, &b"x"[..]).unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    b.append_link(&mut h, "deeplink", &deep).unwrap();
+    let img = layout(
+        &p,
+        "t",
+        &[plain(script_layer()), plain(b.into_inner().unwrap())],
+        &["/app/server"],
+    );
+    let o = inspect_json(&img);
+    assert_exit(&o, 0);
+    let rejected = report(&o)["rejected_entries"].to_string();
+    assert!(
+        rejected.contains("its name is 200001 bytes, beyond PATH_MAX (4096)"),
+        "{rejected}"
+    );
+    assert!(
+        rejected.contains("entry `deeplink` not applied: its link target is 200001 bytes"),
+        "{rejected}"
+    );
+    // Messages show a hostile name shortened.
+    assert!(rejected.len() < 2000, "{rejected}");
+}
+
+#[test]
 fn hostile_path_traversal_is_reported_not_applied() {
     let p = Project::new();
     let evil = tar_layer(&[

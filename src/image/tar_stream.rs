@@ -1,0 +1,800 @@
+//! A streaming tar reader with every allocation bounded: what layers and image
+//! archives are read with.
+//!
+//! Why not the `tar` crate: it reads PAX extended headers and GNU long names whole,
+//! however large they say they are. A layer of a few hundred kilobytes of zstd can
+//! inflate to a 10 GiB "long name", and the process dies of memory. Here those
+//! records are refused beyond [`MAX_SPECIAL`] (1 MiB, the bound Go's `archive/tar`,
+//! and so Docker, containerd and buildah, apply too), and a GNU sparse map beyond
+//! [`MAX_SPARSE_BLOCKS`] extension blocks.
+//!
+//! Formats read: v7, ustar (with its name prefix), GNU (long names `L`/`K`, old sparse
+//! files `S`, base-256 numbers) and PAX (`path`, `linkpath`, `size`, `uid`, `gid`;
+//! global headers are skipped, as Docker and containerd skip them). Header checksums
+//! are verified. A zero block, or the end of the stream at a header boundary, ends
+//! the archive; the end of the stream anywhere else is an error naming the offset.
+//!
+//! Nothing is extracted or resolved here: an entry is its raw name and metadata, and
+//! its data is read through [`TarReader::read_data`] (sparse files with their holes
+//! filled with zeros, as extraction would write them).
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+const BLOCK: u64 = 512;
+/// Largest PAX extended header or GNU long name accepted.
+pub const MAX_SPECIAL: u64 = 1 << 20;
+/// Most GNU sparse extension blocks accepted for one file (21 segments each).
+pub const MAX_SPARSE_BLOCKS: usize = 2048;
+
+/// What an entry is, from its type flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// `0`, NUL, `7` (contiguous) and `S` (GNU sparse).
+    File,
+    /// `1`: another name for a file earlier in the archive (or, in a layer, a lower one).
+    HardLink,
+    /// `2`.
+    Symlink,
+    /// `5`.
+    Dir,
+    /// Devices, FIFOs and anything unknown: the type flag.
+    Other(u8),
+}
+
+/// One entry's header, extensions applied.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The name as written (PAX `path`, GNU long name, or ustar prefix + name).
+    pub path: Vec<u8>,
+    /// Link target (PAX `linkpath`, GNU long link, or the header field).
+    pub link: Vec<u8>,
+    pub kind: EntryKind,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    /// The file's size (for a sparse file, with its holes).
+    pub size: u64,
+    /// Offset in the stream of the entry's first data byte.
+    pub data_offset: u64,
+    /// Whether the data is stored contiguously (`data_offset .. + size`): false for
+    /// sparse files.
+    pub contiguous: bool,
+}
+
+/// A source of archive bytes that may skip faster than by reading.
+pub trait Source: Read {
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        let copied = io::copy(&mut self.take(n), &mut io::sink())?;
+        if copied < n {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(())
+    }
+}
+
+/// Any reader, skipped by reading (a decompressing layer stream).
+pub struct Stream<R>(pub R);
+
+impl<R: Read> Read for Stream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Read> Source for Stream<R> {}
+
+/// A seekable file, skipped by seeking (an image archive: its layers are not read
+/// while indexing it).
+pub struct Seekable<F> {
+    file: F,
+    len: u64,
+}
+
+impl<F: Seek> Seekable<F> {
+    /// Reads from the current position of `file`.
+    pub fn new(mut file: F) -> io::Result<Self> {
+        let here = file.stream_position()?;
+        let len = file.seek(SeekFrom::End(0))?;
+        file.seek(SeekFrom::Start(here))?;
+        Ok(Self { file, len })
+    }
+}
+
+impl<F: Read> Read for Seekable<F> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+
+impl<F: Read + Seek> Source for Seekable<F> {
+    /// A skip past the end is a truncated archive, as when reading.
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        let n = i64::try_from(n).map_err(|_| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+        let to = self.file.seek(SeekFrom::Current(n))?;
+        if to > self.len {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(())
+    }
+}
+
+/// Where the current entry's data is.
+#[derive(Debug, Default)]
+struct Data {
+    /// Stored bytes of the entry not yet consumed, and the padding after them.
+    stored_left: u64,
+    padding: u64,
+    /// Sparse files: the segments (logical offset, length) still to come, in order,
+    /// the logical position, and the logical size.
+    segments: std::collections::VecDeque<(u64, u64)>,
+    logical_pos: u64,
+    logical_size: u64,
+    sparse: bool,
+}
+
+/// Reads a tar stream entry by entry.
+pub struct TarReader<S> {
+    src: S,
+    /// Offset in the stream of the next byte `src` yields.
+    pos: u64,
+    data: Data,
+    done: bool,
+}
+
+impl<S: Source> TarReader<S> {
+    pub fn new(src: S) -> Self {
+        Self {
+            src,
+            pos: 0,
+            data: Data::default(),
+            done: false,
+        }
+    }
+
+    /// The next entry, or `None` at the end of the archive. The rest of the previous
+    /// entry's data is skipped.
+    pub fn next_entry(&mut self) -> io::Result<Option<Entry>> {
+        if self.done {
+            return Ok(None);
+        }
+        self.skip_rest()?;
+        let mut ext = Extensions::default();
+        loop {
+            let at = self.pos;
+            let Some(block) = self.read_header()? else {
+                if ext.any() {
+                    return Err(bad(at, "extended header without the entry it describes"));
+                }
+                self.done = true;
+                return Ok(None);
+            };
+            let header = Header(&block);
+            let flag = header.flag();
+            let stored = header.size().map_err(|e| bad(at, e))?;
+            match flag {
+                b'x' | b'g' | b'L' | b'K' => {
+                    if stored > MAX_SPECIAL {
+                        return Err(bad(
+                            at,
+                            &format!(
+                                "a {} of {stored} bytes (more than {MAX_SPECIAL} accepted)",
+                                special_name(flag)
+                            ),
+                        ));
+                    }
+                    let body = self.read_special(stored)?;
+                    match flag {
+                        b'x' => ext.pax(&body).map_err(|e| bad(at, e))?,
+                        b'L' => ext.long_name = Some(trim_nul(body)),
+                        b'K' => ext.long_link = Some(trim_nul(body)),
+                        // Global headers: skipped, as Docker and containerd skip them.
+                        _ => {}
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            return self.entry(at, &header, stored, ext).map(Some);
+        }
+    }
+
+    /// Reads the current entry's data; 0 at its end.
+    pub fn read_data(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.data.sparse {
+            let want = usize::try_from(self.data.stored_left)
+                .unwrap_or(usize::MAX)
+                .min(buf.len());
+            return self.read_stored(&mut buf[..want]);
+        }
+        // Sparse: zeros up to the next segment, then its bytes; zeros to the end.
+        let d = &mut self.data;
+        if d.logical_pos >= d.logical_size || buf.is_empty() {
+            return Ok(0);
+        }
+        let (seg_start, seg_len) = d.segments.front().copied().unwrap_or((d.logical_size, 0));
+        if d.logical_pos < seg_start {
+            let n = usize::try_from(seg_start - d.logical_pos)
+                .unwrap_or(usize::MAX)
+                .min(buf.len());
+            buf[..n].fill(0);
+            d.logical_pos += n as u64;
+            return Ok(n);
+        }
+        let left_in_seg = seg_start + seg_len - d.logical_pos;
+        let want = usize::try_from(left_in_seg)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = self.read_stored(&mut buf[..want])?;
+        let d = &mut self.data;
+        d.logical_pos += n as u64;
+        if d.logical_pos == seg_start + seg_len {
+            d.segments.pop_front();
+        }
+        Ok(n)
+    }
+
+    /// Consumes the source: what follows the archive's end marker is the caller's.
+    pub fn into_inner(self) -> S {
+        self.src
+    }
+
+    fn entry(
+        &mut self,
+        at: u64,
+        header: &Header,
+        stored: u64,
+        ext: Extensions,
+    ) -> io::Result<Entry> {
+        let flag = header.flag();
+        let kind = match flag {
+            b'0' | 0 | b'7' | b'S' => EntryKind::File,
+            b'1' => EntryKind::HardLink,
+            b'2' => EntryKind::Symlink,
+            b'5' => EntryKind::Dir,
+            other => EntryKind::Other(other),
+        };
+        let num = |field: &[u8]| parse_number(field).map_err(|e| bad(at, e));
+        let mut entry = Entry {
+            path: ext.path.or(ext.long_name).unwrap_or_else(|| header.name()),
+            link: ext
+                .linkpath
+                .or(ext.long_link)
+                .unwrap_or_else(|| field_bytes(&header.0[157..257]).to_vec()),
+            kind,
+            mode: u32::try_from(num(&header.0[100..108])? & 0o7777).unwrap_or(0),
+            uid: ext.uid.map_or_else(|| num(&header.0[108..116]), Ok)?,
+            gid: ext.gid.map_or_else(|| num(&header.0[116..124]), Ok)?,
+            size: 0,
+            data_offset: 0,
+            contiguous: true,
+        };
+        let stored = ext.size.unwrap_or(stored);
+        // Links, directories and devices have no data, whatever their size says;
+        // the tar crate and Go both still skip the stated size, and so does this.
+        self.data = Data {
+            stored_left: stored,
+            padding: (BLOCK - stored % BLOCK) % BLOCK,
+            ..Data::default()
+        };
+        if flag == b'S' {
+            let segments = self.sparse_map(at, header)?;
+            let logical_size = num(&header.0[483..495])?;
+            check_sparse_map(&segments, stored, logical_size).map_err(|e| bad(at, e))?;
+            self.data.segments = segments.into();
+            self.data.logical_size = logical_size;
+            self.data.sparse = true;
+            entry.size = logical_size;
+            entry.contiguous = false;
+        } else {
+            entry.size = stored;
+        }
+        entry.data_offset = self.pos;
+        Ok(entry)
+    }
+
+    /// The segments of a GNU sparse file: 4 in the header, 21 per extension block.
+    fn sparse_map(&mut self, at: u64, header: &Header) -> io::Result<Vec<(u64, u64)>> {
+        let mut segments = Vec::new();
+        let mut push = |table: &[u8], count: usize| -> io::Result<()> {
+            for i in 0..count {
+                let e = &table[i * 24..i * 24 + 24];
+                let (offset, len) = (
+                    parse_number(&e[..12]).map_err(|m| bad(at, m))?,
+                    parse_number(&e[12..]).map_err(|m| bad(at, m))?,
+                );
+                if offset != 0 || len != 0 {
+                    segments.push((offset, len));
+                }
+            }
+            Ok(())
+        };
+        push(&header.0[386..482], 4)?;
+        let mut extended = header.0[482] != 0;
+        let mut blocks = 0;
+        while extended {
+            blocks += 1;
+            if blocks > MAX_SPARSE_BLOCKS {
+                return Err(bad(
+                    at,
+                    &format!("a sparse map of more than {MAX_SPARSE_BLOCKS} blocks"),
+                ));
+            }
+            let mut block = [0u8; BLOCK as usize];
+            self.read_exact_at(&mut block)?;
+            push(&block[..504], 21)?;
+            extended = block[504] != 0;
+        }
+        Ok(segments)
+    }
+
+    /// Skips what is left of the current entry's data and its padding.
+    fn skip_rest(&mut self) -> io::Result<()> {
+        let n = self.data.stored_left + self.data.padding;
+        if n > 0 {
+            let at = self.pos;
+            self.src
+                .skip(n)
+                .map_err(|e| truncated_or(e, at + n, "entry data"))?;
+            self.pos += n;
+        }
+        self.data = Data::default();
+        Ok(())
+    }
+
+    fn read_stored(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let n = loop {
+            match self.src.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => break other?,
+            }
+        };
+        if n == 0 {
+            return Err(truncated(self.pos, "entry data"));
+        }
+        self.pos += n as u64;
+        self.data.stored_left -= n as u64;
+        Ok(n)
+    }
+
+    /// The data of an extended header, then its padding.
+    fn read_special(&mut self, len: u64) -> io::Result<Vec<u8>> {
+        let mut body = vec![0u8; usize::try_from(len).unwrap_or(0)];
+        self.read_exact_at(&mut body)?;
+        let padding = (BLOCK - len % BLOCK) % BLOCK;
+        let at = self.pos;
+        self.src
+            .skip(padding)
+            .map_err(|e| truncated_or(e, at, "extended header"))?;
+        self.pos += padding;
+        Ok(body)
+    }
+
+    /// A header block, or `None` at the end of the archive.
+    fn read_header(&mut self) -> io::Result<Option<[u8; BLOCK as usize]>> {
+        let at = self.pos;
+        let mut block = [0u8; BLOCK as usize];
+        let mut filled = 0;
+        while filled < block.len() {
+            match self.src.read(&mut block[filled..]) {
+                Ok(0) if filled == 0 => return Ok(None),
+                Ok(0) => return Err(truncated(at, "header")),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.pos += BLOCK;
+        if block.iter().all(|&b| b == 0) {
+            return Ok(None);
+        }
+        Header(&block).verify_checksum().map_err(|e| bad(at, e))?;
+        Ok(Some(block))
+    }
+
+    fn read_exact_at(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let at = self.pos;
+        self.src
+            .read_exact(buf)
+            .map_err(|e| truncated_or(e, at, "extended header"))?;
+        self.pos += buf.len() as u64;
+        Ok(())
+    }
+}
+
+/// What PAX and GNU extension records say of the next entry.
+#[derive(Default)]
+struct Extensions {
+    path: Option<Vec<u8>>,
+    linkpath: Option<Vec<u8>>,
+    long_name: Option<Vec<u8>>,
+    long_link: Option<Vec<u8>>,
+    size: Option<u64>,
+    uid: Option<u64>,
+    gid: Option<u64>,
+}
+
+impl Extensions {
+    fn any(&self) -> bool {
+        self.path.is_some()
+            || self.linkpath.is_some()
+            || self.long_name.is_some()
+            || self.long_link.is_some()
+            || self.size.is_some()
+            || self.uid.is_some()
+            || self.gid.is_some()
+    }
+
+    /// Parses PAX records: `"<len> <key>=<value>\n"`, `len` counting the whole record.
+    fn pax(&mut self, mut body: &[u8]) -> Result<(), &'static str> {
+        const BAD: &str = "a malformed PAX record";
+        while !body.is_empty() {
+            // Some writers pad the data with NULs.
+            if body.iter().all(|&b| b == 0) {
+                break;
+            }
+            let space = body.iter().position(|&b| b == b' ').ok_or(BAD)?;
+            let len: usize = std::str::from_utf8(&body[..space])
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or(BAD)?;
+            if len <= space + 1 || len > body.len() || body[len - 1] != b'\n' {
+                return Err(BAD);
+            }
+            let record = &body[space + 1..len - 1];
+            let eq = record.iter().position(|&b| b == b'=').ok_or(BAD)?;
+            let (key, value) = (&record[..eq], &record[eq + 1..]);
+            let number = || -> Result<u64, &'static str> {
+                std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or("a PAX record with a bad number")
+            };
+            match key {
+                b"path" => self.path = Some(value.to_vec()),
+                b"linkpath" => self.linkpath = Some(value.to_vec()),
+                b"size" => self.size = Some(number()?),
+                b"uid" => self.uid = Some(number()?),
+                b"gid" => self.gid = Some(number()?),
+                k if k.starts_with(b"GNU.sparse.") => {
+                    return Err("a PAX-format sparse file, which is not supported");
+                }
+                _ => {}
+            }
+            body = &body[len..];
+        }
+        Ok(())
+    }
+}
+
+struct Header<'a>(&'a [u8; BLOCK as usize]);
+
+impl Header<'_> {
+    fn flag(&self) -> u8 {
+        self.0[156]
+    }
+
+    fn size(&self) -> Result<u64, &'static str> {
+        parse_number(&self.0[124..136])
+    }
+
+    /// ustar joins `prefix/name`; GNU and v7 headers have no prefix.
+    fn name(&self) -> Vec<u8> {
+        let name = field_bytes(&self.0[..100]);
+        let posix = &self.0[257..263] == b"ustar\0";
+        let prefix = if posix {
+            field_bytes(&self.0[345..500])
+        } else {
+            &[]
+        };
+        if prefix.is_empty() {
+            name.to_vec()
+        } else {
+            [prefix, b"/", name].concat()
+        }
+    }
+
+    /// The checksum is the sum of the header's bytes with its own field read as
+    /// spaces; historic writers summed signed bytes, which is accepted too.
+    fn verify_checksum(&self) -> Result<(), &'static str> {
+        let stated = parse_number(&self.0[148..156])?;
+        let (mut unsigned, mut signed) = (0u64, 0i64);
+        for (i, &b) in self.0.iter().enumerate() {
+            let b = if (148..156).contains(&i) { b' ' } else { b };
+            unsigned += u64::from(b);
+            signed += i64::from(i8::from_ne_bytes([b]));
+        }
+        if stated == unsigned || i64::try_from(stated) == Ok(signed) {
+            Ok(())
+        } else {
+            Err("a bad header checksum (not a tar archive, or corrupt)")
+        }
+    }
+}
+
+/// A NUL-terminated field's bytes.
+fn field_bytes(field: &[u8]) -> &[u8] {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    &field[..end]
+}
+
+fn trim_nul(mut v: Vec<u8>) -> Vec<u8> {
+    let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+    v.truncate(end);
+    v
+}
+
+/// A numeric field: octal text (spaces and NULs around it), or GNU base-256 when the
+/// first byte's high bit is set.
+fn parse_number(field: &[u8]) -> Result<u64, &'static str> {
+    const BAD: &str = "a bad numeric field";
+    if let Some((&first, rest)) = field.split_first()
+        && first & 0x80 != 0
+    {
+        if first == 0xff {
+            return Err("a negative number");
+        }
+        let mut n = u64::from(first & 0x7f);
+        for &b in rest {
+            n = n
+                .checked_mul(256)
+                .and_then(|n| n.checked_add(u64::from(b)))
+                .ok_or(BAD)?;
+        }
+        return Ok(n);
+    }
+    let text = field_bytes(field);
+    let text = std::str::from_utf8(text)
+        .map_err(|_| BAD)?
+        .trim_matches(' ');
+    if text.is_empty() {
+        return Ok(0);
+    }
+    u64::from_str_radix(text, 8).map_err(|_| BAD)
+}
+
+/// Segments must be in order, apart, within the file, and hold exactly the stored bytes.
+fn check_sparse_map(segments: &[(u64, u64)], stored: u64, size: u64) -> Result<(), &'static str> {
+    const BAD: &str = "a bad sparse map";
+    let mut end = 0u64;
+    let mut total = 0u64;
+    for &(offset, len) in segments {
+        let seg_end = offset.checked_add(len).ok_or(BAD)?;
+        if offset < end || seg_end > size {
+            return Err(BAD);
+        }
+        end = seg_end;
+        total = total.checked_add(len).ok_or(BAD)?;
+    }
+    if total == stored { Ok(()) } else { Err(BAD) }
+}
+
+fn special_name(flag: u8) -> &'static str {
+    match flag {
+        b'x' => "PAX extended header",
+        b'g' => "PAX global header",
+        b'L' => "GNU long name",
+        _ => "GNU long link name",
+    }
+}
+
+fn bad(at: u64, what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("tar header at byte {at}: {what}"),
+    )
+}
+
+fn truncated(at: u64, what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("tar stream truncated in the {what} at byte {at}"),
+    )
+}
+
+fn truncated_or(e: io::Error, at: u64, what: &str) -> io::Error {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        truncated(at, what)
+    } else {
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(bytes: &[u8]) -> io::Result<Vec<(Entry, Vec<u8>)>> {
+        let mut r = TarReader::new(Stream(bytes));
+        let mut out = Vec::new();
+        while let Some(e) = r.next_entry()? {
+            let mut data = Vec::new();
+            let mut buf = [0u8; 7];
+            loop {
+                let n = r.read_data(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                data.extend_from_slice(&buf[..n]);
+            }
+            out.push((e, data));
+        }
+        Ok(out)
+    }
+
+    /// A header block with the given fields and a valid checksum.
+    fn header(name: &[u8], flag: u8, size: u64, magic: &[u8; 8]) -> [u8; 512] {
+        let mut h = [0u8; 512];
+        h[..name.len()].copy_from_slice(name);
+        h[100..107].copy_from_slice(b"0000644");
+        h[108..115].copy_from_slice(b"0001750");
+        h[116..123].copy_from_slice(b"0000012");
+        h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
+        h[156] = flag;
+        h[257..265].copy_from_slice(magic);
+        seal(&mut h);
+        h
+    }
+
+    fn seal(h: &mut [u8; 512]) {
+        h[148..156].fill(b' ');
+        let sum: u64 = h.iter().map(|&b| u64::from(b)).sum();
+        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    }
+
+    fn padded(data: &[u8]) -> Vec<u8> {
+        let mut v = data.to_vec();
+        v.resize(data.len().div_ceil(512) * 512, 0);
+        v
+    }
+
+    /// `"<len> key=value\n"`, `len` counting itself.
+    fn pax_record(key: &str, value: &str) -> String {
+        let body = format!(" {key}={value}\n");
+        let mut len = body.len() + 1;
+        while format!("{len}").len() + body.len() != len {
+            len += 1;
+        }
+        format!("{len}{body}")
+    }
+
+    const GNU: &[u8; 8] = b"ustar  \0";
+    const POSIX: &[u8; 8] = b"ustar\x0000";
+
+    #[test]
+    fn agrees_with_the_tar_crate_on_what_it_builds() {
+        let mut b = tar::Builder::new(Vec::new());
+        let long = "d/".repeat(80) + "file";
+        for (path, kind, data) in [
+            ("bin/sh", tar::EntryType::Regular, &b"#!/bin/sh\n"[..]),
+            (long.as_str(), tar::EntryType::Regular, b"x"),
+            ("etc/", tar::EntryType::Directory, b""),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_mode(0o755);
+            h.set_uid(1000);
+            h.set_size(data.len() as u64);
+            b.append_data(&mut h, path, data).unwrap();
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        b.append_link(&mut h, "link", "t/".repeat(70) + "target")
+            .unwrap();
+        let bytes = b.into_inner().unwrap();
+        let got = entries(&bytes).unwrap();
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[0].0.path, b"bin/sh");
+        assert_eq!(got[0].0.kind, EntryKind::File);
+        assert_eq!((got[0].0.mode, got[0].0.uid), (0o755, 1000));
+        assert_eq!(got[0].1, b"#!/bin/sh\n");
+        assert_eq!(got[1].0.path, long.as_bytes());
+        assert_eq!(got[1].1, b"x");
+        assert_eq!(got[2].0.kind, EntryKind::Dir);
+        assert_eq!(got[3].0.kind, EntryKind::Symlink);
+        assert_eq!(got[3].0.link, ("t/".repeat(70) + "target").as_bytes());
+        // Offsets point at the data, as the archive index needs.
+        let off = usize::try_from(got[0].0.data_offset).unwrap();
+        assert_eq!(&bytes[off..off + 10], b"#!/bin/sh\n");
+    }
+
+    #[test]
+    fn pax_records_override_the_header() {
+        let records = [
+            pax_record("path", "very/long/pax/name"),
+            pax_record("uid", "42"),
+            pax_record("size", "3"),
+        ]
+        .concat();
+        let records = records.as_bytes();
+        let mut t = header(b"PaxHeaders/x", b'x', records.len() as u64, POSIX).to_vec();
+        t.extend(padded(records));
+        t.extend(header(b"short", b'0', 0, POSIX));
+        t.extend(padded(b"abc"));
+        let got = entries(&t).unwrap();
+        assert_eq!(got[0].0.path, b"very/long/pax/name");
+        assert_eq!(got[0].0.uid, 42);
+        assert_eq!(got[0].1, b"abc");
+    }
+
+    #[test]
+    fn ustar_prefix_is_joined_and_global_headers_are_skipped() {
+        let mut t = header(b"pax_global_header", b'g', 0, POSIX).to_vec();
+        let mut h = header(b"name", b'0', 0, POSIX);
+        h[345..351].copy_from_slice(b"prefix");
+        seal(&mut h);
+        t.extend(h);
+        let got = entries(&t).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0.path, b"prefix/name");
+    }
+
+    #[test]
+    fn sparse_files_read_with_their_holes() {
+        // 10 bytes at 4 and 3 bytes at 20, in a 30-byte file.
+        let mut h = header(b"sparse", b'S', 13, GNU);
+        h[386..398].copy_from_slice(b"00000000004\0");
+        h[398..410].copy_from_slice(b"00000000012\0");
+        h[410..422].copy_from_slice(b"00000000024\0");
+        h[422..434].copy_from_slice(b"00000000003\0");
+        h[483..495].copy_from_slice(b"00000000036\0");
+        seal(&mut h);
+        let mut t = h.to_vec();
+        t.extend(padded(b"0123456789xyz"));
+        let got = entries(&t).unwrap();
+        assert_eq!(got[0].0.size, 30);
+        assert!(!got[0].0.contiguous);
+        let mut want = vec![0u8; 30];
+        want[4..14].copy_from_slice(b"0123456789");
+        want[20..23].copy_from_slice(b"xyz");
+        assert_eq!(got[0].1, want);
+    }
+
+    #[test]
+    fn oversized_extensions_are_refused_without_reading_them() {
+        for flag in [b'x', b'L', b'K', b'g'] {
+            let t = header(b"huge", flag, (8 << 30) - 1, GNU);
+            let e = entries(&t).unwrap_err().to_string();
+            assert!(e.contains("more than 1048576 accepted"), "{e}");
+            assert!(e.contains("byte 0"), "{e}");
+        }
+    }
+
+    #[test]
+    fn base256_numbers_and_corruption() {
+        let mut h = header(b"big", b'0', 0, GNU);
+        h[124..136].copy_from_slice(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5]);
+        seal(&mut h);
+        let mut t = h.to_vec();
+        t.extend(padded(b"hello"));
+        assert_eq!(entries(&t).unwrap()[0].1, b"hello");
+
+        let mut corrupt = t.clone();
+        corrupt[0] ^= 1;
+        let e = entries(&corrupt).unwrap_err().to_string();
+        assert!(e.contains("checksum"), "{e}");
+
+        let e = entries(&t[..600]).unwrap_err().to_string();
+        assert!(e.contains("truncated"), "{e}");
+        let e = entries(&t[..100]).unwrap_err().to_string();
+        assert!(e.contains("truncated in the header at byte 0"), "{e}");
+        // An extended header with no entry after it.
+        let mut dangling = header(b"L", b'L', 4, GNU).to_vec();
+        dangling.extend(padded(b"name"));
+        let e = entries(&dangling).unwrap_err().to_string();
+        assert!(e.contains("without the entry"), "{e}");
+    }
+
+    #[test]
+    fn end_marker_and_bare_end_both_end_the_archive() {
+        let mut t = header(b"a", b'0', 1, GNU).to_vec();
+        t.extend(padded(b"1"));
+        assert_eq!(entries(&t).unwrap().len(), 1);
+        t.extend([0u8; 1024]);
+        t.extend(header(b"after-end", b'0', 0, GNU));
+        assert_eq!(entries(&t).unwrap().len(), 1);
+    }
+}
