@@ -9,8 +9,9 @@
 //! [`MAX_SPARSE_BLOCKS`] extension blocks.
 //!
 //! Formats read: v7, ustar (with its name prefix), GNU (long names `L`/`K`, old sparse
-//! files `S`, base-256 numbers) and PAX (`path`, `linkpath`, `size`, `uid`, `gid`;
-//! global headers are skipped, as Docker and containerd skip them). Header checksums
+//! files `S`, base-256 numbers) and PAX (`path`, `linkpath`, `size`, `uid`, `gid`, and
+//! GNU's sparse formats 0.0, 0.1 and 1.0; global headers are skipped, as Docker and
+//! containerd skip them). Header checksums
 //! are verified. A zero block, or the end of the stream at a header boundary, ends
 //! the archive; the end of the stream anywhere else is an error naming the offset.
 //!
@@ -25,6 +26,8 @@ const BLOCK: u64 = 512;
 pub const MAX_SPECIAL: u64 = 1 << 20;
 /// Most GNU sparse extension blocks accepted for one file (21 segments each).
 pub const MAX_SPARSE_BLOCKS: usize = 2048;
+/// Most segments accepted in a PAX sparse map: as many as [`MAX_SPARSE_BLOCKS`] hold.
+const MAX_SPARSE_SEGMENTS: usize = MAX_SPARSE_BLOCKS * 21;
 
 /// What an entry is, from its type flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +211,15 @@ impl<S: Source> TarReader<S> {
         }
         // Sparse: zeros up to the next segment, then its bytes; zeros to the end.
         let d = &mut self.data;
+        // Segments already read, and empty ones (GNU tar ends its map with one at the
+        // file's size), are behind us.
+        while d
+            .segments
+            .front()
+            .is_some_and(|&(start, len)| d.logical_pos >= start + len)
+        {
+            d.segments.pop_front();
+        }
         if d.logical_pos >= d.logical_size || buf.is_empty() {
             return Ok(0);
         }
@@ -225,11 +237,7 @@ impl<S: Source> TarReader<S> {
             .unwrap_or(usize::MAX)
             .min(buf.len());
         let n = self.read_stored(&mut buf[..want])?;
-        let d = &mut self.data;
-        d.logical_pos += n as u64;
-        if d.logical_pos == seg_start + seg_len {
-            d.segments.pop_front();
-        }
+        self.data.logical_pos += n as u64;
         Ok(n)
     }
 
@@ -254,8 +262,14 @@ impl<S: Source> TarReader<S> {
             other => EntryKind::Other(other),
         };
         let num = |field: &[u8]| parse_number(field).map_err(|e| bad(at, e));
+        let pax_sparse = ext
+            .sparse
+            .real_size
+            .map(|size| (size, ext.sparse.map_in_data));
         let mut entry = Entry {
-            path: ext.path.or(ext.long_name).unwrap_or_else(|| header.name()),
+            path: (ext.sparse.name.or(ext.path))
+                .or(ext.long_name)
+                .unwrap_or_else(|| header.name()),
             link: ext
                 .linkpath
                 .or(ext.long_link)
@@ -276,9 +290,24 @@ impl<S: Source> TarReader<S> {
             padding: (BLOCK - stored % BLOCK) % BLOCK,
             ..Data::default()
         };
-        if flag == b'S' {
-            let segments = self.sparse_map(at, header)?;
-            let logical_size = num(&header.0[483..495])?;
+        let sparse = if flag == b'S' {
+            Some((self.sparse_map(at, header)?, num(&header.0[483..495])?))
+        } else if let Some((size, map_in_data)) = pax_sparse {
+            let numbers = if map_in_data {
+                self.sparse_map_in_data(at)?
+            } else {
+                ext.sparse.numbers
+            };
+            if numbers.len() % 2 != 0 || numbers.len() / 2 > MAX_SPARSE_SEGMENTS {
+                return Err(bad(at, "a bad sparse map"));
+            }
+            let pairs = numbers.chunks(2).map(|p| (p[0], p[1]));
+            Some((pairs.filter(|&(o, n)| o != 0 || n != 0).collect(), size))
+        } else {
+            None
+        };
+        if let Some((segments, logical_size)) = sparse {
+            let stored = self.data.stored_left;
             check_sparse_map(&segments, stored, logical_size).map_err(|e| bad(at, e))?;
             self.data.segments = segments.into();
             self.data.logical_size = logical_size;
@@ -290,6 +319,46 @@ impl<S: Source> TarReader<S> {
         }
         entry.data_offset = self.pos;
         Ok(entry)
+    }
+
+    /// The numbers of a PAX 1.0 sparse map: decimal lines at the start of the data (a
+    /// count, then offset and length per segment), padded to whole blocks, which are
+    /// taken off the entry's stored bytes.
+    fn sparse_map_in_data(&mut self, at: u64) -> io::Result<Vec<u64>> {
+        let mut numbers = Vec::new();
+        let mut count: Option<usize> = None;
+        let mut current: Option<u64> = None;
+        let mut block = [0u8; BLOCK as usize];
+        loop {
+            if self.data.stored_left < BLOCK || numbers.len() / 2 > MAX_SPARSE_SEGMENTS {
+                return Err(bad(at, "a bad sparse map"));
+            }
+            self.read_exact_at(&mut block)?;
+            self.data.stored_left -= BLOCK;
+            for &b in &block {
+                if b == b'\n' {
+                    let n = current.take().ok_or_else(|| bad(at, "a bad sparse map"))?;
+                    match count {
+                        None => count = Some(usize::try_from(n).unwrap_or(usize::MAX)),
+                        Some(_) => numbers.push(n),
+                    }
+                    if count.is_some_and(|c| numbers.len() == c.saturating_mul(2)) {
+                        // The rest of this block is padding.
+                        return Ok(numbers);
+                    }
+                } else if b.is_ascii_digit() {
+                    let n = current.unwrap_or(0);
+                    current = n
+                        .checked_mul(10)
+                        .and_then(|n| n.checked_add(u64::from(b - b'0')));
+                    if current.is_none() {
+                        return Err(bad(at, "a bad sparse map"));
+                    }
+                } else {
+                    return Err(bad(at, "a bad sparse map"));
+                }
+            }
+        }
     }
 
     /// The segments of a GNU sparse file: 4 in the header, 21 per extension block.
@@ -414,6 +483,27 @@ struct Extensions {
     size: Option<u64>,
     uid: Option<u64>,
     gid: Option<u64>,
+    sparse: PaxSparse,
+}
+
+/// GNU's PAX sparse formats: 0.0 lists `GNU.sparse.offset`/`numbytes` records, 0.1 a
+/// `GNU.sparse.map`, 1.0 puts the map at the start of the data. All name the file in
+/// `GNU.sparse.name` and give its size with holes in `GNU.sparse.realsize` (`size` in
+/// 0.x).
+#[derive(Default)]
+struct PaxSparse {
+    name: Option<Vec<u8>>,
+    real_size: Option<u64>,
+    /// Version 1.0: the map is in the data.
+    map_in_data: bool,
+    /// Versions 0.x: flat offset, length, offset, length...
+    numbers: Vec<u64>,
+}
+
+impl PaxSparse {
+    fn any(&self) -> bool {
+        self.real_size.is_some() || self.map_in_data || !self.numbers.is_empty()
+    }
 }
 
 impl Extensions {
@@ -425,6 +515,7 @@ impl Extensions {
             || self.size.is_some()
             || self.uid.is_some()
             || self.gid.is_some()
+            || self.sparse.any()
     }
 
     /// Parses PAX records: `"<len> <key>=<value>\n"`, `len` counting the whole record.
@@ -458,8 +549,19 @@ impl Extensions {
                 b"size" => self.size = Some(number()?),
                 b"uid" => self.uid = Some(number()?),
                 b"gid" => self.gid = Some(number()?),
-                k if k.starts_with(b"GNU.sparse.") => {
-                    return Err("a PAX-format sparse file, which is not supported");
+                b"GNU.sparse.name" => self.sparse.name = Some(value.to_vec()),
+                b"GNU.sparse.realsize" | b"GNU.sparse.size" => {
+                    self.sparse.real_size = Some(number()?);
+                }
+                b"GNU.sparse.major" => self.sparse.map_in_data = value == b"1",
+                b"GNU.sparse.offset" | b"GNU.sparse.numbytes" => {
+                    self.sparse.numbers.push(number()?);
+                }
+                b"GNU.sparse.map" => {
+                    for n in value.split(|&b| b == b',').filter(|n| !n.is_empty()) {
+                        let n = std::str::from_utf8(n).ok().and_then(|n| n.parse().ok());
+                        self.sparse.numbers.push(n.ok_or("a bad GNU.sparse.map")?);
+                    }
                 }
                 _ => {}
             }
@@ -545,10 +647,18 @@ fn parse_number(field: &[u8]) -> Result<u64, &'static str> {
         }
         return Ok(n);
     }
-    let text = field_bytes(field);
-    let text = std::str::from_utf8(text)
-        .map_err(|_| BAD)?
-        .trim_matches(' ');
+    // Digits, with spaces or NULs before them and a space or NUL after (then anything:
+    // some writers leave stale bytes past the terminator).
+    let start = field
+        .iter()
+        .position(|&b| b != b' ' && b != 0)
+        .unwrap_or(field.len());
+    let digits = &field[start..];
+    let end = digits
+        .iter()
+        .position(|&b| b == b' ' || b == 0)
+        .unwrap_or(digits.len());
+    let text = std::str::from_utf8(&digits[..end]).map_err(|_| BAD)?;
     if text.is_empty() {
         return Ok(0);
     }
@@ -734,12 +844,17 @@ mod tests {
 
     #[test]
     fn sparse_files_read_with_their_holes() {
-        // 10 bytes at 4 and 3 bytes at 20, in a 30-byte file.
+        // 10 bytes at 4 and 3 bytes at 20, in a 30-byte file; empty segments at 15
+        // and at the end, as GNU tar writes them.
         let mut h = header(b"sparse", b'S', 13, GNU);
-        h[386..398].copy_from_slice(b"00000000004\0");
-        h[398..410].copy_from_slice(b"00000000012\0");
-        h[410..422].copy_from_slice(b"00000000024\0");
-        h[422..434].copy_from_slice(b"00000000003\0");
+        for (i, (offset, len)) in [(4u64, 10u64), (15, 0), (20, 3), (30, 0)]
+            .iter()
+            .enumerate()
+        {
+            let at = 386 + i * 24;
+            h[at..at + 12].copy_from_slice(format!("{offset:011o}\0").as_bytes());
+            h[at + 12..at + 24].copy_from_slice(format!("{len:011o}\0").as_bytes());
+        }
         h[483..495].copy_from_slice(b"00000000036\0");
         seal(&mut h);
         let mut t = h.to_vec();
@@ -751,6 +866,42 @@ mod tests {
         want[4..14].copy_from_slice(b"0123456789");
         want[20..23].copy_from_slice(b"xyz");
         assert_eq!(got[0].1, want);
+    }
+
+    #[test]
+    fn pax_sparse_files_read_with_their_holes() {
+        // Format 1.0 (map in the data) and 0.1 (map in a record): "ab" at 2 and "c" at
+        // 6 of an 8-byte file.
+        let want = b"\0\0ab\0\0c\0";
+        let one = [
+            pax_record("GNU.sparse.major", "1"),
+            pax_record("GNU.sparse.minor", "0"),
+            pax_record("GNU.sparse.name", "real/name"),
+            pax_record("GNU.sparse.realsize", "8"),
+        ]
+        .concat();
+        let mut t = header(b"PaxHeaders/x", b'x', one.len() as u64, POSIX).to_vec();
+        t.extend(padded(one.as_bytes()));
+        t.extend(header(b"GNUSparseFile.0/name", b'0', 512 + 3, POSIX));
+        t.extend(padded(b"2\n2\n2\n6\n1\n"));
+        t.extend(padded(b"abc"));
+        let zero_one = [
+            pax_record("GNU.sparse.name", "real/name"),
+            pax_record("GNU.sparse.size", "8"),
+            pax_record("GNU.sparse.map", "2,2,6,1"),
+        ]
+        .concat();
+        t.extend(header(b"PaxHeaders/y", b'x', zero_one.len() as u64, POSIX));
+        t.extend(padded(zero_one.as_bytes()));
+        t.extend(header(b"GNUSparseFile.0/name", b'0', 3, POSIX));
+        t.extend(padded(b"abc"));
+        let got = entries(&t).unwrap();
+        assert_eq!(got.len(), 2);
+        for (entry, data) in got {
+            assert_eq!(entry.path, b"real/name");
+            assert_eq!(entry.size, 8);
+            assert_eq!(data, want);
+        }
     }
 
     #[test]
@@ -786,6 +937,21 @@ mod tests {
         dangling.extend(padded(b"name"));
         let e = entries(&dangling).unwrap_err().to_string();
         assert!(e.contains("without the entry"), "{e}");
+    }
+
+    #[test]
+    fn numbers_as_writers_pad_them() {
+        for (field, want) in [
+            (&b"0000644\0"[..], 0o644),
+            (b"    644 ", 0o644),
+            (b"\0\0\x00644\0", 0o644),
+            (b"0000644\0\xff\xfe", 0o644),
+            (b"        ", 0),
+            (b"\0\0\0\0", 0),
+        ] {
+            assert_eq!(parse_number(field), Ok(want), "{field:?}");
+        }
+        assert!(parse_number(b"0000689\0").is_err());
     }
 
     #[test]
