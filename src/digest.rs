@@ -157,9 +157,8 @@ impl Hasher {
         const AHEAD: usize = 2048;
         const LINE: usize = 64;
         let mut touched = 0;
-        for slice in data.chunks(SLICE) {
-            let hashed = slice.as_ptr() as usize - data.as_ptr() as usize;
-            let want = (hashed + slice.len() + AHEAD).min(data.len());
+        for (i, slice) in data.chunks(SLICE).enumerate() {
+            let want = (i * SLICE + slice.len() + AHEAD).min(data.len());
             let mut fold = 0u8;
             while touched < want {
                 fold ^= data[touched];

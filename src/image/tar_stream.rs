@@ -241,11 +241,6 @@ impl<S: Source> TarReader<S> {
         Ok(n)
     }
 
-    /// Consumes the source: what follows the archive's end marker is the caller's.
-    pub fn into_inner(self) -> S {
-        self.src
-    }
-
     fn entry(
         &mut self,
         at: u64,
