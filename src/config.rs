@@ -10,13 +10,14 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::digest::Digest;
-use crate::finding::Location;
-use crate::rules::RuleId;
+use crate::model::RuleId;
+use crate::model::finding::Location;
+use crate::model::manifest::valid_name;
+use crate::model::nix::NixSpec;
 
 /// The config file's name, looked for in the current directory and its parents.
 pub const FILE_NAME: &str = "buildproof.toml";
@@ -57,14 +58,6 @@ pub struct Component {
     pub image: Option<String>,
     pub dockerfile: Option<String>,
     pub deploy: Option<String>,
-}
-
-/// The `nix` key: a flake installable, or a file and attribute for `nix-build`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(untagged)]
-pub enum NixSpec {
-    Installable(String),
-    File { file: String, attr: String },
 }
 
 /// One `[[accept]]`: acknowledges the finding with this fingerprint.
@@ -145,7 +138,7 @@ impl Config {
 
     /// Reads and validates one config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let bytes = crate::tree::read_file(path).map_err(|source| ConfigError::Read {
+        let bytes = crate::fsio::read_file(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
@@ -209,7 +202,7 @@ impl Config {
     /// A path from the config, resolved against the config's directory.
     #[must_use]
     pub fn resolve(&self, relative: &str) -> PathBuf {
-        crate::tree::join(&self.root, Path::new(relative))
+        crate::fsio::join(&self.root, Path::new(relative))
     }
 }
 
@@ -626,16 +619,6 @@ fn normalize_path(path: &str) -> String {
     } else {
         trimmed.to_owned()
     }
-}
-
-/// SPEC.md: `[a-z0-9][a-z0-9._-]*`.
-pub fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && chars
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
 }
 
 #[cfg(test)]

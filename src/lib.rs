@@ -3,6 +3,8 @@
 //! The library does the work and never prints; `main.rs` parses arguments, calls
 //! [`commands::run`], prints errors and picks the exit code.
 
+/// in-toto statements: writing a manifest as one, unwrapping envelopes that carry one.
+pub mod attest;
 /// Command-line definitions (clap).
 pub mod cli;
 /// One file per command: plan, work through the library, hand a report to `report`.
@@ -15,12 +17,14 @@ pub mod deploy;
 pub mod digest;
 /// Dockerfile parsing down to the final stage's startup; `.dockerignore`.
 pub mod dockerfile;
-/// Findings: the values rules return.
-pub mod finding;
+/// File helpers: non-blocking, no-follow opens; whole-file reads; path text.
+pub mod fsio;
 /// OCI layouts and archives, verified blobs, merged layers, static startup check.
 pub mod image;
-/// The versioned manifest schema (`buildproof.manifest/v1`) and in-toto statements.
-pub mod manifest;
+/// Reading the documents users pass (manifests, in-toto statements of them), bounded.
+pub mod load;
+/// The ground floor: manifest records, running state, findings, rule ids.
+pub mod model;
 /// The NAR format and hashing a path as `nix hash path` does.
 pub mod nar;
 /// Store paths, derivations, the nix CLI, input coverage of derivation sources.

@@ -6,7 +6,7 @@
 use anyhow::Context as _;
 
 use crate::config::{Component, Config};
-use crate::manifest::{ComponentRecord, Manifest};
+use crate::model::manifest::{ComponentRecord, Manifest};
 use crate::tree;
 
 /// Hashes every component of `config`.

@@ -3,7 +3,6 @@
 
 use crate::cli::CheckArgs;
 use crate::config::Config;
-use crate::manifest::Manifest;
 use crate::rules::Context;
 
 pub(super) fn run(args: &CheckArgs) -> anyhow::Result<u8> {
@@ -15,7 +14,7 @@ pub(super) fn run(args: &CheckArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    let base = Manifest::read(&args.against)?;
+    let base = crate::load::manifest(&args.against)?;
     let config = Config::discover(args.config.config.as_deref())?;
     let new = crate::snapshot::take(&config)?;
     if let Some(path) = &args.write_manifest {

@@ -2,12 +2,11 @@
 
 use crate::cli::DiffArgs;
 use crate::config::Config;
-use crate::manifest::Manifest;
 use crate::rules::Context;
 
 pub(super) fn run(args: &DiffArgs) -> anyhow::Result<u8> {
-    let base = Manifest::read(&args.base)?;
-    let new = Manifest::read(&args.new)?;
+    let base = crate::load::manifest(&args.base)?;
+    let new = crate::load::manifest(&args.new)?;
     let config = Config::discover_optional(args.config.as_deref())?;
     let report = super::diff_report("diff", &base, &new, Context::today(config.as_ref()));
     super::emit_report(&report, &args.report)

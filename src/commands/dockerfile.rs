@@ -3,7 +3,8 @@
 //! line in their `component` field and point at NEW's lines.
 
 use crate::cli::DockerfileCommand;
-use crate::dockerfile::{self, DockerfileRecord};
+use crate::dockerfile;
+use crate::model::dockerfile::DockerfileRecord;
 use crate::report::Report;
 use crate::rules::{self, RuleId};
 

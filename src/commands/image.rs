@@ -12,9 +12,10 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{ImageCommand, ReportArgs};
-use crate::finding::{Finding, Location};
 use crate::image::layers::{Kind, Node};
-use crate::image::{self, Image, ImageRecord, Options};
+use crate::image::{self, Image, Options};
+use crate::model::finding::{Finding, Location};
+use crate::model::image::ImageRecord;
 use crate::report::{Format, Report};
 use crate::rules::{RuleId, image as image_rules};
 

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::io::IsTerminal as _;
 
 use crate::cli::{Cli, Command, ReportArgs};
-use crate::manifest::Manifest;
+use crate::model::manifest::Manifest;
 use crate::report::{self, Format, Report};
 use crate::rules::{self, Context};
 

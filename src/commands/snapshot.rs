@@ -10,7 +10,7 @@ pub(super) fn run(args: &SnapshotArgs) -> anyhow::Result<u8> {
     let manifest = crate::snapshot::take(&config)?;
     let bytes = match args.format {
         SnapshotFormat::Manifest => manifest.to_json()?,
-        SnapshotFormat::InToto => crate::manifest::in_toto(&manifest)?,
+        SnapshotFormat::InToto => crate::attest::statement(&manifest)?,
     };
     crate::output::emit(args.output.as_deref(), &bytes)?;
 

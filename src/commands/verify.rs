@@ -5,12 +5,11 @@
 use crate::cli::VerifyArgs;
 use crate::config::Config;
 use crate::deploy;
-use crate::manifest::Manifest;
 use crate::report::Report;
 use crate::rules::{self, Context};
 
 pub(super) fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
-    let mut built = Manifest::read(&args.built)?;
+    let mut built = crate::load::manifest(&args.built)?;
     if !args.components.is_empty() {
         if let Some(unknown) = args
             .components

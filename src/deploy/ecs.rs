@@ -15,8 +15,8 @@
 
 use serde_json::{Map, Value};
 
-use super::Container;
 use crate::digest::Digest;
+use crate::model::running::Container;
 
 /// Whether an object has the shape of one of the outputs above.
 pub(super) fn recognises(object: &Map<String, Value>) -> bool {
@@ -46,7 +46,7 @@ pub(super) fn containers(value: &Value) -> Result<Vec<Container>, String> {
                 .and_then(Value::as_array)
                 .ok_or_else(|| format!("{workload} has no `containers` array"))?;
             for c in list {
-                let mut container = Container::from_spec(c, &workload)?;
+                let mut container = super::container_from_spec(c, &workload)?;
                 container.not_running.clone_from(&not_running);
                 if let Some(digest) = c.get("imageDigest").and_then(Value::as_str) {
                     let digest: Digest = digest.parse().map_err(|e| {
@@ -76,7 +76,7 @@ pub(super) fn containers(value: &Value) -> Result<Vec<Container>, String> {
         .and_then(Value::as_array)
         .ok_or_else(|| format!("{workload} has no `containerDefinitions` array"))?;
     for c in list {
-        out.push(Container::from_spec(c, &workload)?);
+        out.push(super::container_from_spec(c, &workload)?);
     }
     Ok(out)
 }

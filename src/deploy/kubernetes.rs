@@ -34,8 +34,8 @@
 
 use serde_json::Value;
 
-use super::Container;
 use crate::digest::Digest;
+use crate::model::running::Container;
 
 /// The containers of a Kubernetes object or list.
 pub(super) fn containers(value: &Value) -> Result<Vec<Container>, String> {
@@ -124,7 +124,7 @@ fn object(value: &Value, kind: &str, out: &mut Vec<Container>) -> Result<(), Str
             .as_array()
             .ok_or_else(|| format!("`{key}` of {workload} is not an array"))?;
         for c in list {
-            let mut container = Container::from_spec(c, &workload)?;
+            let mut container = super::container_from_spec(c, &workload)?;
             container.not_running.clone_from(&not_running);
             let status = statuses
                 .iter()

@@ -4,6 +4,8 @@
 //! `/nix/store` (a store may live elsewhere); the last path component must have the
 //! hash-name shape.
 
+use crate::model::running::store_path_name as name_of;
+
 /// The store paths of `text`, or the 1-based number and content of the first line
 /// that is not one.
 pub(super) fn parse(text: &str) -> Result<Vec<String>, (usize, String)> {
@@ -22,21 +24,6 @@ pub(super) fn parse(text: &str) -> Result<Vec<String>, (usize, String)> {
         return Err((1, String::new()));
     }
     Ok(paths)
-}
-
-/// The name of a store path, the part after the hash: `goinstance-1.0` of
-/// `/nix/store/0c0a…-goinstance-1.0`. `None` when `path` is not a store path.
-#[must_use]
-pub fn name_of(path: &str) -> Option<&str> {
-    let (dir, base) = path.rsplit_once('/')?;
-    if !path.starts_with('/') || dir.is_empty() {
-        return None;
-    }
-    let (hash, name) = base.split_at_checked(32)?;
-    let name = name.strip_prefix('-')?;
-    let nix_base32 =
-        |c: char| c.is_ascii_digit() || (c.is_ascii_lowercase() && !"eout".contains(c));
-    (hash.chars().all(nix_base32) && !name.is_empty()).then_some(name)
 }
 
 #[cfg(test)]

@@ -25,14 +25,14 @@
 //! configuration copied when a stage starts `FROM` an earlier one, to
 //! [`MAX_EXPANDED`] bytes. Without the second bound a few kilobytes of `ENV B1=$A`,
 //! `ENV B2=$A`, … over one large `A` would hold gigabytes. Recorded values longer than
-//! [`super::MAX_SHOWN`] are shortened with their digest ([`super::shortened`]).
+//! [`crate::model::dockerfile::MAX_SHOWN`] are shortened with their digest ([`crate::model::dockerfile::shortened`]).
 
 use std::collections::BTreeMap;
 
 use super::duration;
 use super::parser::{Instruction, Parsed, SyntaxError, truncate};
 use super::shell::{self, Vars};
-use super::{Field, StageRecord, Startup};
+use crate::model::dockerfile::{Field, StageRecord, Startup};
 
 /// The default shell of shell-form commands on Linux.
 const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
@@ -614,10 +614,10 @@ fn size(state: &State) -> usize {
 }
 
 /// The record keeps long values shortened, with their digest (see
-/// [`super::shortened`]).
+/// [`crate::model::dockerfile::shortened`]).
 fn shorten(startup: &mut Startup) {
     let short = |f: &mut Field| {
-        if let std::borrow::Cow::Owned(s) = super::shortened(&f.value) {
+        if let std::borrow::Cow::Owned(s) = crate::model::dockerfile::shortened(&f.value) {
             f.value = s;
         }
     };
@@ -641,7 +641,7 @@ fn shorten(startup: &mut Startup) {
         .into_iter()
         .map(|(k, mut f)| {
             short(&mut f);
-            (super::shortened(&k).into_owned(), f)
+            (crate::model::dockerfile::shortened(&k).into_owned(), f)
         })
         .collect();
 }
@@ -979,7 +979,7 @@ mod tests {
         assert_eq!(s.env["A"].value, shown);
         assert_eq!(value(&s.user), Some((shown.as_str(), 8)));
         // Shown again, a shown value stays as it is.
-        assert_eq!(crate::dockerfile::shortened(&shown), shown);
+        assert_eq!(crate::model::dockerfile::shortened(&shown), shown);
     }
 
     error!(no_from, "ARG A=1\n", 1, "no FROM");

@@ -106,7 +106,7 @@ impl Store {
             return Ok(Store::Dir(path.to_owned()));
         }
         let file =
-            crate::tree::open_file(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+            crate::fsio::open_file(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
         let bad = |e: io::Error| format!("`{}`: not a readable tar archive: {e}", path.display());
         let mut archive = TarReader::new(Seekable::new(file).map_err(bad)?);
         let mut members = BTreeMap::new();
@@ -195,13 +195,13 @@ impl Store {
     pub(crate) fn open_file(&self, rel: &str) -> io::Result<(Box<dyn Read>, u64)> {
         match self {
             Store::Dir(_) => {
-                let f = crate::tree::open_file(&self.dir_path(rel)?)?;
+                let f = crate::fsio::open_file(&self.dir_path(rel)?)?;
                 let len = f.metadata()?.len();
                 Ok((Box::new(f), len))
             }
             Store::Tar { path, .. } => {
                 let (offset, size) = self.member(rel)?;
-                let mut f = crate::tree::open_file(path)?;
+                let mut f = crate::fsio::open_file(path)?;
                 f.seek(SeekFrom::Start(offset))?;
                 Ok((Box::new(f.take(size)), size))
             }

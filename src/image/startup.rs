@@ -32,14 +32,10 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
-
-use super::Startup;
 use super::layers::{Head, Kind, MergedFs, Node};
-use crate::finding::Level;
+use crate::model::finding::Level;
+use crate::model::image::{DEFAULT_PATH, Problem, Startup};
 
-/// Docker's default PATH when the config sets none.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// Symlinks followed while resolving one path (Linux's `MAXSYMLINKS`).
 pub const MAX_LINKS: usize = 40;
 /// The longest chain of `#!` scripts the kernel runs (`BINPRM_MAX_RECURSION` + 1):
@@ -58,19 +54,6 @@ const LIB_DIRS: [&str; 10] = [
     "/usr/lib/aarch64-linux-gnu",
     "/usr/local/lib64",
 ];
-
-/// One thing that would stop (error) or may stop (warning) the container starting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Problem {
-    pub level: Level,
-    /// The path (or user) that failed.
-    pub path: String,
-    pub message: String,
-    /// What to change so it starts.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub fix: String,
-}
 
 impl Problem {
     fn error(path: &str, message: String) -> Self {

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use crate::digest::{CHUNK, Digest, Hasher};
-use crate::manifest::{FileKind, FileRecord};
-use crate::tree::{display_path, special_kind};
+use crate::fsio::{display_path, special_kind};
+use crate::model::manifest::{FileKind, FileRecord};
 
 /// A NAR hash and what went into it.
 #[derive(Debug, Clone)]
@@ -331,7 +331,7 @@ impl<S: Sink> Walker<'_, S> {
             source,
         };
         let executable = meta.permissions().mode() & 0o100 != 0;
-        let file = crate::tree::open_regular(path, meta).map_err(io_err)?;
+        let file = crate::fsio::open_regular(path, meta).map_err(io_err)?;
         let len = meta.len();
         self.emit(|t| wire::regular_start(t, executable, len));
         let mut file_hasher = self.files.is_some().then(Hasher::new);

@@ -11,7 +11,7 @@
 use std::io;
 
 use super::Report;
-use crate::finding::{Finding, Level};
+use crate::model::finding::{Finding, Level};
 
 pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     for f in &report.findings {

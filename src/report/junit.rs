@@ -21,8 +21,8 @@ use std::fmt::Write as _;
 use std::io;
 
 use super::Report;
-use crate::finding::{Finding, Level};
-use crate::rules::RuleId;
+use crate::model::RuleId;
+use crate::model::finding::{Finding, Level};
 
 pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     let mut subjects: Vec<&str> = report.subjects.iter().map(String::as_str).collect();

@@ -24,7 +24,7 @@ use std::io;
 use serde_json::Value;
 
 use super::Report;
-use crate::finding::{Finding, Level};
+use crate::model::finding::{Finding, Level};
 
 /// Bytes the whole report may take: under GitHub's 65,536-character limit, with room
 /// to spare for a heading a workflow puts around it.
@@ -316,7 +316,7 @@ mod tests {
 
     #[test]
     fn a_table_too_long_keeps_the_rows_with_findings() {
-        use crate::rules::RuleId;
+        use crate::model::RuleId;
         let subjects: Vec<String> = (0..2000).map(|i| format!("component-{i:04}")).collect();
         let findings = ["component-1999", "component-0007"]
             .iter()

@@ -14,8 +14,8 @@ use std::io;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::finding::{Finding, Level};
-use crate::rules::RuleId;
+use crate::model::RuleId;
+use crate::model::finding::{Finding, Level};
 
 /// The schema id of `--format json` reports.
 pub const REPORT_SCHEMA: &str = "buildproof.report/v1";

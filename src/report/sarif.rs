@@ -17,8 +17,8 @@ use std::io;
 use serde_json::{Map, Value, json};
 
 use super::Report;
-use crate::finding::Finding;
-use crate::rules::RuleId;
+use crate::model::RuleId;
+use crate::model::finding::Finding;
 
 /// The schema URI SARIF 2.1.0 files name (the OASIS errata 01 location).
 const SARIF_SCHEMA: &str =

@@ -10,7 +10,7 @@ use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
 use super::Report;
-use crate::finding::{Finding, Level};
+use crate::model::finding::{Finding, Level};
 
 /// Lists longer than this are cut, with a count of the rest.
 const LIST_LIMIT: usize = 20;

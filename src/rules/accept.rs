@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::config::Accept;
-use crate::finding::{Finding, Level};
+use crate::model::finding::{Finding, Level};
 
 pub(super) fn apply(findings: &mut [Finding], accepts: &[Accept], today: jiff::civil::Date) {
     for f in findings {

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::finding::Finding;
-use crate::manifest::{ComponentRecord, FileRecord, OutputRecord};
-use crate::rules::RuleId;
+use crate::model::RuleId;
+use crate::model::finding::Finding;
+use crate::model::manifest::{ComponentRecord, FileRecord, OutputRecord};
 
 /// How many changed files a finding lists; the rest is a count.
 const LIST_LIMIT: usize = 20;

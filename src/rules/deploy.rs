@@ -25,11 +25,11 @@
 
 use std::collections::BTreeSet;
 
-use crate::deploy::{Container, ImageRef, Running, recorded_repository, store_paths};
-use crate::finding::Finding;
-use crate::image::ImageRecord;
-use crate::manifest::{ComponentRecord, Manifest};
-use crate::rules::RuleId;
+use crate::model::RuleId;
+use crate::model::finding::Finding;
+use crate::model::image::ImageRecord;
+use crate::model::manifest::{ComponentRecord, Manifest};
+use crate::model::running::{Container, ImageRef, Running, recorded_repository, store_path_name};
 
 /// The rules `verify` evaluates, for reports that list their checks.
 pub const VERIFY_RULES: &[RuleId] = &[
@@ -241,7 +241,7 @@ fn against_store_paths(name: &str, component: &ComponentRecord, paths: &[String]
         if paths.iter().any(|p| p == path) {
             continue;
         }
-        let Some(wanted) = store_paths::name_of(path) else {
+        let Some(wanted) = store_path_name(path) else {
             findings.push(not_deployed(
                 name,
                 format!("`{path}` is not a store path name buildproof can look for"),
@@ -252,7 +252,7 @@ fn against_store_paths(name: &str, component: &ComponentRecord, paths: &[String]
         let same_name: Vec<&str> = paths
             .iter()
             .map(String::as_str)
-            .filter(|p| store_paths::name_of(p) == Some(wanted))
+            .filter(|p| store_path_name(p) == Some(wanted))
             .collect();
         if same_name.is_empty() {
             findings.push(

@@ -11,9 +11,9 @@
 
 use std::borrow::Cow;
 
-use crate::dockerfile::{DockerfileRecord, ExcludeReason, Field, shortened};
-use crate::finding::{Finding, Location};
-use crate::rules::RuleId;
+use crate::model::RuleId;
+use crate::model::dockerfile::{DockerfileRecord, ExcludeReason, Field, shortened};
+use crate::model::finding::{Finding, Location};
 
 /// The image-config name of a startup field, from the Dockerfile instruction that sets
 /// it (`WORKDIR` → `working_dir`), so the two rule families can be matched.

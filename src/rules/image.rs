@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::finding::{Finding, Level};
-use crate::image::{ImageRecord, Startup};
-use crate::rules::RuleId;
+use crate::model::RuleId;
+use crate::model::finding::{Finding, Level};
+use crate::model::image::{ImageRecord, Startup};
 
 fn show(v: Option<&Value>) -> String {
     match v {

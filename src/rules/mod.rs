@@ -14,18 +14,17 @@ mod accept;
 mod artifacts;
 pub mod deploy;
 pub mod dockerfile;
-mod ids;
 pub mod image;
 pub mod nix;
 mod signal;
 
-pub use ids::RuleId;
+pub use crate::model::RuleId;
 
 use std::collections::BTreeSet;
 
 use crate::config::Config;
-use crate::finding::Finding;
-use crate::manifest::{ComponentRecord, Manifest};
+use crate::model::finding::Finding;
+use crate::model::manifest::{ComponentRecord, Manifest};
 
 /// What the rules may consult besides the manifests.
 #[derive(Debug, Clone, Copy)]
@@ -127,7 +126,7 @@ fn drop_explained(from_image: Vec<Finding>, from_dockerfile: &[Finding]) -> Vec<
 #[must_use]
 pub fn verify(
     built: &Manifest,
-    running: &crate::deploy::Running,
+    running: &crate::model::running::Running,
     ctx: Context<'_>,
 ) -> Vec<Finding> {
     finish(deploy::check(built, running), ctx)
@@ -192,7 +191,7 @@ fn finish(mut findings: Vec<Finding>, ctx: Context<'_>) -> Vec<Finding> {
         for f in &mut findings {
             let location = match f.location() {
                 Some(mut own) => {
-                    own.file = crate::tree::join(&config.root, std::path::Path::new(&own.file))
+                    own.file = crate::fsio::join(&config.root, std::path::Path::new(&own.file))
                         .display()
                         .to_string();
                     Some(own)

@@ -2,9 +2,9 @@
 //!
 //! All three are state rules on facts `nix::record` wrote into the new manifest.
 
-use crate::finding::Finding;
-use crate::nix::NixRecord;
-use crate::rules::RuleId;
+use crate::model::RuleId;
+use crate::model::finding::Finding;
+use crate::model::nix::NixRecord;
 
 /// How many excluded files the one-line message names.
 const MESSAGE_LIMIT: usize = 3;
@@ -81,7 +81,7 @@ pub fn state(component: &str, new: &NixRecord) -> Vec<Finding> {
         // excluded without any filter.
         let flake_hint = if matches!(
             new.installable,
-            Some(crate::config::NixSpec::Installable(_))
+            Some(crate::model::nix::NixSpec::Installable(_))
         ) {
             format!(
                 "; a flake sees only files git tracks, so if {pronoun} {} new, `git add` {pronoun}",
@@ -111,7 +111,7 @@ pub fn state(component: &str, new: &NixRecord) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nix::StorePathRecord;
+    use crate::model::nix::StorePathRecord;
 
     fn record() -> NixRecord {
         NixRecord {

@@ -20,19 +20,18 @@ mod output;
 
 pub use output::hash_output;
 
-use std::fs::{self, File, FileType};
+use std::fs;
 use std::io;
 use std::os::unix::ffi::OsStrExt as _;
-use std::os::unix::fs::{
-    FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _,
-};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 
 use crate::digest::{Digest, Hasher};
-use crate::manifest::{FileKind, FileRecord, InputsRecord};
+use crate::fsio::{display_path, join, open_regular, special_kind};
+use crate::model::manifest::{FileKind, FileRecord, InputsRecord};
 
 /// Why inputs or outputs could not be hashed.
 #[derive(Debug, thiserror::Error)]
@@ -345,106 +344,6 @@ pub fn hash_file(path: &Path, rel: &[u8]) -> Result<FileRecord, TreeError> {
     })
 }
 
-/// Opens a file that `lstat` said is regular, without following a symlink and
-/// without blocking, and checks it is still the same regular file: a FIFO swapped
-/// in between the two calls is refused rather than read.
-pub fn open_regular(path: &Path, meta: &fs::Metadata) -> io::Result<File> {
-    const O_NOFOLLOW: i32 = 0o400_000;
-    const O_NONBLOCK: i32 = 0o4000;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(O_NOFOLLOW | O_NONBLOCK)
-        .open(path)?;
-    let now = file.metadata()?;
-    if !now.file_type().is_file() || now.ino() != meta.ino() || now.dev() != meta.dev() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "the file was replaced while it was being read",
-        ));
-    }
-    Ok(file)
-}
-
-/// Opens `path` (following symlinks) only if it is a regular file. The open does not
-/// block, so a FIFO planted where a file is expected (an image blob, an archive) is
-/// refused instead of hanging the run.
-pub fn open_file(path: &Path) -> io::Result<File> {
-    const O_NONBLOCK: i32 = 0o4000;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(O_NONBLOCK)
-        .open(path)?;
-    let ft = file.metadata()?.file_type();
-    if !ft.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("it is a {}, not a regular file", special_kind(&ft)),
-        ));
-    }
-    Ok(file)
-}
-
-/// Reads a whole regular file (a config, manifest, Dockerfile or running state),
-/// refusing anything else without blocking on it; see [`open_file`].
-pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    io::Read::read_to_end(&mut open_file(path)?, &mut bytes)?;
-    Ok(bytes)
-}
-
-/// A person's name for a file type that is not a file, directory or symlink.
-#[must_use]
-pub fn special_kind(ft: &FileType) -> &'static str {
-    if ft.is_fifo() {
-        "FIFO"
-    } else if ft.is_socket() {
-        "socket"
-    } else if ft.is_char_device() {
-        "character device"
-    } else if ft.is_block_device() {
-        "block device"
-    } else if ft.is_dir() {
-        "directory"
-    } else {
-        "special file"
-    }
-}
-
-/// `root/rel`, but plain `rel` when the root is `.`, so messages show paths as the
-/// user would type them (`src/main.go`, not `./src/main.go`).
-#[must_use]
-pub fn join(root: &Path, rel: &Path) -> PathBuf {
-    if root == Path::new(".") {
-        rel.to_owned()
-    } else {
-        root.join(rel)
-    }
-}
-
-/// The text form of a raw relative path (see the module doc for non-UTF-8 names).
-#[must_use]
-pub fn display_path(raw: &[u8]) -> String {
-    match std::str::from_utf8(raw) {
-        Ok(s) if !s.contains('\\') => s.to_owned(),
-        _ => {
-            let mut out = String::new();
-            for chunk in raw.utf8_chunks() {
-                for c in chunk.valid().chars() {
-                    if c == '\\' {
-                        out.push_str("\\\\");
-                    } else {
-                        out.push(c);
-                    }
-                }
-                for b in chunk.invalid() {
-                    out.push_str(&format!("\\x{b:02x}"));
-                }
-            }
-            out
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,14 +360,5 @@ mod tests {
         assert_eq!(literal_prefix("a/b/*.go"), "a/b");
         assert_eq!(literal_prefix("**/x"), "");
         assert_eq!(literal_prefix("./web/src/**"), "web/src");
-    }
-
-    #[test]
-    fn non_utf8_names_are_escaped_losslessly() {
-        assert_eq!(display_path(b"plain/name.txt"), "plain/name.txt");
-        assert_eq!(display_path(b"caf\xe9\\x"), "caf\\xe9\\\\x");
-        // A UTF-8 name that merely looks like an escape stays distinct.
-        assert_eq!(display_path(b"a\\xff"), "a\\\\xff");
-        assert_eq!(display_path(b"a\xff"), "a\\xff");
     }
 }

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 use super::TreeError;
-use crate::manifest::{FileKind, OutputRecord};
+use crate::model::manifest::{FileKind, OutputRecord};
 
 /// The Nix store directory; links into it are followed once.
 pub const STORE_DIR: &str = "/nix/store";

@@ -6,9 +6,9 @@
 
 use std::path::PathBuf;
 
-use buildproof::finding::{Finding, Location};
+use buildproof::model::RuleId;
+use buildproof::model::finding::{Finding, Location};
 use buildproof::report::{Format, Report, render};
-use buildproof::rules::RuleId;
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -65,7 +65,7 @@ fn fixed_report() -> Report {
                     .into(),
                 &["sha256:out-old", "sha256:out-new"],
             );
-            f.level = buildproof::finding::Level::Note;
+            f.level = buildproof::model::finding::Level::Note;
             f.with_detail(
                 "accepted",
                 json!({"reason": "timestamps in the tarball", "expires": null}),
@@ -592,7 +592,7 @@ fn report_first_headline(report: &Report) -> String {
     let f = &report.findings[0];
     format!(
         "- {} **{}** `{}` in `{}`: {}",
-        if f.level == buildproof::finding::Level::Error {
+        if f.level == buildproof::model::finding::Level::Error {
             "❌"
         } else {
             "⚠️"

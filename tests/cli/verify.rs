@@ -467,10 +467,9 @@ fn in_toto_image_subjects_are_named_by_repository_with_the_manifest_digest() {
         "api": {"image": image(API, &[])},
         "web2": {"image": image(WEB_OLD, &["registry.example.com:5000/team/web:1.1"])},
     }));
-    let m =
-        buildproof::manifest::Manifest::from_json(m.as_bytes(), std::path::Path::new("m")).unwrap();
+    let m = buildproof::load::manifest_from_json(m.as_bytes(), std::path::Path::new("m")).unwrap();
     let statement: Value =
-        serde_json::from_slice(&buildproof::manifest::in_toto(&m).unwrap()).unwrap();
+        serde_json::from_slice(&buildproof::attest::statement(&m).unwrap()).unwrap();
     assert_eq!(
         statement["subject"],
         json!([

@@ -1,7 +1,9 @@
 //! The versioned manifest schema, `buildproof.manifest/v1`: what a snapshot recorded
-//! of every component. Reading checks the schema id first, so a manifest of another
-//! version is refused with a message rather than misread. Writing is deterministic:
-//! components and files are sorted and the only timestamp is the top-level `created`.
+//! of every component. [`Manifest::from_value`] checks the schema id first, so a
+//! manifest of another version is refused with a message rather than misread (reading
+//! the file, and unwrapping an in-toto statement, is `load.rs`'s). Writing is
+//! deterministic: components and files are sorted and the only timestamp is the
+//! top-level `created`.
 //!
 //! ```json
 //! {
@@ -28,10 +30,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::dockerfile::DockerfileRecord;
+use super::image::ImageRecord;
+use super::nix::NixRecord;
 use crate::digest::Digest;
-use crate::dockerfile::DockerfileRecord;
-use crate::image::ImageRecord;
-use crate::nix::NixRecord;
 
 /// The schema id this version of buildproof reads and writes.
 pub const SCHEMA: &str = "buildproof.manifest/v1";
@@ -167,25 +169,13 @@ impl Manifest {
         }
     }
 
-    /// Reads a manifest file, checking the schema id before anything else.
-    pub fn read(path: &Path) -> Result<Self, ManifestError> {
-        let bytes = crate::tree::read_file(path).map_err(|source| ManifestError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_json(&bytes, path)
-    }
-
-    /// Parses manifest JSON; `path` names it in errors. Also accepts an in-toto
-    /// Statement whose predicate is a manifest.
-    pub fn from_json(bytes: &[u8], path: &Path) -> Result<Self, ManifestError> {
+    /// A manifest from parsed JSON (in-toto envelopes already unwrapped); `path` names
+    /// it in errors. The schema id is checked before anything else is read.
+    pub fn from_value(value: serde_json::Value, path: &Path) -> Result<Self, ManifestError> {
         let malformed = |reason: String| ManifestError::Malformed {
             path: path.to_owned(),
             reason,
         };
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| malformed(format!("invalid JSON: {e}")))?;
-        let value = unwrap_statement(value).map_err(malformed)?;
         match value.get("schema").and_then(serde_json::Value::as_str) {
             None => return Err(malformed("no `schema` field".to_owned())),
             Some(SCHEMA) => {}
@@ -203,11 +193,7 @@ impl Manifest {
         }
         let manifest: Self = serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
         // Names reach reports and CI logs: hold them to the config's rule.
-        if let Some(bad) = manifest
-            .components
-            .keys()
-            .find(|n| !crate::config::valid_name(n))
-        {
+        if let Some(bad) = manifest.components.keys().find(|n| !valid_name(n)) {
             return Err(malformed(format!(
                 "component name {bad:?} is invalid (names match [a-z0-9][a-z0-9._-]*)"
             )));
@@ -232,120 +218,14 @@ impl Default for Manifest {
     }
 }
 
-/// The in-toto Statement type this version writes and reads.
-pub const IN_TOTO_STATEMENT: &str = "https://in-toto.io/Statement/v1";
-/// The predicate type of a statement whose predicate is a buildproof manifest.
-pub const PREDICATE_TYPE: &str = "https://buildproof.dev/manifest/v1";
-/// DSSE's payload type for in-toto statements.
-const DSSE_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
-
-/// The manifest inside an attestation, or `value` itself when it is not one. Accepts
-/// an in-toto Statement (v1, or the v0.1 that older tooling writes) whose predicate
-/// type is [`PREDICATE_TYPE`]; a DSSE envelope carrying one (`cosign attest`,
-/// `in-toto-run` and most signers write these); and a Sigstore bundle's
-/// `dsseEnvelope` (GitHub's `actions/attest`). Signatures are not checked here:
-/// verify them with the signer's tooling (`cosign verify-attestation`, `gh
-/// attestation verify`) before trusting the content.
-fn unwrap_statement(value: serde_json::Value) -> Result<serde_json::Value, String> {
-    use base64::Engine as _;
-    use serde_json::Value;
-
-    let value = match value.get("dsseEnvelope") {
-        Some(envelope) => envelope.clone(),
-        None => value,
-    };
-    if let Some(payload_type) = value.get("payloadType") {
-        if payload_type.as_str() != Some(DSSE_PAYLOAD_TYPE) {
-            return Err(format!(
-                "a DSSE envelope of payload type {payload_type}, not `{DSSE_PAYLOAD_TYPE}`"
-            ));
-        }
-        let payload = value
-            .get("payload")
-            .and_then(Value::as_str)
-            .ok_or("a DSSE envelope without a `payload`")?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(payload)
-            .map_err(|e| format!("a DSSE envelope whose payload is not base64: {e}"))?;
-        let inner: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("a DSSE envelope whose payload is not JSON: {e}"))?;
-        if inner.get("payloadType").is_some() || inner.get("dsseEnvelope").is_some() {
-            return Err("a DSSE envelope nested in another".to_owned());
-        }
-        return unwrap_statement(inner);
-    }
-    let Some(statement_type) = value.get("_type") else {
-        return Ok(value);
-    };
-    let statement_type = statement_type.as_str().unwrap_or_default();
-    if !statement_type.starts_with("https://in-toto.io/Statement/") {
-        return Err(format!(
-            "`_type` is `{statement_type}`, not an in-toto statement (`{IN_TOTO_STATEMENT}`)"
-        ));
-    }
-    let predicate_type = value
-        .get("predicateType")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if predicate_type != PREDICATE_TYPE {
-        return Err(format!(
-            "an in-toto statement of predicate type `{predicate_type}`; buildproof reads `{PREDICATE_TYPE}` (a statement written by `buildproof snapshot --format in-toto`)"
-        ));
-    }
-    value
-        .get("predicate")
-        .cloned()
-        .ok_or_else(|| "an in-toto statement without a `predicate`".to_owned())
-}
-
-/// An in-toto Statement v1 (<https://in-toto.io/Statement/v1>, the attestation
-/// framework's `spec/v1/statement.md`) whose predicate is the manifest, so existing
-/// tooling can sign (`cosign attest-blob --type …`, DSSE) and store it.
-///
-/// Subjects are the artifacts, each with a name unique in the statement and a
-/// `sha256` digest:
-/// - an output: `<component>/<path>`, the SHA-256 of the file; for a directory or
-///   store path, of its NAR serialisation (`nix hash path --base16`, or
-///   `nix-store --dump PATH | sha256sum`), the only well-known serialisation of a tree;
-/// - an image: its repository (`registry.example.com/web`, what attestation
-///   tooling keys images by) or `<component>/image` when the image records no name,
-///   with the manifest digest (what registries and `cosign` address it by).
-pub fn in_toto(manifest: &Manifest) -> serde_json::Result<Vec<u8>> {
-    let mut subjects = Vec::new();
-    let mut names = std::collections::BTreeSet::new();
-    let mut push = |name: String, digest: &Digest| {
-        // `name` SHOULD be unique within `subject`; a repeat gets a numbered suffix.
-        let mut unique = name.clone();
-        let mut n = 1;
-        while !names.insert(unique.clone()) {
-            n += 1;
-            unique = format!("{name}#{n}");
-        }
-        subjects.push(serde_json::json!({"name": unique, "digest": {"sha256": digest.hex()}}));
-    };
-    for (name, c) in &manifest.components {
-        for o in &c.outputs {
-            push(format!("{name}/{}", o.path), &o.digest);
-        }
-        if let Some(image) = &c.image {
-            // A recorded name may be a bare tag (`latest`): that names no repository.
-            let repository = image
-                .names
-                .iter()
-                .find_map(|n| crate::deploy::recorded_repository(n));
-            push(
-                repository.unwrap_or_else(|| format!("{name}/image")),
-                &image.manifest_digest,
-            );
-        }
-    }
-    let statement = serde_json::json!({
-        "_type": IN_TOTO_STATEMENT,
-        "subject": subjects,
-        "predicateType": PREDICATE_TYPE,
-        "predicate": manifest,
-    });
-    let mut out = serde_json::to_vec_pretty(&statement)?;
-    out.push(b'\n');
-    Ok(out)
+/// Whether `name` is a valid component name: `[a-z0-9][a-z0-9._-]*`. Names reach
+/// reports, file names and CI logs, so the config and every manifest read hold them
+/// to this.
+#[must_use]
+pub fn valid_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
