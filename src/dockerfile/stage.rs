@@ -33,12 +33,10 @@ use super::duration;
 use super::parser::{Instruction, Parsed, SyntaxError, truncate};
 use super::shell::{self, Vars};
 use crate::model::dockerfile::{Field, StageRecord, Startup};
+use crate::model::image::DEFAULT_PATH;
 
 /// The default shell of shell-form commands on Linux.
 const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
-
-/// The PATH an image built from `scratch` starts with.
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The most bytes substitution may produce in one Dockerfile (see the module doc).
 pub const MAX_EXPANDED: usize = 16 << 20;

@@ -13,6 +13,7 @@
 //! [`record`] keeps what a manifest needs.
 
 pub mod blob;
+pub mod diff;
 pub mod elf;
 pub mod layers;
 mod layout;

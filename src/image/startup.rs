@@ -32,15 +32,12 @@
 
 use std::collections::BTreeSet;
 
+use super::elf::ElfInfo;
 use super::layers::{Head, Kind, MergedFs, Node};
-use crate::model::finding::Level;
-use crate::model::image::{DEFAULT_PATH, Problem, Startup};
+use crate::model::image::{DEFAULT_PATH, MAX_INTERP_DEPTH, Problem, ProblemKind, Startup};
 
 /// Symlinks followed while resolving one path (Linux's `MAXSYMLINKS`).
 pub const MAX_LINKS: usize = 40;
-/// The longest chain of `#!` scripts the kernel runs (`BINPRM_MAX_RECURSION` + 1):
-/// five scripts, each the interpreter of the one before, start; six fail (ELOOP).
-pub const MAX_INTERP_DEPTH: usize = 5;
 /// Directories the loaders search by default (glibc and musl, multiarch included).
 const LIB_DIRS: [&str; 10] = [
     "/lib",
@@ -54,58 +51,6 @@ const LIB_DIRS: [&str; 10] = [
     "/usr/lib/aarch64-linux-gnu",
     "/usr/local/lib64",
 ];
-
-impl Problem {
-    fn error(path: &str, message: String) -> Self {
-        let fix = fix_for(&message).to_owned();
-        Self {
-            level: Level::Error,
-            path: path.to_owned(),
-            message,
-            fix,
-        }
-    }
-}
-
-/// The usual remedy for a problem, chosen by what the message says failed.
-fn fix_for(message: &str) -> &'static str {
-    const FIXES: [(&str, &str); 9] = [
-        ("neither entrypoint nor cmd", "set ENTRYPOINT or CMD"),
-        (
-            "is not found in PATH",
-            "install it in the image, use its absolute path, or set PATH",
-        ),
-        (
-            "ELF loader",
-            "use a base image that has the C library, or link the binary statically",
-        ),
-        (
-            "is not executable",
-            "make it executable in the build (`chmod +x`, or `COPY --chmod=0755`)",
-        ),
-        (
-            "exec format error",
-            "point ENTRYPOINT/CMD at a binary or a `#!` script",
-        ),
-        ("`#!`", "fix the script's `#!` line"),
-        (
-            "group `",
-            "create the group before USER, or use a numeric gid",
-        ),
-        (
-            "user `",
-            "create the user before USER (`adduser`/`useradd`), or use a numeric uid",
-        ),
-        (
-            "does not exist",
-            "COPY it into the final image (check `COPY --from` paths and WORKDIR), or fix ENTRYPOINT/CMD",
-        ),
-    ];
-    FIXES
-        .iter()
-        .find(|(needle, _)| message.contains(needle))
-        .map_or("fix ENTRYPOINT/CMD or the files they name", |(_, fix)| fix)
-}
 
 /// Who the process runs as.
 #[derive(Debug, Clone)]
@@ -122,7 +67,7 @@ pub fn verify(s: &Startup, fs: &MergedFs) -> Vec<Problem> {
     let creds = match creds_of(s.user.as_deref().unwrap_or(""), fs) {
         Ok(c) => c,
         Err(p) => {
-            problems.push(p);
+            problems.push(*p);
             // Keep judging the rest as root, so every problem is named at once.
             Creds {
                 uid: 0,
@@ -142,7 +87,8 @@ pub fn verify(s: &Startup, fs: &MergedFs) -> Vec<Problem> {
         .chain(s.cmd.iter().flatten())
         .collect();
     let Some(program) = argv.first() else {
-        problems.push(Problem::error(
+        problems.push(Problem::new(
+            ProblemKind::NothingToStart,
             "",
             "the image sets neither entrypoint nor cmd: there is nothing to start".to_owned(),
         ));
@@ -166,7 +112,8 @@ pub fn verify(s: &Startup, fs: &MergedFs) -> Vec<Problem> {
         path_var,
     };
     if program.is_empty() {
-        problems.push(Problem::error(
+        problems.push(Problem::new(
+            ProblemKind::EmptyCommand,
             "",
             "the command is an empty string".to_owned(),
         ));
@@ -175,7 +122,7 @@ pub fn verify(s: &Startup, fs: &MergedFs) -> Vec<Problem> {
     } else {
         match ctx.search_path(program, path_var) {
             Ok(found) => ctx.check_program(&found, 0, &mut problems),
-            Err(p) => problems.push(p),
+            Err(p) => problems.push(*p),
         }
     }
     if problems.is_empty() {
@@ -186,7 +133,7 @@ pub fn verify(s: &Startup, fs: &MergedFs) -> Vec<Problem> {
             } else {
                 match ctx.search_path(word, path_var) {
                     Ok(found) => ctx.check_program(&found, 0, &mut problems),
-                    Err(p) => problems.push(p),
+                    Err(p) => problems.push(*p),
                 }
             }
             for p in &mut problems[before..] {
@@ -337,7 +284,7 @@ impl Ctx<'_> {
         format!("/{}", parts.join("/"))
     }
 
-    fn search_path(&self, program: &str, path_var: &str) -> Result<String, Problem> {
+    fn search_path(&self, program: &str, path_var: &str) -> Result<String, Box<Problem>> {
         let mut near_miss = None;
         for dir in path_var.split(':').filter(|d| d.starts_with('/')) {
             let candidate = format!("{}/{program}", dir.trim_end_matches('/'));
@@ -353,29 +300,45 @@ impl Ctx<'_> {
         match near_miss {
             // Found but unusable: report why for that file.
             Some(candidate) => Ok(candidate),
-            None => Err(Problem::error(
+            None => Err(Box::new(Problem::new(
+                ProblemKind::NotInPath {
+                    program: program.to_owned(),
+                    path_var: path_var.to_owned(),
+                },
                 program,
                 format!("`{program}` is not found in PATH ({path_var})"),
-            )),
+            ))),
         }
     }
 
+    /// Checks the program at `path` (absolute, or relative to the working dir): it
+    /// must resolve to a regular file this user may execute, and then what the
+    /// kernel does next must work too: a `#!` script's interpreter, an ELF binary's
+    /// loader and libraries.
     fn check_program(&self, path: &str, depth: usize, problems: &mut Vec<Problem>) {
         let wanted = self.absolute(path);
         let (real, node) = match resolve(self.fs, &wanted) {
             Ok(found) => found,
             Err(why) if !path.starts_with('/') => {
-                let why = format!(
-                    "{why}: `{path}` is relative to the working dir `{}`",
-                    self.cwd
-                );
-                let mut p = Problem::error(&wanted, why);
-                p.fix = "fix WORKDIR or use an absolute path in ENTRYPOINT/CMD".to_owned();
-                problems.push(p);
+                problems.push(Problem::new(
+                    ProblemKind::NotFound {
+                        workdir: Some(self.cwd.to_owned()),
+                    },
+                    &wanted,
+                    format!(
+                        "{}: `{path}` is relative to the working dir `{}`",
+                        why.message, self.cwd
+                    ),
+                ));
                 return;
             }
             Err(why) => {
-                problems.push(Problem::error(&wanted, why));
+                let kind = if why.missing {
+                    ProblemKind::NotFound { workdir: None }
+                } else {
+                    ProblemKind::Unresolvable
+                };
+                problems.push(Problem::new(kind, &wanted, why.message));
                 return;
             }
         };
@@ -389,11 +352,20 @@ impl Ctx<'_> {
                 Kind::Dir => "a directory",
                 _ => "not a regular file",
             };
-            problems.push(Problem::error(&wanted, format!("{shown} is {what}")));
+            problems.push(Problem::new(
+                ProblemKind::NotRegularFile,
+                &wanted,
+                format!("{shown} is {what}"),
+            ));
             return;
         }
         if !executable(node, self.creds) {
-            problems.push(Problem::error(
+            problems.push(Problem::new(
+                ProblemKind::NotExecutable {
+                    uid: self.creds.uid,
+                    mode: node.mode,
+                    owner: format!("{}:{}", node.uid, node.gid),
+                },
                 &wanted,
                 format!(
                     "{shown} is not executable by uid {}: mode {:04o}, owner {}:{}",
@@ -403,103 +375,136 @@ impl Ctx<'_> {
             return;
         }
         match &node.head {
-            Head::Script(line) => {
-                // The kernel splits the `#!` line once, at the first space or tab.
-                let line = line.trim_matches([' ', '\t']);
-                let (interp, arg) = line
-                    .split_once([' ', '\t'])
-                    .map_or((line, ""), |(i, a)| (i, a.trim_matches([' ', '\t'])));
-                if interp.is_empty() {
-                    problems.push(Problem::error(
-                        &wanted,
-                        format!("{shown} starts with `#!` but names no interpreter"),
-                    ));
-                } else if interp.contains('\r') && resolve(self.fs, &self.absolute(interp)).is_err()
-                {
-                    let mut p = Problem::error(
-                        &wanted,
-                        format!(
-                            "{shown} has a `#!` line ending in `\\r` (Windows line endings): the kernel looks for the interpreter `{}`",
-                            interp.escape_debug()
-                        ),
-                    );
-                    p.fix = format!(
-                        "convert `{wanted}` to Unix line endings (`dos2unix`, or `sed -i 's/\\r$//'`)"
-                    );
-                    problems.push(p);
-                } else if depth >= MAX_INTERP_DEPTH {
-                    let mut p = Problem::error(
-                        &wanted,
-                        format!("{shown}: too many levels of `#!` interpreters"),
-                    );
-                    p.fix = format!(
-                        "call the final interpreter directly: at most {MAX_INTERP_DEPTH} `#!` scripts may run one another"
-                    );
-                    problems.push(p);
-                } else {
-                    let before = problems.len();
-                    self.check_program(interp, depth + 1, problems);
-                    let missing = problems.len() > before;
-                    let interp_path = self.absolute(interp);
-                    if !missing && interp.rsplit('/').next() == Some("env") {
-                        self.check_env_program(arg, depth + 1, problems);
-                    }
-                    for p in &mut problems[before..] {
-                        if p.level == Level::Error {
-                            p.message = format!("interpreter of {shown}: {}", p.message);
-                            if p.path == interp_path && p.message.contains("does not exist") {
-                                p.fix = format!(
-                                    "install `{interp}` in the image, or change the `#!` line of `{wanted}`"
-                                );
-                            }
-                        }
-                    }
-                }
-            }
-            Head::Elf(info) => {
-                let Some(loader) = &info.interp else {
-                    return; // static: nothing else to load
-                };
-                match resolve(self.fs, loader) {
-                    Ok((_, n)) if n.kind == Kind::File => {}
-                    Ok(_) => problems.push(Problem::error(
-                        loader,
-                        format!("ELF loader `{loader}` of {shown} is not a regular file"),
-                    )),
-                    Err(why) => {
-                        problems.push(Problem::error(
-                            loader,
-                            format!("ELF loader `{loader}` of {shown} is missing: {why}"),
-                        ));
-                        return;
-                    }
-                }
-                let origin = real.rsplit_once('/').map_or("/", |(d, _)| d);
-                for lib in info.needed.iter().flatten() {
-                    if !self.library_found(lib, &info.runpath, origin) {
-                        problems.push(Problem {
-                            level: Level::Warning,
-                            fix: "add the library to the image, or confirm LD_LIBRARY_PATH or ld.so.cache provides it".to_owned(),
-                            path: lib.clone(),
-                            message: format!(
-                                "library `{lib}` needed by {shown} is not in the loader's default paths ({})",
-                                LIB_DIRS[..5].join(", ")
-                            ),
-                        });
-                    }
-                }
-            }
-            Head::Other => problems.push(Problem::error(
+            Head::Script(line) => self.check_script(&wanted, &shown, line, depth, problems),
+            Head::Elf(info) => self.check_elf(&real, &shown, info, problems),
+            Head::Other => problems.push(Problem::new(
+                ProblemKind::ExecFormat,
                 &wanted,
                 format!("{shown} is neither an ELF binary nor a `#!` script (exec format error)"),
             )),
         }
     }
 
+    /// A `#!` script: the interpreter its first line names, checked like the
+    /// program itself, one level deeper.
+    fn check_script(
+        &self,
+        wanted: &str,
+        shown: &str,
+        line: &str,
+        depth: usize,
+        problems: &mut Vec<Problem>,
+    ) {
+        // The kernel splits the `#!` line once, at the first space or tab.
+        let line = line.trim_matches([' ', '\t']);
+        let (interp, arg) = line
+            .split_once([' ', '\t'])
+            .map_or((line, ""), |(i, a)| (i, a.trim_matches([' ', '\t'])));
+        if interp.is_empty() {
+            problems.push(Problem::new(
+                ProblemKind::ShebangEmpty,
+                wanted,
+                format!("{shown} starts with `#!` but names no interpreter"),
+            ));
+            return;
+        }
+        if interp.contains('\r') && resolve(self.fs, &self.absolute(interp)).is_err() {
+            problems.push(Problem::new(
+                ProblemKind::ShebangCrlf,
+                wanted,
+                format!(
+                    "{shown} has a `#!` line ending in `\\r` (Windows line endings): the kernel looks for the interpreter `{}`",
+                    interp.escape_debug()
+                ),
+            ));
+            return;
+        }
+        if depth >= MAX_INTERP_DEPTH {
+            problems.push(Problem::new(
+                ProblemKind::InterpreterDepth,
+                wanted,
+                format!("{shown}: too many levels of `#!` interpreters"),
+            ));
+            return;
+        }
+        let before = problems.len();
+        self.check_program(interp, depth + 1, problems);
+        let missing = problems.len() > before;
+        let interp_path = self.absolute(interp);
+        if !missing && interp.rsplit('/').next() == Some("env") {
+            self.check_env_program(wanted, arg, depth + 1, problems);
+        }
+        for p in &mut problems[before..] {
+            if matches!(p.kind, ProblemKind::LibraryMissing { .. }) {
+                continue;
+            }
+            p.message = format!("interpreter of {shown}: {}", p.message);
+            if p.path == interp_path && matches!(p.kind, ProblemKind::NotFound { .. }) {
+                p.kind = ProblemKind::InterpreterMissing {
+                    interpreter: interp.to_owned(),
+                    script: wanted.to_owned(),
+                };
+            }
+        }
+    }
+
+    /// An ELF binary: its `PT_INTERP` loader must be a regular file, and every
+    /// `DT_NEEDED` library should be where the loader looks.
+    fn check_elf(&self, real: &str, shown: &str, info: &ElfInfo, problems: &mut Vec<Problem>) {
+        let Some(loader) = &info.interp else {
+            return; // static: nothing else to load
+        };
+        let loader_missing = |message: String| {
+            Problem::new(
+                ProblemKind::LoaderMissing {
+                    loader: loader.clone(),
+                },
+                loader,
+                message,
+            )
+        };
+        match resolve(self.fs, loader) {
+            Ok((_, n)) if n.kind == Kind::File => {}
+            Ok(_) => problems.push(loader_missing(format!(
+                "ELF loader `{loader}` of {shown} is not a regular file"
+            ))),
+            Err(why) => {
+                problems.push(loader_missing(format!(
+                    "ELF loader `{loader}` of {shown} is missing: {}",
+                    why.message
+                )));
+                return;
+            }
+        }
+        let origin = real.rsplit_once('/').map_or("/", |(d, _)| d);
+        for lib in info.needed.iter().flatten() {
+            if !self.library_found(lib, &info.runpath, origin) {
+                problems.push(Problem::new(
+                    ProblemKind::LibraryMissing {
+                        library: lib.clone(),
+                        needed_by: vec![real.to_owned()],
+                        elsewhere: None,
+                    },
+                    lib,
+                    format!(
+                        "library `{lib}` needed by {shown} is not in the loader's default paths ({})",
+                        LIB_DIRS[..5].join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+
     /// `#!/usr/bin/env [options] program`: the program env runs, searched in the
     /// image's PATH. `-S`/`--split-string` splits the argument; `-i`, `-0`, `-u NAME`,
     /// `-C DIR` and `NAME=value` are skipped. Anything else unusual is not judged.
-    fn check_env_program(&self, arg: &str, depth: usize, problems: &mut Vec<Problem>) {
+    fn check_env_program(
+        &self,
+        script: &str,
+        arg: &str,
+        depth: usize,
+        problems: &mut Vec<Problem>,
+    ) {
         let split = arg.starts_with("-S") || arg.starts_with("--split-string");
         if !split && arg.contains([' ', '\t']) {
             // Linux passes `python3 -u` as one word; not judged.
@@ -535,21 +540,32 @@ impl Ctx<'_> {
         } else {
             match self.search_path(program, self.path_var) {
                 Ok(found) => self.check_program(&found, depth, problems),
-                Err(p) => problems.push(p),
+                Err(p) => problems.push(*p),
             }
         }
         let crlf = program.ends_with('\r');
         for p in &mut problems[before..] {
-            if p.level == Level::Error {
-                if crlf {
-                    p.message = format!(
+            if matches!(p.kind, ProblemKind::LibraryMissing { .. }) {
+                continue;
+            }
+            if crlf {
+                *p = Problem::new(
+                    ProblemKind::ShebangCrlf,
+                    script,
+                    format!(
                         "`env` runs `{}`: the `#!` line ends in `\\r` (Windows line endings)",
                         program.escape_debug()
-                    );
-                    p.fix = "convert the script to Unix line endings (`dos2unix`, or `sed -i 's/\\r$//'`)".to_owned();
-                } else {
-                    p.message = format!("`env` runs `{program}`: {}", p.message);
-                    p.fix = format!("install `{program}` in the image, or change the `#!` line");
+                    ),
+                );
+            } else {
+                p.message = format!("`env` runs `{program}`: {}", p.message);
+                if matches!(
+                    p.kind,
+                    ProblemKind::NotInPath { .. } | ProblemKind::NotFound { .. }
+                ) {
+                    p.kind = ProblemKind::EnvProgramMissing {
+                        program: program.to_owned(),
+                    };
                 }
             }
         }
@@ -585,9 +601,34 @@ fn executable(node: &Node, creds: &Creds) -> bool {
     }
 }
 
+/// Why a path cannot be reached in the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreachable {
+    /// A component does not exist (rather than a loop, too many links, or a file
+    /// where a directory should be).
+    pub missing: bool,
+    pub message: String,
+}
+
+impl Unreachable {
+    fn missing(message: String) -> Self {
+        Self {
+            missing: true,
+            message,
+        }
+    }
+
+    fn other(message: String) -> Self {
+        Self {
+            missing: false,
+            message,
+        }
+    }
+}
+
 /// Resolves `path` (absolute) inside the image root, following symlinks. Returns the
 /// real path and its node, or why it cannot be reached.
-pub fn resolve<'a>(fs: &'a MergedFs, path: &str) -> Result<(String, &'a Node), String> {
+pub fn resolve<'a>(fs: &'a MergedFs, path: &str) -> Result<(String, &'a Node), Unreachable> {
     let mut pending: Vec<String> = path.split('/').rev().map(str::to_owned).collect();
     let mut cur: Vec<String> = Vec::new();
     let mut hops = 0;
@@ -612,22 +653,24 @@ pub fn resolve<'a>(fs: &'a MergedFs, path: &str) -> Result<(String, &'a Node), S
                 .join("/")
         );
         let Some(n) = fs.nodes.get(&here) else {
-            return Err(if here == path {
+            return Err(Unreachable::missing(if here == path {
                 format!("`{path}` does not exist in the image")
             } else {
                 format!("`{path}` does not exist in the image (no `{here}`)")
-            });
+            }));
         };
         match n.kind {
             Kind::Symlink => {
                 hops += 1;
                 if hops > MAX_LINKS {
-                    return Err(format!(
+                    return Err(Unreachable::other(format!(
                         "too many levels of symbolic links resolving `{path}` (at `{here}`)"
-                    ));
+                    )));
                 }
                 if !seen.insert((here.clone(), pending.clone())) {
-                    return Err(format!("symbolic link loop at `{here}` resolving `{path}`"));
+                    return Err(Unreachable::other(format!(
+                        "symbolic link loop at `{here}` resolving `{path}`"
+                    )));
                 }
                 let target = n.target.clone().unwrap_or_default();
                 if target.starts_with('/') {
@@ -642,7 +685,7 @@ pub fn resolve<'a>(fs: &'a MergedFs, path: &str) -> Result<(String, &'a Node), S
             }
             Kind::File | Kind::Other => {
                 if pending.iter().any(|c| !c.is_empty() && c != ".") {
-                    return Err(format!("`{here}` is not a directory"));
+                    return Err(Unreachable::other(format!("`{here}` is not a directory")));
                 }
                 cur.push(comp);
                 node = Some(n);
@@ -656,7 +699,9 @@ pub fn resolve<'a>(fs: &'a MergedFs, path: &str) -> Result<(String, &'a Node), S
             .nodes
             .get(&real)
             .map(|n| (real.clone(), n))
-            .ok_or_else(|| format!("`{path}` resolves to the image root, a directory")),
+            .ok_or_else(|| {
+                Unreachable::other(format!("`{path}` resolves to the image root, a directory"))
+            }),
     }
 }
 
@@ -676,7 +721,7 @@ fn lines_of<'a>(fs: &'a MergedFs, file: &str) -> Option<Vec<Vec<&'a str>>> {
     )
 }
 
-fn creds_of(spec: &str, fs: &MergedFs) -> Result<Creds, Problem> {
+fn creds_of(spec: &str, fs: &MergedFs) -> Result<Creds, Box<Problem>> {
     let (user, group) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -701,16 +746,22 @@ fn creds_of(spec: &str, fs: &MergedFs) -> Result<Creds, Problem> {
         )
     } else {
         let Some(lines) = &passwd else {
-            return Err(Problem::error(
+            return Err(Box::new(Problem::new(
+                ProblemKind::UserUnknown {
+                    user: user.to_owned(),
+                },
                 user,
                 format!("user `{user}` does not exist: the image has no /etc/passwd"),
-            ));
+            )));
         };
         let Some(f) = lines.iter().find(|f| f.first() == Some(&user)) else {
-            return Err(Problem::error(
+            return Err(Box::new(Problem::new(
+                ProblemKind::UserUnknown {
+                    user: user.to_owned(),
+                },
                 user,
                 format!("user `{user}` does not exist in the image's /etc/passwd"),
-            ));
+            )));
         };
         let uid = f.get(2).and_then(|u| u.parse().ok()).unwrap_or(0);
         let gid = f.get(3).and_then(|g| g.parse().ok()).unwrap_or(0);
@@ -729,10 +780,13 @@ fn creds_of(spec: &str, fs: &MergedFs) -> Result<Creds, Problem> {
             match found {
                 Some(n) => gid = n,
                 None => {
-                    return Err(Problem::error(
+                    return Err(Box::new(Problem::new(
+                        ProblemKind::GroupUnknown {
+                            group: g.to_owned(),
+                        },
                         g,
                         format!("group `{g}` does not exist in the image's /etc/group"),
-                    ));
+                    )));
                 }
             }
         }
@@ -815,7 +869,7 @@ mod tests {
         for (input, want) in cases {
             match (resolve(&fs, input), want) {
                 (Ok((real, _)), Ok(w)) => assert_eq!(real, *w, "{input}"),
-                (Err(e), Err(w)) => assert!(e.contains(w), "{input}: {e}"),
+                (Err(e), Err(w)) => assert!(e.message.contains(w), "{input}: {e:?}"),
                 (got, _) => panic!("{input}: {got:?}"),
             }
         }
@@ -1175,7 +1229,7 @@ mod tests {
         let p = run_as(&fs, "", &["/app/s1"]);
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(p[0].message.contains("too many levels"), "{p:?}");
-        assert!(!p[0].fix.contains("install"), "{}", p[0].fix);
+        assert_eq!(p[0].kind, ProblemKind::InterpreterDepth, "{p:?}");
     }
 
     // podman (runc): `exec: "tool": permission denied` — runc takes /usr/bin/tool

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::image::StartupField;
+
 /// The longest value shown and recorded as it is, in bytes.
 pub const MAX_SHOWN: usize = 1024;
 
@@ -103,18 +105,27 @@ pub struct Startup {
 }
 
 impl Startup {
-    /// The fields `startup-changed` compares, with their instruction names.
+    /// The fields `startup-changed` compares ([`StartupField::STARTUP`]), with their
+    /// instruction names.
     #[must_use]
     pub fn compared(&self) -> [(&'static str, Option<&Field>); 7] {
-        [
-            ("ENTRYPOINT", self.entrypoint.as_ref()),
-            ("CMD", self.cmd.as_ref()),
-            ("USER", self.user.as_ref()),
-            ("WORKDIR", self.workdir.as_ref()),
-            ("SHELL", self.shell.as_ref()),
-            ("HEALTHCHECK", self.healthcheck.as_ref()),
-            ("STOPSIGNAL", self.stopsignal.as_ref()),
-        ]
+        StartupField::STARTUP.map(|f| (f.instruction(), self.field(f)))
+    }
+
+    /// The instruction that set one startup field, when the Dockerfile set it.
+    #[must_use]
+    pub fn field(&self, field: StartupField) -> Option<&Field> {
+        match field {
+            StartupField::Entrypoint => self.entrypoint.as_ref(),
+            StartupField::Cmd => self.cmd.as_ref(),
+            StartupField::User => self.user.as_ref(),
+            StartupField::WorkingDir => self.workdir.as_ref(),
+            StartupField::Shell => self.shell.as_ref(),
+            StartupField::Healthcheck => self.healthcheck.as_ref(),
+            StartupField::StopSignal => self.stopsignal.as_ref(),
+            // Recorded per variable, port and volume, each with its own line.
+            StartupField::Env | StartupField::ExposedPorts | StartupField::Volumes => None,
+        }
     }
 }
 

@@ -1,14 +1,16 @@
 //! Findings: the values rules return. A finding is data (rule, level, component,
-//! message, fingerprint, details); an error that stops the run is not a finding.
+//! message, fingerprint, where to fix it, what to do, whether it was accepted, and
+//! the details of what changed); an error that stops the run is not a finding.
 //!
-//! The JSON shape is SPEC.md's report schema exactly: `rule`, `level`, `component`,
-//! `message`, `fingerprint`, `details`. Where a person fixes the problem (a
-//! Dockerfile line, the component's entry in `buildproof.toml`) travels in
-//! `details.location` as `{"file": …, "line": …}`, and an accepted finding carries
-//! `details.accepted` with the reason and expiry.
+//! Location, help and acceptance are typed fields. They join `details` only when a
+//! report is written ([`Finding::flat_details`]), because SPEC.md's report schema has
+//! one `details` object: `details.location` as `{"file": …, "line": …}`,
+//! `details.help`, and `details.accepted` / `details.accept_expired` with the reason
+//! and expiry.
 
 use std::fmt;
 
+use serde::ser::SerializeStruct as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -50,14 +52,33 @@ pub struct Location {
     pub line: Option<u32>,
 }
 
+/// What an `[[accept]]` entry did to a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acceptance {
+    /// Accepted: the finding is reported at level `note` with the reason.
+    Accepted {
+        reason: String,
+        expires: Option<String>,
+    },
+    /// The accept's `expires` date has passed: the finding keeps its level.
+    Expired { reason: String, expires: String },
+}
+
 /// One finding. Build it with [`Finding::new`] and the `with_*` methods.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     pub rule: RuleId,
     pub level: Level,
     pub component: String,
     pub message: String,
     pub fingerprint: Digest,
+    /// Where a person fixes it.
+    pub location: Option<Location>,
+    /// What to do about it, when the rule has more to say than the message.
+    pub help: Option<String>,
+    /// Set when an `[[accept]]` entry matched the fingerprint.
+    pub acceptance: Option<Acceptance>,
+    /// What changed: files, fields, digests. Keys are sorted when written.
     pub details: Map<String, Value>,
 }
 
@@ -79,6 +100,9 @@ impl Finding {
             component: component.to_owned(),
             message,
             fingerprint: Digest::of(text.as_bytes()),
+            location: None,
+            help: None,
+            acceptance: None,
             details: Map::new(),
         }
     }
@@ -93,24 +117,73 @@ impl Finding {
 
     /// Records where a person fixes this finding.
     #[must_use]
-    pub fn with_location(self, location: Option<Location>) -> Self {
-        match location {
-            Some(loc) => self.with_detail("location", loc),
-            None => self,
+    pub fn with_location(mut self, location: Option<Location>) -> Self {
+        if location.is_some() {
+            self.location = location;
+        }
+        self
+    }
+
+    /// Records what to do about it.
+    #[must_use]
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// The details as the report schema has them: what changed, plus `location`,
+    /// `help` and `accepted`/`accept_expired` from the typed fields.
+    #[must_use]
+    pub fn flat_details(&self) -> Map<String, Value> {
+        let mut details = self.details.clone();
+        if let Some(location) = &self.location {
+            details.insert(
+                "location".into(),
+                serde_json::to_value(location).unwrap_or(Value::Null),
+            );
+        }
+        if let Some(help) = &self.help {
+            details.insert("help".into(), Value::from(help.clone()));
+        }
+        match &self.acceptance {
+            Some(Acceptance::Accepted { reason, expires }) => {
+                details.insert(
+                    "accepted".into(),
+                    serde_json::json!({"reason": reason, "expires": expires}),
+                );
+            }
+            Some(Acceptance::Expired { reason, expires }) => {
+                details.insert(
+                    "accept_expired".into(),
+                    serde_json::json!({"reason": reason, "expires": expires}),
+                );
+            }
+            None => {}
+        }
+        details
+    }
+
+    /// The reason of the `[[accept]]` that applies, if one does.
+    #[must_use]
+    pub fn accepted_reason(&self) -> Option<&str> {
+        match &self.acceptance {
+            Some(Acceptance::Accepted { reason, .. }) => Some(reason),
+            _ => None,
         }
     }
+}
 
-    /// The location recorded by [`Finding::with_location`], if any.
-    #[must_use]
-    pub fn location(&self) -> Option<Location> {
-        self.details
-            .get("location")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-    }
-
-    /// What to do about it, when the rule said (`details.help`).
-    #[must_use]
-    pub fn help(&self) -> Option<&str> {
-        self.details.get("help").and_then(Value::as_str)
+/// SPEC.md's report shape: `rule`, `level`, `component`, `message`, `fingerprint`,
+/// `details` (with the typed fields flattened in).
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Finding", 6)?;
+        s.serialize_field("rule", &self.rule)?;
+        s.serialize_field("level", &self.level)?;
+        s.serialize_field("component", &self.component)?;
+        s.serialize_field("message", &self.message)?;
+        s.serialize_field("fingerprint", &self.fingerprint)?;
+        s.serialize_field("details", &self.flat_details())?;
+        s.end()
     }
 }

@@ -7,6 +7,10 @@ use serde_json::Value;
 use super::finding::Level;
 use crate::digest::Digest;
 
+/// The longest chain of `#!` scripts the kernel runs (`BINPRM_MAX_RECURSION` + 1):
+/// five scripts, each the interpreter of the one before, start; six fail (ELOOP).
+pub const MAX_INTERP_DEPTH: usize = 5;
+
 /// Docker's default PATH when the config sets none (what `docker run` and runc use).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -80,36 +84,123 @@ pub struct Startup {
     pub volumes: Vec<String>,
 }
 
-impl Startup {
-    /// The fields `startup-changed` compares, as (name, value) pairs; `None` = unset.
+/// The startup fields of an image config, in the order reports list them: the one
+/// list the crate uses (image config keys, Dockerfile instructions, which of them
+/// `startup-changed` compares).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StartupField {
+    Entrypoint,
+    Cmd,
+    User,
+    WorkingDir,
+    Env,
+    Shell,
+    Healthcheck,
+    StopSignal,
+    ExposedPorts,
+    Volumes,
+}
+
+impl StartupField {
+    /// Every field, in report order.
+    pub const ALL: [StartupField; 10] = [
+        StartupField::Entrypoint,
+        StartupField::Cmd,
+        StartupField::User,
+        StartupField::WorkingDir,
+        StartupField::Env,
+        StartupField::Shell,
+        StartupField::Healthcheck,
+        StartupField::StopSignal,
+        StartupField::ExposedPorts,
+        StartupField::Volumes,
+    ];
+
+    /// The fields that decide how the container starts: a change in one is
+    /// `startup-changed` (SPEC.md); `env` has its own rule, ports and volumes none.
+    pub const STARTUP: [StartupField; 7] = [
+        StartupField::Entrypoint,
+        StartupField::Cmd,
+        StartupField::User,
+        StartupField::WorkingDir,
+        StartupField::Shell,
+        StartupField::Healthcheck,
+        StartupField::StopSignal,
+    ];
+
+    /// The key in a recorded [`Startup`] (and in reports).
     #[must_use]
-    pub fn startup_fields(&self) -> Vec<(&'static str, Option<Value>)> {
-        let v = |x: Option<Value>| x.filter(|v| !v.is_null());
-        vec![
-            (
-                "entrypoint",
-                v(self.entrypoint.as_ref().map(|x| Value::from(x.clone()))),
-            ),
-            ("cmd", v(self.cmd.as_ref().map(|x| Value::from(x.clone())))),
-            (
-                "user",
-                v(self.user.clone().filter(|u| !u.is_empty()).map(Value::from)),
-            ),
-            (
-                "working_dir",
-                v(self
-                    .working_dir
-                    .clone()
-                    .filter(|u| !u.is_empty())
-                    .map(Value::from)),
-            ),
-            (
-                "shell",
-                v(self.shell.as_ref().map(|x| Value::from(x.clone()))),
-            ),
-            ("healthcheck", v(self.healthcheck.clone())),
-            ("stop_signal", v(self.stop_signal.clone().map(Value::from))),
-        ]
+    pub const fn key(self) -> &'static str {
+        match self {
+            StartupField::Entrypoint => "entrypoint",
+            StartupField::Cmd => "cmd",
+            StartupField::User => "user",
+            StartupField::WorkingDir => "working_dir",
+            StartupField::Env => "env",
+            StartupField::Shell => "shell",
+            StartupField::Healthcheck => "healthcheck",
+            StartupField::StopSignal => "stop_signal",
+            StartupField::ExposedPorts => "exposed_ports",
+            StartupField::Volumes => "volumes",
+        }
+    }
+
+    /// The Dockerfile instruction that sets it.
+    #[must_use]
+    pub const fn instruction(self) -> &'static str {
+        match self {
+            StartupField::Entrypoint => "ENTRYPOINT",
+            StartupField::Cmd => "CMD",
+            StartupField::User => "USER",
+            StartupField::WorkingDir => "WORKDIR",
+            StartupField::Env => "ENV",
+            StartupField::Shell => "SHELL",
+            StartupField::Healthcheck => "HEALTHCHECK",
+            StartupField::StopSignal => "STOPSIGNAL",
+            StartupField::ExposedPorts => "EXPOSE",
+            StartupField::Volumes => "VOLUME",
+        }
+    }
+
+    /// The field a Dockerfile instruction sets.
+    #[must_use]
+    pub fn from_instruction(instruction: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.instruction() == instruction)
+    }
+}
+
+impl Startup {
+    /// One field's value as JSON; `None` when unset (an empty user or working dir
+    /// is unset: a runtime treats both alike).
+    #[must_use]
+    pub fn value(&self, field: StartupField) -> Option<Value> {
+        let list = |x: &Option<Vec<String>>| x.as_ref().map(|x| Value::from(x.clone()));
+        let text = |x: &Option<String>| x.clone().filter(|u| !u.is_empty()).map(Value::from);
+        let set = |x: &Vec<String>| (!x.is_empty()).then(|| Value::from(x.clone()));
+        let value = match field {
+            StartupField::Entrypoint => list(&self.entrypoint),
+            StartupField::Cmd => list(&self.cmd),
+            StartupField::User => text(&self.user),
+            StartupField::WorkingDir => text(&self.working_dir),
+            StartupField::Env => list(&self.env),
+            StartupField::Shell => list(&self.shell),
+            StartupField::Healthcheck => self.healthcheck.clone(),
+            StartupField::StopSignal => text(&self.stop_signal),
+            StartupField::ExposedPorts => set(&self.exposed_ports),
+            StartupField::Volumes => set(&self.volumes),
+        };
+        value.filter(|v| !v.is_null())
+    }
+
+    /// The fields `startup-changed` compares, with their values; `None` = unset.
+    #[must_use]
+    pub fn startup_fields(&self) -> Vec<(StartupField, Option<Value>)> {
+        StartupField::STARTUP
+            .into_iter()
+            .map(|f| (f, self.value(f)))
+            .collect()
     }
 }
 
@@ -129,15 +220,227 @@ impl ImageRecord {
     }
 }
 
-/// One thing that would stop (error) or may stop (warning) the container starting.
+/// One thing that would stop (or may stop) the container starting, found by static
+/// startup verification. The rules decide its rule, level, fix and Dockerfile line
+/// from `kind`; its fingerprint covers `kind` and `path`, never the wording, so a
+/// reworded message keeps every `[[accept]]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Problem {
-    pub level: Level,
-    /// The path (or user) that failed.
+    /// What failed, with its facts. Manifests written before problems were typed
+    /// have none: [`ProblemKind::Unclassified`].
+    #[serde(default)]
+    pub kind: ProblemKind,
+    /// The path (or user, group, library) that failed.
     pub path: String,
+    /// What failed, in words, as recorded at snapshot time.
     pub message: String,
-    /// What to change so it starts.
+    /// The level an [`ProblemKind::Unclassified`] problem was recorded with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
+    /// The fix an [`ProblemKind::Unclassified`] problem was recorded with.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fix: String,
+}
+
+impl Problem {
+    /// A typed problem.
+    #[must_use]
+    pub fn new(kind: ProblemKind, path: &str, message: String) -> Self {
+        Self {
+            kind,
+            path: path.to_owned(),
+            message,
+            level: None,
+            fix: String::new(),
+        }
+    }
+}
+
+/// Why a startup cannot work. Serialised with a `type` tag in kebab-case
+/// (`{"type": "not-executable", "uid": 1000, …}`); the tag is part of the
+/// fingerprint, so a variant's name is stable once released.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ProblemKind {
+    /// Recorded before problems were typed: only the message and fix are known.
+    #[default]
+    Unclassified,
+    /// Neither entrypoint nor cmd is set.
+    NothingToStart,
+    /// argv[0] is the empty string.
+    EmptyCommand,
+    /// A command without `/` is in no directory of `PATH`.
+    NotInPath { program: String, path_var: String },
+    /// The path does not exist in the image. `workdir` is set when the command
+    /// was a relative path, resolved against it.
+    NotFound {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        workdir: Option<String>,
+    },
+    /// The path cannot be resolved: a symlink loop, too many links, or a file
+    /// where a directory should be.
+    Unresolvable,
+    /// A directory or special file where a program should be.
+    NotRegularFile,
+    /// Not executable by the user the process runs as.
+    NotExecutable { uid: u64, mode: u32, owner: String },
+    /// A script the interpreter must open is not readable by the user.
+    NotReadable { uid: u64, mode: u32, owner: String },
+    /// Neither ELF nor a `#!` script: exec format error.
+    ExecFormat,
+    /// A `#!` line naming no interpreter.
+    ShebangEmpty,
+    /// A `#!` line ending in `\r`: the kernel looks for an interpreter named with it.
+    ShebangCrlf,
+    /// More nested `#!` interpreters than the kernel runs.
+    InterpreterDepth,
+    /// The interpreter a `#!` line names does not exist.
+    InterpreterMissing { interpreter: String, script: String },
+    /// The program `#!/usr/bin/env PROGRAM` runs is not found.
+    EnvProgramMissing { program: String },
+    /// The ELF `PT_INTERP` loader is missing or not a regular file.
+    LoaderMissing { loader: String },
+    /// A library the ELF chain needs is not where the loader looks.
+    /// `elsewhere` is where the image has a file of that name outside the loader's
+    /// paths, if it does (then the library may still be found through
+    /// `LD_LIBRARY_PATH`); `None` means it is nowhere in the image.
+    LibraryMissing {
+        library: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        needed_by: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        elsewhere: Option<String>,
+    },
+    /// The named user is not in `/etc/passwd` (or there is none).
+    UserUnknown { user: String },
+    /// The named group is not in `/etc/group`.
+    GroupUnknown { group: String },
+}
+
+impl ProblemKind {
+    /// The `type` tag as serialised: a stable id for fingerprints.
+    #[must_use]
+    pub const fn id(&self) -> &'static str {
+        match self {
+            ProblemKind::Unclassified => "unclassified",
+            ProblemKind::NothingToStart => "nothing-to-start",
+            ProblemKind::EmptyCommand => "empty-command",
+            ProblemKind::NotInPath { .. } => "not-in-path",
+            ProblemKind::NotFound { .. } => "not-found",
+            ProblemKind::Unresolvable => "unresolvable",
+            ProblemKind::NotRegularFile => "not-regular-file",
+            ProblemKind::NotExecutable { .. } => "not-executable",
+            ProblemKind::NotReadable { .. } => "not-readable",
+            ProblemKind::ExecFormat => "exec-format",
+            ProblemKind::ShebangEmpty => "shebang-empty",
+            ProblemKind::ShebangCrlf => "shebang-crlf",
+            ProblemKind::InterpreterDepth => "interpreter-depth",
+            ProblemKind::InterpreterMissing { .. } => "interpreter-missing",
+            ProblemKind::EnvProgramMissing { .. } => "env-program-missing",
+            ProblemKind::LoaderMissing { .. } => "loader-missing",
+            ProblemKind::LibraryMissing { .. } => "library-missing",
+            ProblemKind::UserUnknown { .. } => "user-unknown",
+            ProblemKind::GroupUnknown { .. } => "group-unknown",
+        }
+    }
+
+    /// Whether the problem is about the user or group the process runs as (fixed at
+    /// `USER`), rather than the command (fixed at `ENTRYPOINT`/`CMD`).
+    #[must_use]
+    pub const fn about_user(&self) -> bool {
+        matches!(
+            self,
+            ProblemKind::UserUnknown { .. } | ProblemKind::GroupUnknown { .. }
+        )
+    }
+}
+
+/// One path's state in an image's merged filesystem, as `image diff` compares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileState {
+    /// `file`, `directory`, `symlink` or `other`.
+    pub kind: &'static str,
+    pub size: u64,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub digest: Option<Digest>,
+    /// A symlink's target text.
+    pub target: Option<String>,
+}
+
+impl Serialize for FileState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("kind", self.kind)?;
+        m.serialize_entry("size", &self.size)?;
+        m.serialize_entry("mode", &format!("{:04o}", self.mode))?;
+        m.serialize_entry("owner", &format!("{}:{}", self.uid, self.gid))?;
+        if let Some(d) = &self.digest {
+            m.serialize_entry("digest", d)?;
+        }
+        if let Some(t) = &self.target {
+            m.serialize_entry("target", t)?;
+        }
+        m.end()
+    }
+}
+
+/// How one path differs between two images.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "lowercase")]
+pub enum FileChange {
+    Added {
+        path: String,
+        new: FileState,
+    },
+    Removed {
+        path: String,
+        old: FileState,
+    },
+    Modified {
+        path: String,
+        old: FileState,
+        new: FileState,
+    },
+}
+
+impl FileChange {
+    #[must_use]
+    pub fn path(&self) -> &str {
+        match self {
+            FileChange::Added { path, .. }
+            | FileChange::Removed { path, .. }
+            | FileChange::Modified { path, .. } => path,
+        }
+    }
+}
+
+/// One side of `image diff`: the reference as typed and what identifies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageSide {
+    pub image: String,
+    pub manifest_digest: Digest,
+    pub identity: Digest,
+}
+
+/// One startup field on both sides; `None` = unset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDiff {
+    pub field: StartupField,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
+}
+
+/// What `image diff` found besides findings: both sides, every startup field set on
+/// either side, and the file-level difference of the merged filesystems.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageDiff {
+    pub old: ImageSide,
+    pub new: ImageSide,
+    pub fields: Vec<FieldDiff>,
+    /// Sorted by path.
+    pub files: Vec<FileChange>,
 }

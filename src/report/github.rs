@@ -39,7 +39,7 @@ fn command(f: &Finding) -> String {
         Level::Note => "notice",
     };
     let mut props = Vec::new();
-    if let Some(loc) = f.location() {
+    if let Some(loc) = f.location.clone() {
         props.push(format!(
             "file={}",
             escape_property(&super::repo_relative(&loc.file))
@@ -53,7 +53,7 @@ fn command(f: &Finding) -> String {
         escape_property(&format!("{} ({})", f.rule, f.component))
     ));
     let mut message = f.message.clone();
-    if let Some(help) = f.help() {
+    if let Some(help) = f.help.as_deref() {
         message.push_str("\nhelp: ");
         message.push_str(help);
     }

@@ -121,7 +121,7 @@ pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
 /// One finding as plain text: headline, location, details, fingerprint.
 fn describe(f: &Finding) -> String {
     let mut text = format!("{}[{}] {}: {}", f.level, f.rule, f.component, f.message);
-    if let Some(loc) = f.location() {
+    if let Some(loc) = f.location.clone() {
         let file = super::repo_relative(&loc.file);
         match loc.line {
             Some(line) => {
@@ -132,13 +132,13 @@ fn describe(f: &Finding) -> String {
             }
         }
     }
-    for (key, value) in &f.details {
+    for (key, value) in &f.flat_details() {
         if matches!(key.as_str(), "location" | "help") {
             continue;
         }
         let _ = write!(text, "\n  {key}: {value}");
     }
-    if let Some(help) = f.help() {
+    if let Some(help) = f.help.as_deref() {
         let _ = write!(text, "\n  help: {help}");
     }
     let _ = write!(text, "\n  fingerprint: {}", f.fingerprint);

@@ -199,7 +199,7 @@ fn finding(f: &Finding) -> (String, String) {
         code(&f.component),
         cell(&f.message)
     );
-    if let Some(loc) = f.location() {
+    if let Some(loc) = f.location.clone() {
         let file = super::repo_relative(&loc.file);
         let place = match loc.line {
             Some(line) => format!("{file}:{line}"),
@@ -207,15 +207,14 @@ fn finding(f: &Finding) -> (String, String) {
         };
         let _ = writeln!(md, "  - where: {}", code(&place));
     }
-    if let Some(help) = f.help() {
+    if let Some(help) = f.help.as_deref() {
         let _ = writeln!(md, "  - help: {}", cell(help));
     }
     let _ = writeln!(md, "  - fingerprint: {}", code(&f.fingerprint.to_string()));
     let details: serde_json::Map<String, Value> = f
-        .details
-        .iter()
+        .flat_details()
+        .into_iter()
         .filter(|(k, _)| !matches!(k.as_str(), "location" | "help"))
-        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut block = String::new();
     if !details.is_empty() {

@@ -3,6 +3,7 @@
 //! [`render`]; each format lives in its own file and sees only the `Report`.
 
 mod github;
+pub mod image;
 mod json;
 mod junit;
 mod markdown;

@@ -67,17 +67,16 @@ pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
 fn result(f: &Finding) -> Value {
     let rule_index = RuleId::ALL.iter().position(|r| *r == f.rule).unwrap_or(0);
     let mut text = f.message.clone();
-    if let Some(help) = f.help() {
+    if let Some(help) = f.help.as_deref() {
         text.push_str("\nhelp: ");
         text.push_str(help);
     }
     let mut properties = Map::new();
     properties.insert("component".into(), Value::from(f.component.clone()));
     let details: Map<String, Value> = f
-        .details
-        .iter()
+        .flat_details()
+        .into_iter()
         .filter(|(k, _)| k.as_str() != "location")
-        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if !details.is_empty() {
         properties.insert("details".into(), Value::Object(details));
@@ -87,7 +86,7 @@ fn result(f: &Finding) -> Value {
     result.insert("ruleIndex".into(), Value::from(rule_index));
     result.insert("level".into(), Value::from(f.level.as_str()));
     result.insert("message".into(), json!({"text": text}));
-    let location = match f.location() {
+    let location = match f.location.clone() {
         Some(loc) => {
             let mut physical = Map::new();
             physical.insert(
@@ -113,11 +112,7 @@ fn result(f: &Finding) -> Value {
         "partialFingerprints".into(),
         json!({"buildproof/v1": f.fingerprint.to_string()}),
     );
-    if let Some(accepted) = f.details.get("accepted") {
-        let reason = accepted
-            .get("reason")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+    if let Some(reason) = f.accepted_reason() {
         result.insert(
             "suppressions".into(),
             json!([{"kind": "external", "justification": reason}]),

@@ -75,13 +75,13 @@ fn write_finding(
         paint(Style::new().bold(), &clean(&f.component)),
         clean(&f.message)
     )?;
-    if let Some(loc) = f.location() {
+    if let Some(loc) = f.location.clone() {
         match loc.line {
             Some(line) => writeln!(out, "  --> {}:{line}", clean(&loc.file))?,
             None => writeln!(out, "  --> {}", clean(&loc.file))?,
         }
     }
-    for (key, value) in &f.details {
+    for (key, value) in &f.flat_details() {
         if matches!(key.as_str(), "location" | "help") {
             continue;
         }
@@ -109,7 +109,7 @@ fn write_finding(
             _ => writeln!(out, "  {key}: {}", inline(value))?,
         }
     }
-    if let Some(help) = f.help() {
+    if let Some(help) = f.help.as_deref() {
         writeln!(
             out,
             "  {}: {}",

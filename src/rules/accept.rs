@@ -1,10 +1,8 @@
 //! `[[accept]]`: an accepted finding drops to level `note` and carries its reason; an
 //! accept whose `expires` date has passed no longer applies, and the finding says so.
 
-use serde_json::json;
-
 use crate::config::Accept;
-use crate::model::finding::{Finding, Level};
+use crate::model::finding::{Acceptance, Finding, Level};
 
 pub(super) fn apply(findings: &mut [Finding], accepts: &[Accept], today: jiff::civil::Date) {
     for f in findings {
@@ -13,7 +11,6 @@ pub(super) fn apply(findings: &mut [Finding], accepts: &[Accept], today: jiff::c
         }) else {
             continue;
         };
-        let expires = a.expires.map(|d| d.to_string());
         match a.expires {
             // `expires` is the last day the accept holds.
             Some(date) if date < today => {
@@ -21,18 +18,18 @@ pub(super) fn apply(findings: &mut [Finding], accepts: &[Accept], today: jiff::c
                     "{} (the accept for this finding expired on {date}: {})",
                     f.message, a.reason
                 );
-                f.details.insert(
-                    "accept_expired".into(),
-                    json!({"reason": a.reason, "expires": expires}),
-                );
+                f.acceptance = Some(Acceptance::Expired {
+                    reason: a.reason.clone(),
+                    expires: date.to_string(),
+                });
             }
             _ => {
                 f.level = Level::Note;
                 f.message = format!("accepted: {} ({})", a.reason, f.message);
-                f.details.insert(
-                    "accepted".into(),
-                    json!({"reason": a.reason, "expires": expires}),
-                );
+                f.acceptance = Some(Acceptance::Accepted {
+                    reason: a.reason.clone(),
+                    expires: a.expires.map(|d| d.to_string()),
+                });
             }
         }
     }

@@ -187,9 +187,7 @@ fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
                 .map(|o| serde_json::json!({"path": o.path, "digest": o.digest, "store_path": o.store_path}))
                 .collect::<Vec<_>>(),
         )
-        .with_detail(
-            "help",
-            if rebuilt.is_empty() {
+        .with_help(if rebuilt.is_empty() {
                 "Rebuild the component and make sure its build reads the changed files; if the old artifact is really correct, accept this finding with a reason."
             } else {
                 "Make the build read the changed files; if the change is meant not to alter the artifact, accept this finding with a reason."

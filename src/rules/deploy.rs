@@ -65,9 +65,7 @@ fn not_deployed(name: &str, why: String, identity: &[&str]) -> Finding {
         format!("`{name}` was built but is not running: {why}"),
         identity,
     )
-    .with_detail(
-        "help",
-        "deploy this build (or check that the running state is the right cluster, service or system); a component that is not meant to run here can be accepted with a reason",
+    .with_help("deploy this build (or check that the running state is the right cluster, service or system); a component that is not meant to run here can be accepted with a reason",
     )
 }
 
@@ -83,9 +81,7 @@ fn mismatch(name: &str, what: &str, built: &str, running: &str, where_: &str) ->
     .with_detail("built", built)
     .with_detail("running", running)
     .with_detail("where", where_)
-    .with_detail(
-        "help",
-        "redeploy the built artifact and check the rollout finished; if this older artifact is meant to run, verify against the manifest of that build",
+    .with_help("redeploy the built artifact and check the rollout finished; if this older artifact is meant to run, verify against the manifest of that build",
     )
 }
 
@@ -136,9 +132,7 @@ fn against_containers(
                 .with_detail("image", &c.image)
                 .with_detail("where", &c.workload)
                 .with_detail("built", &built)
-                .with_detail(
-                    "help",
-                    "deploy by digest (`image@sha256:…`), or verify against a Pod list (`kubectl get pods -o json`) or `aws ecs describe-tasks`, which report the digest that was pulled",
+                .with_help("deploy by digest (`image@sha256:…`), or verify against a Pod list (`kubectl get pods -o json`) or `aws ecs describe-tasks`, which report the digest that was pulled",
                 ),
             );
         }

@@ -14,20 +14,15 @@ use std::borrow::Cow;
 use crate::model::RuleId;
 use crate::model::dockerfile::{DockerfileRecord, ExcludeReason, Field, shortened};
 use crate::model::finding::{Finding, Location};
+use crate::model::image::StartupField;
 
 /// The image-config name of a startup field, from the Dockerfile instruction that sets
 /// it (`WORKDIR` → `working_dir`), so the two rule families can be matched.
 #[must_use]
 pub fn config_field(instruction: &str) -> &str {
-    match instruction {
-        "ENTRYPOINT" => "entrypoint",
-        "CMD" => "cmd",
-        "USER" => "user",
-        "WORKDIR" => "working_dir",
-        "SHELL" => "shell",
-        "HEALTHCHECK" => "healthcheck",
-        "STOPSIGNAL" => "stop_signal",
-        other => other,
+    match StartupField::from_instruction(instruction) {
+        Some(field) => field.key(),
+        None => instruction,
     }
 }
 
@@ -269,7 +264,7 @@ mod tests {
             f[0].message,
             "ENTRYPOINT changed from [\"/app/server\"] to [\"/app/server2\"] (web/Dockerfile:3); check the new command exists in the image and is intended; accept with a reason if so"
         );
-        assert_eq!(f[0].location().and_then(|l| l.line), Some(3));
+        assert_eq!(f[0].location.clone().and_then(|l| l.line), Some(3));
     }
 
     #[test]
@@ -289,7 +284,7 @@ mod tests {
     #[test]
     fn removed_field_points_at_from() {
         let f = findings("FROM node:20\nUSER app\n", "FROM node:20\n");
-        assert_eq!(f[0].location().and_then(|l| l.line), Some(1));
+        assert_eq!(f[0].location.clone().and_then(|l| l.line), Some(1));
         assert!(
             f[0].message
                 .contains("to (not set: base image `node:20`'s)"),

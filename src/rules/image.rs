@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::model::RuleId;
+use crate::model::dockerfile::DockerfileRecord;
+use crate::model::finding::Location;
 use crate::model::finding::{Finding, Level};
-use crate::model::image::{ImageRecord, Startup};
+use crate::model::image::{ImageRecord, MAX_INTERP_DEPTH, Problem, ProblemKind, Startup};
 
 fn show(v: Option<&Value>) -> String {
     match v {
@@ -28,6 +30,7 @@ fn show(v: Option<&Value>) -> String {
 pub fn compare_startup(component: &str, base: &Startup, new: &Startup) -> Vec<Finding> {
     let mut findings = Vec::new();
     for ((field, old), (_, now)) in base.startup_fields().into_iter().zip(new.startup_fields()) {
+        let field = field.key();
         if old == now {
             continue;
         }
@@ -101,30 +104,142 @@ pub fn compare(component: &str, base: &ImageRecord, new: &ImageRecord) -> Vec<Fi
         .collect()
 }
 
-/// State rules on the new image alone: one finding per startup problem.
+/// State rules on the new image alone: one finding per startup problem. With the
+/// component's Dockerfile, each finding points at the instruction that sets what
+/// failed: `USER` for an unknown user or group, else the command (`ENTRYPOINT`, else
+/// `CMD`), else the final `FROM`.
 #[must_use]
-pub fn state(component: &str, new: &ImageRecord) -> Vec<Finding> {
+pub fn state(
+    component: &str,
+    new: &ImageRecord,
+    dockerfile: Option<&DockerfileRecord>,
+) -> Vec<Finding> {
     new.problems
         .iter()
         .map(|p| {
-            let rule = if p.level == Level::Error {
-                RuleId::StartupBroken
-            } else {
-                RuleId::LibraryMissing
+            let verdict = judge(p);
+            let message = match (verdict.level, verdict.fix.is_empty()) {
+                (_, true) => p.message.clone(),
+                (Level::Error, false) => {
+                    format!("{}; the container cannot start: {}", p.message, verdict.fix)
+                }
+                _ => format!("{}; {}", p.message, verdict.fix),
             };
-            let message = if p.level == Level::Error && !p.fix.is_empty() {
-                format!("{}; the container cannot start: {}", p.message, p.fix)
-            } else if p.fix.is_empty() {
-                p.message.clone()
-            } else {
-                format!("{}; {}", p.message, p.fix)
+            // A typed problem is identified by what failed and where, never by its
+            // wording; one recorded before problems were typed has only its message.
+            let identity = match p.kind {
+                ProblemKind::Unclassified => [p.path.as_str(), p.message.as_str()],
+                ref kind => [kind.id(), p.path.as_str()],
             };
-            Finding::new(rule, component, message, &[&p.path, &p.message])
+            let mut f = Finding::new(verdict.rule, component, message, &identity)
                 .with_detail("path", &p.path)
                 .with_detail("manifest_digest", new.manifest_digest)
-                .with_detail("startup", startup_summary(&new.startup))
+                .with_detail("startup", startup_summary(&new.startup));
+            f.level = verdict.level;
+            f.with_location(dockerfile.map(|d| instruction_of(p, d)))
         })
         .collect()
+}
+
+/// The Dockerfile line where the problem is fixed.
+fn instruction_of(p: &Problem, d: &DockerfileRecord) -> Location {
+    let about_user = match &p.kind {
+        // Recorded before problems were typed: the message is all there is.
+        ProblemKind::Unclassified => {
+            p.message.starts_with("user `") || p.message.starts_with("group `")
+        }
+        kind => kind.about_user(),
+    };
+    let instruction = if about_user {
+        d.startup.user.as_ref()
+    } else {
+        d.startup.entrypoint.as_ref().or(d.startup.cmd.as_ref())
+    };
+    Location {
+        file: d.path.clone(),
+        line: Some(instruction.map_or(d.stage.line, |field| field.line)),
+    }
+}
+
+/// What a startup problem means for the user: its rule, level and fix.
+struct Verdict {
+    rule: RuleId,
+    level: Level,
+    fix: String,
+}
+
+fn judge(p: &Problem) -> Verdict {
+    let error = |fix: String| Verdict {
+        rule: RuleId::StartupBroken,
+        level: Level::Error,
+        fix,
+    };
+    let fixed = |fix: &str| error(fix.to_owned());
+    match &p.kind {
+        ProblemKind::Unclassified => {
+            let level = p.level.unwrap_or(Level::Error);
+            Verdict {
+                rule: if level == Level::Error {
+                    RuleId::StartupBroken
+                } else {
+                    RuleId::LibraryMissing
+                },
+                level,
+                fix: p.fix.clone(),
+            }
+        }
+        ProblemKind::NothingToStart => fixed("set ENTRYPOINT or CMD"),
+        ProblemKind::EmptyCommand
+        | ProblemKind::Unresolvable
+        | ProblemKind::NotRegularFile => fixed("fix ENTRYPOINT/CMD or the files they name"),
+        ProblemKind::NotInPath { .. } => {
+            fixed("install it in the image, use its absolute path, or set PATH")
+        }
+        ProblemKind::NotFound { workdir: Some(_) } => {
+            fixed("fix WORKDIR or use an absolute path in ENTRYPOINT/CMD")
+        }
+        ProblemKind::NotFound { workdir: None } => fixed(
+            "COPY it into the final image (check `COPY --from` paths and WORKDIR), or fix ENTRYPOINT/CMD",
+        ),
+        ProblemKind::NotExecutable { .. } => {
+            fixed("make it executable in the build (`chmod +x`, or `COPY --chmod=0755`)")
+        }
+        ProblemKind::NotReadable { .. } => fixed(
+            "make it readable by the user it runs as (`chmod a+r`, or `COPY --chmod=0755`), or run as its owner",
+        ),
+        ProblemKind::ExecFormat => fixed("point ENTRYPOINT/CMD at a binary or a `#!` script"),
+        ProblemKind::ShebangEmpty => fixed("fix the script's `#!` line"),
+        ProblemKind::ShebangCrlf => error(format!(
+            "convert `{}` to Unix line endings (`dos2unix`, or `sed -i 's/\\r$//'`)",
+            p.path
+        )),
+        ProblemKind::InterpreterDepth => error(format!(
+            "call the final interpreter directly: at most {MAX_INTERP_DEPTH} `#!` scripts may run one another"
+        )),
+        ProblemKind::InterpreterMissing {
+            interpreter,
+            script,
+        } => error(format!(
+            "install `{interpreter}` in the image, or change the `#!` line of `{script}`"
+        )),
+        ProblemKind::EnvProgramMissing { program } => error(format!(
+            "install `{program}` in the image, or change the `#!` line"
+        )),
+        ProblemKind::LoaderMissing { .. } => {
+            fixed("use a base image that has the C library, or link the binary statically")
+        }
+        ProblemKind::LibraryMissing { .. } => Verdict {
+            rule: RuleId::LibraryMissing,
+            level: Level::Warning,
+            fix: "add the library to the image, or confirm LD_LIBRARY_PATH or ld.so.cache provides it".to_owned(),
+        },
+        ProblemKind::UserUnknown { .. } => fixed(
+            "create the user before USER (`adduser`/`useradd`), or use a numeric uid",
+        ),
+        ProblemKind::GroupUnknown { .. } => {
+            fixed("create the group before USER, or use a numeric gid")
+        }
+    }
 }
 
 /// The fields that decide what starts, set ones only.

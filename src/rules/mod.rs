@@ -146,30 +146,7 @@ pub fn state(new: &Manifest, ctx: Context<'_>) -> Vec<Finding> {
 fn state_of(name: &str, record: &ComponentRecord) -> Vec<Finding> {
     let mut findings = artifacts::unmatched(name, record);
     if let Some(i) = &record.image {
-        let mut broken = image::state(name, i);
-        // A startup problem is fixed in the Dockerfile: point at the instruction that
-        // sets what failed — USER for an unknown user or group, else the command
-        // (ENTRYPOINT, else CMD), else the final FROM.
-        if let Some(d) = &record.dockerfile {
-            let command = d.startup.entrypoint.as_ref().or(d.startup.cmd.as_ref());
-            for f in &mut broken {
-                let about_user =
-                    f.message.starts_with("user `") || f.message.starts_with("group `");
-                let instruction = if about_user {
-                    d.startup.user.as_ref()
-                } else {
-                    command
-                };
-                let line = instruction.map_or(d.stage.line, |field| field.line);
-                if f.location().is_none() {
-                    f.details.insert(
-                        "location".into(),
-                        serde_json::json!({"file": d.path, "line": line}),
-                    );
-                }
-            }
-        }
-        findings.extend(broken);
+        findings.extend(image::state(name, i, record.dockerfile.as_ref()));
     }
     if let Some(d) = &record.dockerfile {
         findings.extend(dockerfile::state(name, d));
@@ -189,7 +166,7 @@ fn state_of(name: &str, record: &ComponentRecord) -> Vec<Finding> {
 fn finish(mut findings: Vec<Finding>, ctx: Context<'_>) -> Vec<Finding> {
     if let Some(config) = ctx.config {
         for f in &mut findings {
-            let location = match f.location() {
+            let location = match f.location.take() {
                 Some(mut own) => {
                     own.file = crate::fsio::join(&config.root, std::path::Path::new(&own.file))
                         .display()
@@ -198,12 +175,7 @@ fn finish(mut findings: Vec<Finding>, ctx: Context<'_>) -> Vec<Finding> {
                 }
                 None => config.location_of(&f.component),
             };
-            if let Some(loc) = location {
-                f.details.insert(
-                    "location".into(),
-                    serde_json::to_value(loc).unwrap_or_default(),
-                );
-            }
+            f.location = location;
         }
         accept::apply(&mut findings, &config.accepts, ctx.today);
     }

@@ -36,7 +36,7 @@ pub fn state(component: &str, new: &NixRecord) -> Vec<Finding> {
                 .with_detail("store_path", &sp.store_path)
                 .with_detail("derivation", drv)
                 .with_detail("out_paths", &new.out_paths)
-                .with_detail("help", "rebuild the component (e.g. `nix-build -A …` or `nix build .#…`) so the link points at the current out path"),
+                .with_help("rebuild the component (e.g. `nix-build -A …` or `nix build .#…`) so the link points at the current out path"),
             );
         }
     }
@@ -56,7 +56,7 @@ pub fn state(component: &str, new: &NixRecord) -> Vec<Finding> {
             .with_detail("store_path", &sp.store_path)
             .with_detail("nar_hash", &sp.nar_hash)
             .with_detail("db_nar_hash", db)
-            .with_detail("help", "run `nix-store --verify --check-contents --repair` or rebuild; do not ship this path"),
+            .with_help("run `nix-store --verify --check-contents --repair` or rebuild; do not ship this path"),
         );
     }
     if !new.excluded_inputs.is_empty() {

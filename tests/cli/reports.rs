@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use buildproof::model::RuleId;
-use buildproof::model::finding::{Finding, Location};
+use buildproof::model::finding::{Acceptance, Finding, Location};
 use buildproof::report::{Format, Report, render};
 use serde_json::{Value, json};
 
@@ -24,7 +24,7 @@ fn fixed_report() -> Report {
             &["sha256:in-old", "sha256:in-new"],
         )
         .with_detail("changed_inputs", ["api/main.go", "api/handler.go"])
-        .with_detail("help", "run the build again without the cache, then `buildproof check`")
+        .with_help("run the build again without the cache, then `buildproof check`")
         .with_location(Some(Location {
             file: "buildproof.toml".into(),
             line: Some(5),
@@ -66,10 +66,11 @@ fn fixed_report() -> Report {
                 &["sha256:out-old", "sha256:out-new"],
             );
             f.level = buildproof::model::finding::Level::Note;
-            f.with_detail(
-                "accepted",
-                json!({"reason": "timestamps in the tarball", "expires": null}),
-            )
+            f.acceptance = Some(Acceptance::Accepted {
+                reason: "timestamps in the tarball".into(),
+                expires: None,
+            });
+            f
         },
     ];
     Report::new(
@@ -219,7 +220,7 @@ fn spec_rule_ids() -> Option<Vec<String>> {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
         if cells.len() >= 4
             && cells[1].starts_with('`')
-            && matches!(cells[2], "error" | "warning" | "note")
+            && matches!(cells[2], "error" | "warning" | "note" | "error or warning")
         {
             ids.push(cells[1].trim_matches('`').to_owned());
         }
@@ -554,7 +555,7 @@ fn a_huge_report_keeps_the_table_and_headlines_and_counts_what_it_left_out() {
             };
             let message = format!("finding {i}: {}", "x".repeat(200));
             Finding::new(rule, &format!("c{i:03}"), message, &[&i.to_string()])
-                .with_detail("help", "rebuild")
+                .with_help("rebuild")
                 .with_detail("files", vec!["y".repeat(100); 30])
         })
         .collect();

@@ -1,0 +1,132 @@
+//! Facts of `image inspect` and `image diff` as reports show them: complete values
+//! in JSON, one readable line per fact in text and Markdown.
+
+use serde_json::{Map, Value, json};
+
+use crate::model::image::{FileChange, FileState, ImageDiff, ImageRecord};
+
+/// How many changed files the text summary lists.
+const TEXT_FILES: usize = 20;
+
+/// `image diff`'s facts: both sides, each startup field set on either side, and the
+/// file-level difference (counts, then the first files in text; all of them in JSON).
+#[must_use]
+pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
+    let mut f = Map::new();
+    f.insert("old".into(), json!(diff.old));
+    f.insert("new".into(), json!(diff.new));
+    f.insert(
+        "same_content".into(),
+        json!(diff.old.identity == diff.new.identity),
+    );
+    for field in &diff.fields {
+        let (a, b) = (
+            field.old.clone().unwrap_or(Value::Null),
+            field.new.clone().unwrap_or(Value::Null),
+        );
+        let value = if json {
+            json!({"old": a, "new": b, "changed": a != b})
+        } else if a == b {
+            json!(format!("{a} (unchanged)"))
+        } else {
+            json!(format!("{a} → {b}"))
+        };
+        f.insert(field.field.key().into(), value);
+    }
+    let changes = &diff.files;
+    let count = |want: fn(&FileChange) -> bool| changes.iter().filter(|c| want(c)).count();
+    let summary = format!(
+        "{} added, {} removed, {} modified",
+        count(|c| matches!(c, FileChange::Added { .. })),
+        count(|c| matches!(c, FileChange::Removed { .. })),
+        count(|c| matches!(c, FileChange::Modified { .. }))
+    );
+    if json {
+        f.insert("files_summary".into(), json!(summary));
+        f.insert("files".into(), json!(changes));
+    } else {
+        f.insert("files".into(), json!(summary));
+        let mut lines: Vec<String> = changes.iter().take(TEXT_FILES).map(describe).collect();
+        if changes.len() > TEXT_FILES {
+            lines.push(format!(
+                "… and {} more (--format json lists all)",
+                changes.len() - TEXT_FILES
+            ));
+        }
+        if !lines.is_empty() {
+            f.insert("changed_files".into(), json!(lines));
+        }
+    }
+    f
+}
+
+fn describe_state(s: &FileState) -> String {
+    let owner = format!("{}:{}", s.uid, s.gid);
+    if let Some(t) = &s.target {
+        // A symlink's target is what changes; its digest only hashes that text.
+        return format!("symlink to `{t}` {:04o} {owner}", s.mode);
+    }
+    let mut text = format!("{} {} bytes {:04o} {owner}", s.kind, s.size, s.mode);
+    if let Some(d) = &s.digest {
+        let d = d.to_string();
+        text.push(' ');
+        text.push_str(&d[..d.len().min(19)]);
+    }
+    text
+}
+
+fn describe(c: &FileChange) -> String {
+    match c {
+        FileChange::Added { path, new } => format!("+ {path} ({})", describe_state(new)),
+        FileChange::Removed { path, old } => format!("- {path} ({})", describe_state(old)),
+        FileChange::Modified { path, old, new } => format!(
+            "~ {path} ({} → {})",
+            describe_state(old),
+            describe_state(new)
+        ),
+    }
+}
+
+/// `image inspect`'s facts: digests, layers, startup fields, and the verdict of
+/// static startup verification in a line.
+#[must_use]
+pub fn inspect_facts(reference: &str, r: &ImageRecord, json: bool) -> Map<String, Value> {
+    let mut f = Map::new();
+    f.insert("image".into(), json!(reference));
+    f.insert("manifest_digest".into(), json!(r.manifest_digest));
+    f.insert("config_digest".into(), json!(r.config_digest));
+    f.insert("identity".into(), json!(r.identity()));
+    if !r.names.is_empty() {
+        f.insert("names".into(), json!(r.names));
+    }
+    let layers: Vec<Value> = r
+        .layers
+        .iter()
+        .map(|l| {
+            if json {
+                json!(l)
+            } else {
+                json!(format!(
+                    "{} ({} bytes, diff_id {})",
+                    l.digest, l.size, l.diff_id
+                ))
+            }
+        })
+        .collect();
+    f.insert("layers".into(), Value::Array(layers));
+    if let Value::Object(map) = serde_json::to_value(&r.startup).unwrap_or_default() {
+        f.extend(map);
+    }
+    if !r.rejected_entries.is_empty() {
+        f.insert("rejected_entries".into(), json!(r.rejected_entries));
+    }
+    f.insert(
+        "startup_verification".into(),
+        json!(if r.problems.is_empty() {
+            "ok: the entrypoint resolves and can be executed".to_owned()
+        } else {
+            format!("{} problem(s)", r.problems.len())
+        }),
+    );
+    f
+}
