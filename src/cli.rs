@@ -11,8 +11,51 @@ use crate::report::Format;
 #[derive(Debug, Parser)]
 #[command(name = "buildproof", version, about, max_term_width = 100)]
 pub struct Cli {
+    /// When to colour text output: `auto` colours a terminal unless `NO_COLOR` is
+    /// set (`CLICOLOR_FORCE` colours any output).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        global = true,
+        value_name = "WHEN"
+    )]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--format`: the report formats, spelled as users type them.
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Format::Text,
+            Format::Json,
+            Format::Sarif,
+            Format::Junit,
+            Format::Markdown,
+            Format::Github,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
+            Format::Github => "github",
+        }))
+    }
 }
 
 #[derive(Debug, Subcommand)]

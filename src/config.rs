@@ -76,7 +76,7 @@ pub struct Accept {
 pub enum ConfigError {
     #[error("no `{FILE_NAME}` in `{}` or any parent directory; create one or pass -c CONFIG", .0.display())]
     NotFound(PathBuf),
-    #[error("cannot read config `{}`: {source}", .path.display())]
+    #[error("cannot read config `{}`", .path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -1,45 +1,98 @@
-//! The `buildproof` binary: parse arguments, run, map the outcome to SPEC.md's exit
-//! codes (0 clean, 1 error-level finding, 2 could not judge). Nothing else.
+//! The `buildproof` binary: parse arguments, decide colour, run, map the outcome to
+//! SPEC.md's exit codes (0 clean, 1 a finding at the failing level, 2 could not
+//! judge). It owns the process's streams; the library writes only where it is told.
 
-use std::io::{self, Write as _};
+use std::io::{self, IsTerminal as _, Write};
 use std::process::ExitCode;
 
+use buildproof::cli::{Cli, ColorChoice};
+use buildproof::commands::{self, Streams};
 use clap::Parser as _;
 
 fn main() -> ExitCode {
-    let cli = buildproof::cli::Cli::parse();
-    match buildproof::commands::run(cli) {
+    let cli = Cli::parse();
+    let color = color(cli.color);
+    let mut stdout = ClosablePipe::new(io::stdout().lock());
+    let mut stderr = io::stderr().lock();
+    let mut streams = Streams {
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+        color,
+    };
+    match commands::run(cli, &mut streams) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            // A closed stdout (`buildproof … | head`) is not an error worth a word.
-            if err
-                .chain()
-                .filter_map(|c| c.downcast_ref::<io::Error>())
-                .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
-            {
-                return ExitCode::from(0);
-            }
-            let mut stderr = io::stderr().lock();
-            let _ = writeln!(stderr, "buildproof: error: {}", one_line(&err));
+            // `{:#}` is the whole cause chain on one line, `outer: inner: root`; each
+            // error names only what it adds, its cause is printed after it once.
+            let message = buildproof::report::log_safe(&format!("{err:#}")).into_owned();
+            let _ = writeln!(stderr, "buildproof: error: {message}");
             ExitCode::from(2)
         }
     }
 }
 
-/// The error and its causes on one line, `outer: inner: root`, leaving out a cause
-/// whose text the line already holds (library errors often name their source in
-/// their own message, and the OS error would otherwise appear twice).
-fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
+/// `--color`: `never` and `always` are final; `auto` colours a terminal unless
+/// `NO_COLOR` is set, and `CLICOLOR_FORCE` colours whatever stdout is
+/// (<https://no-color.org>, <https://bixense.com/clicolors/>).
+fn color(choice: ColorChoice) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    match choice {
+        ColorChoice::Never => false,
+        ColorChoice::Always => true,
+        ColorChoice::Auto if set("NO_COLOR") => false,
+        ColorChoice::Auto if set("CLICOLOR_FORCE") => {
+            std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| v != "0")
         }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
+        ColorChoice::Auto => io::stdout().is_terminal(),
     }
-    line
+}
+
+/// Stdout that a reader may close early (`buildproof check | head`): once a write
+/// fails with a broken pipe, later output is dropped instead of failing the run,
+/// so the verdict's exit code survives (1 stays 1), as it would for `grep -q`.
+struct ClosablePipe<W> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: Write> ClosablePipe<W> {
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            closed: false,
+        }
+    }
+
+    fn absorb(&mut self, result: io::Result<()>) -> io::Result<()> {
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+impl<W: Write> Write for ClosablePipe<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(buf.len())
+            }
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let result = self.inner.flush();
+        self.absorb(result)
+    }
 }

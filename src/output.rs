@@ -1,4 +1,4 @@
-//! Writing results: to stdout, or to a file atomically (a temporary file in the same
+//! Writing result files atomically (a temporary file in the same
 //! directory, then a rename), so a failed run never leaves a half-written file.
 //!
 //! Atomic replacement is for regular files. A target that exists and is not one — a
@@ -12,30 +12,44 @@ use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
+/// An output file that could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot write `{}`: it is a directory", .path.display())]
+    Directory { path: PathBuf },
+    #[error("cannot write `{}`", .path.display())]
+    Write { path: PathBuf, source: io::Error },
+    #[error("cannot create a temporary file in `{}`", .dir.display())]
+    Temporary { dir: PathBuf, source: io::Error },
+}
 
 /// Writes `bytes` to `path` atomically: the file either holds all of them or keeps
 /// what it held before.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let write_err = || format!("cannot write `{}`", path.display());
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let write_err = |source| OutputError::Write {
+        path: path.to_owned(),
+        source,
+    };
     let existing = fs::metadata(path).ok();
     if existing.as_ref().is_some_and(|m| !m.is_file()) {
         if existing.as_ref().is_some_and(fs::Metadata::is_dir) {
-            anyhow::bail!("cannot write `{}`: it is a directory", path.display());
+            return Err(OutputError::Directory {
+                path: path.to_owned(),
+            });
         }
         // A device, FIFO or terminal: write in place, never replace it.
         let mut f = fs::OpenOptions::new()
             .write(true)
             .open(path)
-            .with_context(write_err)?;
+            .map_err(write_err)?;
         f.write_all(bytes)
             .and_then(|()| f.flush())
-            .with_context(write_err)?;
+            .map_err(write_err)?;
         return Ok(());
     }
     // Replace the file a symlink names, not the link.
     let target: PathBuf = if existing.is_some() {
-        fs::canonicalize(path).with_context(write_err)?
+        fs::canonicalize(path).map_err(write_err)?
     } else {
         path.to_owned()
     };
@@ -49,35 +63,21 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         // Applied at creation, so a new file gets 0666 less the umask, as with `>`.
         .permissions(fs::Permissions::from_mode(0o666))
         .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in `{}`", dir.display()))?;
+        .map_err(|source| OutputError::Temporary {
+            dir: dir.to_owned(),
+            source,
+        })?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
-        .with_context(write_err)?;
+        .map_err(write_err)?;
     if mode != 0o666 {
         // Replacing an existing file keeps its mode.
         tmp.as_file()
             .set_permissions(fs::Permissions::from_mode(mode))
-            .with_context(write_err)?;
+            .map_err(write_err)?;
     }
-    tmp.persist(&target)
-        .map_err(|e| e.error)
-        .with_context(write_err)?;
+    tmp.persist(&target).map_err(|e| write_err(e.error))?;
     Ok(())
-}
-
-/// Sends `bytes` to `path` (atomically) or, without one, to stdout.
-pub fn emit(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
-    match path {
-        Some(p) => write_atomically(p, bytes),
-        None => {
-            let mut stdout = io::stdout().lock();
-            stdout
-                .write_all(bytes)
-                .and_then(|()| stdout.flush())
-                .context("cannot write to stdout")?;
-            Ok(())
-        }
-    }
 }
 
 #[cfg(test)]

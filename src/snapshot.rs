@@ -3,37 +3,64 @@
 //! recorded by the module that owns them; this module only sequences them and names
 //! the component in any error.
 
-use anyhow::Context as _;
+use std::path::PathBuf;
 
 use crate::config::{Component, Config};
 use crate::model::manifest::{ComponentRecord, Manifest};
 use crate::tree;
 
+/// A component that could not be recorded, named with its place in the config.
+#[derive(Debug, thiserror::Error)]
+#[error("component `{name}` ({}:{line})", .config.display())]
+pub struct SnapshotError {
+    pub name: String,
+    pub config: PathBuf,
+    pub line: u32,
+    pub source: ComponentError,
+}
+
+/// Why one component could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ComponentError {
+    #[error(
+        "its inputs ({patterns}) match no file under `{}` (files that .gitignore ignores are not inputs); check the patterns, or run buildproof from a full checkout",
+        .root.display()
+    )]
+    NoInputs { patterns: String, root: PathBuf },
+    #[error(transparent)]
+    Tree(#[from] crate::tree::TreeError),
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
+    #[error(transparent)]
+    Dockerfile(#[from] crate::dockerfile::DockerfileError),
+    #[error(transparent)]
+    Nix(#[from] crate::nix::NixError),
+}
+
 /// Hashes every component of `config`.
-pub fn take(config: &Config) -> anyhow::Result<Manifest> {
+pub fn take(config: &Config) -> Result<Manifest, Box<SnapshotError>> {
     let mut manifest = Manifest::new();
     for component in &config.components {
-        let record = component_record(config, component).with_context(|| {
-            format!(
-                "component `{}` ({}:{})",
-                component.name,
-                config.path.display(),
-                component.line
-            )
+        let record = component_record(config, component).map_err(|source| {
+            Box::new(SnapshotError {
+                name: component.name.clone(),
+                config: config.path.clone(),
+                line: component.line,
+                source,
+            })
         })?;
         manifest.components.insert(component.name.clone(), record);
     }
     Ok(manifest)
 }
 
-fn component_record(config: &Config, c: &Component) -> anyhow::Result<ComponentRecord> {
+fn component_record(config: &Config, c: &Component) -> Result<ComponentRecord, ComponentError> {
     let selection = tree::select(&config.root, &c.inputs, &c.exclude)?;
     if selection.files.is_empty() {
-        anyhow::bail!(
-            "its inputs ({}) match no file under `{}` (files that .gitignore ignores are not inputs); check the patterns, or run buildproof from a full checkout",
-            c.inputs.join(", "),
-            config.root.display()
-        );
+        return Err(ComponentError::NoInputs {
+            patterns: c.inputs.join(", "),
+            root: config.root.clone(),
+        });
     }
     let inputs = tree::hash_inputs(&config.root, &selection)?;
     let mut outputs = c

@@ -5,7 +5,7 @@ use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::rules::Context;
 
-pub(super) fn run(args: &CheckArgs) -> anyhow::Result<u8> {
+pub(super) fn run(args: &CheckArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     if let (Some(manifest), Some(report)) = (&args.write_manifest, &args.report.output) {
         if manifest == report {
             anyhow::bail!(
@@ -21,5 +21,5 @@ pub(super) fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         crate::output::write_atomically(path, &new.to_json()?)?;
     }
     let report = super::diff_report("check", &base, &new, Context::today(Some(&config)));
-    super::emit_report(&report, &args.report)
+    super::emit_report(&report, &args.report, io)
 }

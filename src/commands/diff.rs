@@ -4,10 +4,10 @@ use crate::cli::DiffArgs;
 use crate::config::Config;
 use crate::rules::Context;
 
-pub(super) fn run(args: &DiffArgs) -> anyhow::Result<u8> {
+pub(super) fn run(args: &DiffArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     let base = crate::load::manifest(&args.base)?;
     let new = crate::load::manifest(&args.new)?;
     let config = Config::discover_optional(args.config.as_deref())?;
     let report = super::diff_report("diff", &base, &new, Context::today(config.as_ref()));
-    super::emit_report(&report, &args.report)
+    super::emit_report(&report, &args.report, io)
 }

@@ -8,7 +8,7 @@ use crate::model::dockerfile::DockerfileRecord;
 use crate::report::Report;
 use crate::rules::{self, RuleId};
 
-pub(super) fn run(cmd: DockerfileCommand) -> anyhow::Result<u8> {
+pub(super) fn run(cmd: DockerfileCommand, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     match cmd {
         DockerfileCommand::Diff { old, new, report } => {
             let old_name = old.display().to_string();
@@ -24,7 +24,7 @@ pub(super) fn run(cmd: DockerfileCommand) -> anyhow::Result<u8> {
             );
             out.facts.insert("old".to_owned(), summary(&base));
             out.facts.insert("new".to_owned(), summary(&now));
-            super::emit_report(&out, &report)
+            super::emit_report(&out, &report, io)
         }
     }
 }

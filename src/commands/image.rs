@@ -14,10 +14,10 @@ use crate::model::finding::{Finding, Location};
 use crate::report::{self, Format, Report};
 use crate::rules::{RuleId, image as image_rules};
 
-pub(super) fn run(cmd: ImageCommand) -> anyhow::Result<u8> {
+pub(super) fn run(cmd: ImageCommand, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     match cmd {
-        ImageCommand::Inspect { image, report } => inspect(&image, &report),
-        ImageCommand::Diff { old, new, report } => diff(&old, &new, &report),
+        ImageCommand::Inspect { image, report } => inspect(&image, &report, io),
+        ImageCommand::Diff { old, new, report } => diff(&old, &new, &report, io),
     }
 }
 
@@ -46,7 +46,7 @@ fn at_image(findings: Vec<Finding>, reference: &str) -> Vec<Finding> {
         .collect()
 }
 
-fn inspect(reference: &str, args: &ReportArgs) -> anyhow::Result<u8> {
+fn inspect(reference: &str, args: &ReportArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     let img = image::load(Path::new("."), reference, Options::default())?;
     let r = &img.record;
     let findings = at_image(image_rules::state(reference, r, None), reference);
@@ -57,10 +57,15 @@ fn inspect(reference: &str, args: &ReportArgs) -> anyhow::Result<u8> {
         findings,
     );
     report.facts = report::image::inspect_facts(reference, r, args.format == Format::Json);
-    super::emit_report(&report, args)
+    super::emit_report(&report, args, io)
 }
 
-fn diff(old_ref: &str, new_ref: &str, args: &ReportArgs) -> anyhow::Result<u8> {
+fn diff(
+    old_ref: &str,
+    new_ref: &str,
+    args: &ReportArgs,
+    io: &mut super::Streams<'_>,
+) -> anyhow::Result<u8> {
     let opts = Options { file_digests: true };
     let old = image::load(Path::new("."), old_ref, opts)?;
     let new = image::load(Path::new("."), new_ref, opts)?;
@@ -80,5 +85,5 @@ fn diff(old_ref: &str, new_ref: &str, args: &ReportArgs) -> anyhow::Result<u8> {
     );
     let diff = image::diff::diff(&old, old_ref, &new, new_ref);
     report.facts = report::image::diff_facts(&diff, args.format == Format::Json);
-    super::emit_report(&report, args)
+    super::emit_report(&report, args, io)
 }

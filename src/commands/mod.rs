@@ -11,23 +11,32 @@ mod snapshot;
 mod verify;
 
 use std::collections::BTreeSet;
-use std::io::IsTerminal as _;
+use std::io::Write;
 
 use crate::cli::{Cli, Command, ReportArgs};
 use crate::model::manifest::Manifest;
-use crate::report::{self, Format, Report};
+use crate::report::{self, Format, Paths, RenderOptions, Report};
 use crate::rules::{self, Context};
 
+/// Where a command's output goes, and how: the binary owns the process's streams
+/// and decides colour once; the library writes only here.
+pub struct Streams<'a> {
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
+    /// Whether text written to `stdout` may use ANSI colour.
+    pub color: bool,
+}
+
 /// Runs one command line.
-pub fn run(cli: Cli) -> anyhow::Result<u8> {
+pub fn run(cli: Cli, io: &mut Streams<'_>) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Snapshot(args) => snapshot::run(&args),
-        Command::Diff(args) => diff::run(&args),
-        Command::Check(args) => check::run(&args),
-        Command::Verify(args) => verify::run(&args),
-        Command::Image(cmd) => image::run(cmd),
-        Command::Dockerfile(cmd) => dockerfile::run(cmd),
-        Command::NarHash(args) => nar_hash::run(&args),
+        Command::Snapshot(args) => snapshot::run(&args, io),
+        Command::Diff(args) => diff::run(&args, io),
+        Command::Check(args) => check::run(&args, io),
+        Command::Verify(args) => verify::run(&args, io),
+        Command::Image(cmd) => image::run(cmd, io),
+        Command::Dockerfile(cmd) => dockerfile::run(cmd, io),
+        Command::NarHash(args) => nar_hash::run(&args, io),
     }
 }
 
@@ -56,13 +65,34 @@ pub(crate) fn diff_report(
 
 /// Renders `report` as `--format` asks and writes it to `--output` (atomically) or
 /// stdout. Returns the report's exit code.
-pub(crate) fn emit_report(report: &Report, args: &ReportArgs) -> anyhow::Result<u8> {
-    let color = args.format == Format::Text
-        && args.output.is_none()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::io::stdout().is_terminal();
+pub(crate) fn emit_report(
+    report: &Report,
+    args: &ReportArgs,
+    io: &mut Streams<'_>,
+) -> anyhow::Result<u8> {
+    let options = RenderOptions {
+        color: io.color && args.format == Format::Text && args.output.is_none(),
+        paths: Paths::here(),
+    };
     let mut bytes = Vec::new();
-    report::render(report, args.format, color, &mut bytes)?;
-    crate::output::emit(args.output.as_deref(), &bytes)?;
+    report::render(report, args.format, &options, &mut bytes)?;
+    emit(args.output.as_deref(), &bytes, io)?;
     Ok(report.exit_code())
+}
+
+/// Sends `bytes` to `path` (atomically) or, without one, to stdout.
+pub(crate) fn emit(
+    path: Option<&std::path::Path>,
+    bytes: &[u8],
+    io: &mut Streams<'_>,
+) -> anyhow::Result<()> {
+    match path {
+        Some(p) => crate::output::write_atomically(p, bytes)?,
+        None => io
+            .stdout
+            .write_all(bytes)
+            .and_then(|()| io.stdout.flush())
+            .map_err(|e| anyhow::anyhow!(e).context("cannot write to stdout"))?,
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::cli::NarHashArgs;
 use crate::nar;
 
-pub(super) fn run(args: &NarHashArgs) -> anyhow::Result<u8> {
+pub(super) fn run(args: &NarHashArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     let mut out = String::new();
     for path in &args.paths {
         let (digest, _size) = nar::digest_path(path)?;
@@ -19,6 +19,6 @@ pub(super) fn run(args: &NarHashArgs) -> anyhow::Result<u8> {
         };
         let _ = writeln!(out, "{text}");
     }
-    crate::output::emit(None, out.as_bytes())?;
+    super::emit(None, out.as_bytes(), io)?;
     Ok(0)
 }

@@ -2,17 +2,17 @@
 
 use crate::cli::{SnapshotArgs, SnapshotFormat};
 use crate::config::Config;
-use crate::report::{self, Format, Report};
+use crate::report::{self, Format, RenderOptions, Report};
 use crate::rules::{self, Context, RuleId};
 
-pub(super) fn run(args: &SnapshotArgs) -> anyhow::Result<u8> {
+pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     let config = Config::discover(args.config.config.as_deref())?;
     let manifest = crate::snapshot::take(&config)?;
     let bytes = match args.format {
         SnapshotFormat::Manifest => manifest.to_json()?,
         SnapshotFormat::InToto => crate::attest::statement(&manifest)?,
     };
-    crate::output::emit(args.output.as_deref(), &bytes)?;
+    super::emit(args.output.as_deref(), &bytes, io)?;
 
     // The manifest owns stdout; what the snapshot alone can tell goes to stderr. Only
     // an image that cannot start fails a snapshot (SPEC.md); the rest is for `check`.
@@ -26,8 +26,8 @@ pub(super) fn run(args: &SnapshotArgs) -> anyhow::Result<u8> {
     report.fails_on = Some(vec![RuleId::StartupBroken]);
     if !report.findings.is_empty() {
         let mut text = Vec::new();
-        report::render(&report, Format::Text, false, &mut text)?;
-        std::io::Write::write_all(&mut std::io::stderr(), &text)?;
+        report::render(&report, Format::Text, &RenderOptions::default(), &mut text)?;
+        io.stderr.write_all(&text)?;
     }
     Ok(report.exit_code())
 }

@@ -8,7 +8,7 @@ use crate::deploy;
 use crate::report::Report;
 use crate::rules::{self, Context};
 
-pub(super) fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
+pub(super) fn run(args: &VerifyArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     let mut built = crate::load::manifest(&args.built)?;
     if !args.components.is_empty() {
         if let Some(unknown) = args
@@ -44,5 +44,5 @@ pub(super) fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
         "running".into(),
         serde_json::Value::from(format!("{} ({})", args.running.display(), running.format())),
     );
-    super::emit_report(&report, &args.report)
+    super::emit_report(&report, &args.report, io)
 }

@@ -60,7 +60,7 @@ pub(crate) fn container_from_spec(
 /// Why a running-state file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
-    #[error("cannot read running state `{}`: {source}", .path.display())]
+    #[error("cannot read running state `{}`", .path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -138,7 +138,7 @@ pub struct OutputRecord {
 /// A manifest that could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("cannot read manifest `{}`: {source}", .path.display())]
+    #[error("cannot read manifest `{}`", .path.display())]
     Read {
         path: std::path::PathBuf,
         source: std::io::Error,

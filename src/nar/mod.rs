@@ -38,7 +38,7 @@ pub struct NarHash {
 /// Why a path could not be serialised.
 #[derive(Debug, thiserror::Error)]
 pub enum NarError {
-    #[error("cannot read `{}`: {source}", .path.display())]
+    #[error("cannot read `{}`", .path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error("cannot hash `{}`: it is a {kind}; a NAR holds only regular files, directories and symlinks", .path.display())]
     Unsupported { path: PathBuf, kind: &'static str },

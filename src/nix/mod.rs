@@ -35,12 +35,12 @@ pub enum NixError {
     },
     #[error("the `nix` key needs `{tool}`, which is not on PATH; install Nix or remove the key")]
     NotInstalled { tool: &'static str },
-    #[error("cannot run `{tool}`: {source}")]
+    #[error("cannot run `{tool}`")]
     Spawn {
         tool: String,
         source: std::io::Error,
     },
-    #[error("cannot read derivation `{path}`: {source}")]
+    #[error("cannot read derivation `{path}`")]
     Derivation {
         path: String,
         source: std::io::Error,

@@ -10,12 +10,12 @@
 
 use std::io;
 
-use super::Report;
+use super::{Paths, Report};
 use crate::model::finding::{Finding, Level};
 
-pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) -> io::Result<()> {
     for f in &report.findings {
-        writeln!(out, "{}", command(f))?;
+        writeln!(out, "{}", command(f, paths))?;
     }
     let s = report.summary();
     writeln!(
@@ -32,7 +32,7 @@ pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
     )
 }
 
-fn command(f: &Finding) -> String {
+fn command(f: &Finding, paths: &Paths) -> String {
     let name = match f.level {
         Level::Error => "error",
         Level::Warning => "warning",
@@ -42,7 +42,7 @@ fn command(f: &Finding) -> String {
     if let Some(loc) = f.location.clone() {
         props.push(format!(
             "file={}",
-            escape_property(&super::repo_relative(&loc.file))
+            escape_property(&super::repo_relative(&loc.file, paths))
         ));
         if let Some(line) = loc.line {
             props.push(format!("line={line}"));

@@ -20,11 +20,11 @@
 use std::fmt::Write as _;
 use std::io;
 
-use super::Report;
+use super::{Paths, Report};
 use crate::model::RuleId;
 use crate::model::finding::{Finding, Level};
 
-pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) -> io::Result<()> {
     let mut subjects: Vec<&str> = report.subjects.iter().map(String::as_str).collect();
     for f in &report.findings {
         if !subjects.contains(&f.component.as_str()) {
@@ -78,7 +78,7 @@ pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
                 } else {
                     format!("{} (and {} more)", first.message, errors.len() - 1)
                 };
-                let body: Vec<String> = errors.iter().map(|f| describe(f)).collect();
+                let body: Vec<String> = errors.iter().map(|f| describe(f, paths)).collect();
                 let _ = writeln!(
                     cases,
                     "      <failure type=\"{}\" message=\"{}\">{}</failure>",
@@ -88,7 +88,7 @@ pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
                 );
             }
             if !others.is_empty() {
-                let body: Vec<String> = others.iter().map(|f| describe(f)).collect();
+                let body: Vec<String> = others.iter().map(|f| describe(f, paths)).collect();
                 let _ = writeln!(
                     cases,
                     "      <system-out>{}</system-out>",
@@ -119,10 +119,10 @@ pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
 }
 
 /// One finding as plain text: headline, location, details, fingerprint.
-fn describe(f: &Finding) -> String {
+fn describe(f: &Finding, paths: &Paths) -> String {
     let mut text = format!("{}[{}] {}: {}", f.level, f.rule, f.component, f.message);
     if let Some(loc) = f.location.clone() {
-        let file = super::repo_relative(&loc.file);
+        let file = super::repo_relative(&loc.file, paths);
         match loc.line {
             Some(line) => {
                 let _ = write!(text, "\n  --> {file}:{line}");

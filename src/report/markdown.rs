@@ -23,7 +23,7 @@ use std::io;
 
 use serde_json::Value;
 
-use super::Report;
+use super::{Paths, Report};
 use crate::model::finding::{Finding, Level};
 
 /// Bytes the whole report may take: under GitHub's 65,536-character limit, with room
@@ -36,7 +36,7 @@ const DETAILS_LIMIT: usize = 1500;
 /// Bytes kept free for the closing line that says what was left out.
 const TRAILER_ROOM: usize = 400;
 
-pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) -> io::Result<()> {
     let mut md = String::new();
     let s = report.summary();
     let verdict = if s.errors > 0 { "❌ FAIL" } else { "✅ ok" };
@@ -59,7 +59,8 @@ pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
 
     if !report.findings.is_empty() {
         md.push_str("### Findings\n\n");
-        let rendered: Vec<(String, String)> = report.findings.iter().map(finding).collect();
+        let rendered: Vec<(String, String)> =
+            report.findings.iter().map(|f| finding(f, paths)).collect();
         let mut room = BUDGET.saturating_sub(md.len() + TRAILER_ROOM);
         // Headlines first, in report order, while they fit; then details the same way.
         let mut shown = 0;
@@ -184,7 +185,7 @@ fn table(report: &Report, md: &mut String) {
 }
 
 /// One finding: its headline lines, and its `<details>` block (empty when it has none).
-fn finding(f: &Finding) -> (String, String) {
+fn finding(f: &Finding, paths: &Paths) -> (String, String) {
     let mut md = String::new();
     let icon = match f.level {
         Level::Error => "❌",
@@ -200,7 +201,7 @@ fn finding(f: &Finding) -> (String, String) {
         cell(&f.message)
     );
     if let Some(loc) = f.location.clone() {
-        let file = super::repo_relative(&loc.file);
+        let file = super::repo_relative(&loc.file, paths);
         let place = match loc.line {
             Some(line) => format!("{file}:{line}"),
             None => file,
@@ -323,7 +324,7 @@ mod tests {
             .collect();
         let report = Report::new("verify", subjects, vec![RuleId::NotDeployed], findings);
         let mut out = Vec::new();
-        render(&report, &mut out).unwrap();
+        render(&report, &Paths::default(), &mut out).unwrap();
         let md = String::from_utf8(out).unwrap();
         assert!(md.len() <= BUDGET, "{}", md.len());
         assert!(md.contains("| `component-1999` | ❌ error | 1 | 0 | 0 |"));

@@ -21,8 +21,8 @@ use crate::model::finding::{Finding, Level};
 /// The schema id of `--format json` reports.
 pub const REPORT_SCHEMA: &str = "buildproof.report/v1";
 
-/// An output format for reporting commands (`--format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// An output format for reporting commands (`--format`; `cli.rs` maps the flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Text,
     Json,
@@ -135,36 +135,68 @@ impl Report {
     }
 }
 
-/// Renders `report` in `format`. `color` asks the text format for ANSI colour; the
-/// caller decides it (a terminal, and `NO_COLOR` unset).
+/// What rendering needs besides the report, decided by the caller: whether text may
+/// use colour, and where locations are relative to.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// ANSI colour in the text format (`main.rs` decides: `--color`, `NO_COLOR`,
+    /// `CLICOLOR_FORCE`, a terminal).
+    pub color: bool,
+    /// Where the user stands, and the repository root above it: locations are
+    /// recorded relative to the former, CI systems want them relative to the latter.
+    pub paths: Paths,
+}
+
+/// The current directory and the repository root (the nearest ancestor holding
+/// `.git`, else the current directory itself). Empty paths leave locations as they
+/// were recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Paths {
+    pub cwd: std::path::PathBuf,
+    pub repo_root: std::path::PathBuf,
+}
+
+impl Paths {
+    /// Reads the current directory and finds the repository root above it.
+    #[must_use]
+    pub fn here() -> Self {
+        let Ok(cwd) = std::env::current_dir() else {
+            return Self::default();
+        };
+        let repo_root = cwd
+            .ancestors()
+            .find(|dir| dir.join(".git").exists())
+            .unwrap_or(&cwd)
+            .to_owned();
+        Self { cwd, repo_root }
+    }
+}
+
+/// Renders `report` in `format`.
 pub fn render(
     report: &Report,
     format: Format,
-    color: bool,
+    options: &RenderOptions,
     out: &mut dyn io::Write,
 ) -> io::Result<()> {
     match format {
-        Format::Text => text::render(report, color, out),
+        Format::Text => text::render(report, options.color, out),
         Format::Json => json::render(report, out),
-        Format::Sarif => sarif::render(report, out),
-        Format::Junit => junit::render(report, out),
-        Format::Markdown => markdown::render(report, out),
-        Format::Github => github::render(report, out),
+        Format::Sarif => sarif::render(report, &options.paths, out),
+        Format::Junit => junit::render(report, &options.paths, out),
+        Format::Markdown => markdown::render(report, &options.paths, out),
+        Format::Github => github::render(report, &options.paths, out),
     }
 }
 
 /// A location's file as CI systems want it (SARIF `artifactLocation.uri`, GitHub's
-/// `file=`): relative to the repository root — the nearest ancestor of the current
-/// directory holding `.git`, else the current directory — and `/`-separated. A file
-/// outside that root is returned as it was recorded.
-pub(crate) fn repo_relative(file: &str) -> String {
-    let Ok(cwd) = std::env::current_dir() else {
+/// `file=`): relative to the repository root and `/`-separated. A file outside that
+/// root, or any file when `paths` is empty, is returned as it was recorded.
+pub(crate) fn repo_relative(file: &str, paths: &Paths) -> String {
+    if paths.cwd.as_os_str().is_empty() {
         return file.to_owned();
-    };
-    let root = cwd
-        .ancestors()
-        .find(|dir| dir.join(".git").exists())
-        .unwrap_or(&cwd);
+    }
+    let (cwd, root) = (&paths.cwd, &paths.repo_root);
     let path = std::path::Path::new(file);
     // Lexically, without touching the file system: `a/../b` is `b`.
     let mut absolute = std::path::PathBuf::new();
@@ -189,6 +221,48 @@ pub(crate) fn repo_relative(file: &str) -> String {
     }
 }
 
+/// Text made safe for a CI log: control characters other than newline and tab are
+/// shown escaped (`\u{1b}`, `\r`), so nothing a file name holds can move the cursor
+/// or recolour a terminal; and the two things the GitHub Actions runner obeys inside
+/// a log are defused: a line whose first non-blank characters are `::` (a workflow
+/// command) gets a backslash before them, and `##[` anywhere (the older command
+/// syntax) becomes `##\[`.
+#[must_use]
+pub fn log_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let risky = text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+        || text.contains("##[")
+        || text.lines().any(|l| l.trim_start().starts_with("::"));
+    if !risky {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let body = line.trim_start();
+        let indent = &line[..line.len() - body.len()];
+        let mut push = |part: &str| {
+            for c in part.chars() {
+                match c {
+                    '\t' => out.push(c),
+                    '\r' => out.push_str("\\r"),
+                    c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+                    c => out.push(c),
+                }
+            }
+        };
+        push(indent);
+        if body.starts_with("::") {
+            push("\\");
+        }
+        push(&body.replace("##[", "##\\["));
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod gate_tests {
     use super::*;
@@ -201,11 +275,26 @@ mod gate_tests {
         report.fails_on = Some(vec![RuleId::StartupBroken]);
         assert_eq!(report.exit_code(), 0);
         let mut text = Vec::new();
-        render(&report, Format::Text, false, &mut text).unwrap();
+        render(&report, Format::Text, &RenderOptions::default(), &mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
         assert!(
             text.contains("buildproof snapshot: errors above do not fail `snapshot`"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn log_safe_defuses_workflow_commands_and_escapes_controls() {
+        let cases = [
+            ("plain text", "plain text"),
+            ("a\n::error title=X::y", "a\n\\::error title=X::y"),
+            ("  ::warning::x", "  \\::warning::x"),
+            ("x ##[error]y", "x ##\\[error]y"),
+            ("bell\u{7} esc\u{1b}[31m cr\r", "bell\\u{7} esc\\u{1b}[31m cr\\r"),
+            ("tab\tkept", "tab\tkept"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(log_safe(input), want, "{input:?}");
+        }
     }
 }

@@ -16,7 +16,7 @@ use std::io;
 
 use serde_json::{Map, Value, json};
 
-use super::Report;
+use super::{Paths, Report};
 use crate::model::RuleId;
 use crate::model::finding::Finding;
 
@@ -30,7 +30,7 @@ const FALLBACK_URI: &str = "buildproof.toml";
 /// Where people read about the tool (the predicate type's domain, see `manifest.rs`).
 const INFORMATION_URI: &str = "https://buildproof.dev";
 
-pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) -> io::Result<()> {
     let rules: Vec<Value> = RuleId::ALL
         .iter()
         .map(|rule| {
@@ -43,7 +43,7 @@ pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
             })
         })
         .collect();
-    let results: Vec<Value> = report.findings.iter().map(result).collect();
+    let results: Vec<Value> = report.findings.iter().map(|f| result(f, paths)).collect();
     let sarif = json!({
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -64,7 +64,7 @@ pub(super) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
     out.write_all(b"\n")
 }
 
-fn result(f: &Finding) -> Value {
+fn result(f: &Finding, paths: &Paths) -> Value {
     let rule_index = RuleId::ALL.iter().position(|r| *r == f.rule).unwrap_or(0);
     let mut text = f.message.clone();
     if let Some(help) = f.help.as_deref() {
@@ -91,7 +91,7 @@ fn result(f: &Finding) -> Value {
             let mut physical = Map::new();
             physical.insert(
                 "artifactLocation".into(),
-                json!({"uri": uri(&super::repo_relative(&loc.file))}),
+                json!({"uri": uri(&super::repo_relative(&loc.file, paths))}),
             );
             if let Some(line) = loc.line.filter(|l| *l >= 1) {
                 physical.insert("region".into(), json!({"startLine": line}));

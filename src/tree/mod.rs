@@ -36,12 +36,12 @@ use crate::model::manifest::{FileKind, FileRecord, InputsRecord};
 /// Why inputs or outputs could not be hashed.
 #[derive(Debug, thiserror::Error)]
 pub enum TreeError {
-    #[error("invalid glob `{pattern}`: {source}")]
+    #[error("invalid glob `{pattern}`")]
     Glob {
         pattern: String,
         source: globset::Error,
     },
-    #[error("cannot read `{}`: {source}", .path.display())]
+    #[error("cannot read `{}`", .path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error("cannot walk `{}`: {message}", .path.display())]
     Walk { path: PathBuf, message: String },

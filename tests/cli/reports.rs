@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use buildproof::model::RuleId;
 use buildproof::model::finding::{Acceptance, Finding, Location};
-use buildproof::report::{Format, Report, render};
+use buildproof::report::{Format, RenderOptions, Report, render};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -88,7 +88,7 @@ fn fixed_report() -> Report {
 
 fn rendered(format: Format) -> String {
     let mut out = Vec::new();
-    render(&fixed_report(), format, false, &mut out).expect("renders");
+    render(&fixed_report(), format, &RenderOptions::default(), &mut out).expect("renders");
     String::from_utf8(out).expect("utf-8")
 }
 
@@ -563,7 +563,13 @@ fn a_huge_report_keeps_the_table_and_headlines_and_counts_what_it_left_out() {
     // The report sorts its findings: errors first.
     let report = Report::new("diff", subjects, vec![RuleId::StaleArtifact], findings);
     let mut out = Vec::new();
-    render(&report, Format::Markdown, false, &mut out).unwrap();
+    render(
+        &report,
+        Format::Markdown,
+        &RenderOptions::default(),
+        &mut out,
+    )
+    .unwrap();
     let md = String::from_utf8(out).unwrap();
     assert!(md.len() <= 60_000, "{} bytes", md.len());
     // The whole table: it fits its own share of the budget.
