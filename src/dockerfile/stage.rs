@@ -283,18 +283,7 @@ fn apply(
     };
     let field = |value: String| Some(Field { value, line });
     match keyword {
-        "ENTRYPOINT" => {
-            let argv = command(&ins.args, stage.state.shell.as_deref());
-            stage.state.startup.entrypoint = field(argv);
-            if !stage.cmd_set {
-                stage.state.startup.cmd = None;
-            }
-        }
-        "CMD" => {
-            let argv = command(&ins.args, stage.state.shell.as_deref());
-            stage.state.startup.cmd = field(argv);
-            stage.cmd_set = true;
-        }
+        "ENTRYPOINT" | "CMD" => set_command(stage, ins),
         "USER" => stage.state.startup.user = field(word(&ins.args)?),
         "WORKDIR" => {
             let dir = word(&ins.args)?;
@@ -321,37 +310,20 @@ fn apply(
         "HEALTHCHECK" => stage.state.startup.healthcheck = field(healthcheck(ins)?),
         "STOPSIGNAL" => stage.state.startup.stopsignal = field(word(&ins.args)?),
         "ENV" => {
-            let pairs = env_pairs(&ins.args, escape, line)?;
-            let mut resolved = Vec::with_capacity(pairs.len());
-            for (key, value) in pairs {
-                // All pairs of one ENV see the values from before it, as in Docker.
-                resolved.push((word(&key)?, word(&value)?));
-            }
+            // All pairs of one ENV see the values from before it, as in Docker.
+            let resolved = env_values(ins, escape, &mut word)?;
             for (key, value) in resolved {
                 stage.state.env.insert(key.clone(), value.clone());
                 stage.state.startup.env.insert(key, Field { value, line });
             }
         }
         "EXPOSE" => {
-            for port in ins.args.split_whitespace() {
-                let mut port = word(port)?;
-                if !port.contains('/') {
-                    port.push_str("/tcp");
-                }
-                stage.state.startup.expose.push(Field { value: port, line });
-            }
+            let ports = exposed_ports(ins, &mut word)?;
+            stage.state.startup.expose.extend(ports);
         }
         "VOLUME" => {
-            let paths = match json_array(&ins.args) {
-                Some(paths) => paths,
-                None => ins.args.split_whitespace().map(str::to_owned).collect(),
-            };
-            for path in paths {
-                let value = word(&path)?;
-                if !value.is_empty() {
-                    stage.state.startup.volumes.push(Field { value, line });
-                }
-            }
+            let volumes = volume_paths(ins, &mut word)?;
+            stage.state.startup.volumes.extend(volumes);
         }
         other => {
             return Err(SyntaxError::new(
@@ -361,6 +333,77 @@ fn apply(
         }
     }
     Ok(())
+}
+
+/// `ENTRYPOINT` and `CMD`: the argv Docker stores (shell form through the stage's
+/// shell). An `ENTRYPOINT` clears a `CMD` inherited from the base, not one this
+/// stage set.
+fn set_command(stage: &mut Stage, ins: &Instruction) {
+    let argv = command(&ins.args, stage.state.shell.as_deref());
+    let value = Some(Field {
+        value: argv,
+        line: ins.line,
+    });
+    if ins.keyword == "ENTRYPOINT" {
+        stage.state.startup.entrypoint = value;
+        if !stage.cmd_set {
+            stage.state.startup.cmd = None;
+        }
+    } else {
+        stage.state.startup.cmd = value;
+        stage.cmd_set = true;
+    }
+}
+
+/// One instruction word after substitution, charged to the stage's budget.
+type Word<'a> = dyn FnMut(&str) -> Result<String, SyntaxError> + 'a;
+
+/// `ENV`'s pairs with keys and values substituted.
+fn env_values(
+    ins: &Instruction,
+    escape: char,
+    word: &mut Word<'_>,
+) -> Result<Vec<(String, String)>, SyntaxError> {
+    env_pairs(&ins.args, escape, ins.line)?
+        .into_iter()
+        .map(|(key, value)| Ok((word(&key)?, word(&value)?)))
+        .collect()
+}
+
+/// `EXPOSE`'s ports, `/tcp` when no protocol is given (as Docker records them).
+fn exposed_ports(ins: &Instruction, word: &mut Word<'_>) -> Result<Vec<Field>, SyntaxError> {
+    ins.args
+        .split_whitespace()
+        .map(|port| {
+            let mut port = word(port)?;
+            if !port.contains('/') {
+                port.push_str("/tcp");
+            }
+            Ok(Field {
+                value: port,
+                line: ins.line,
+            })
+        })
+        .collect()
+}
+
+/// `VOLUME`'s paths, as a JSON array or words; empty ones are dropped.
+fn volume_paths(ins: &Instruction, word: &mut Word<'_>) -> Result<Vec<Field>, SyntaxError> {
+    let paths = match json_array(&ins.args) {
+        Some(paths) => paths,
+        None => ins.args.split_whitespace().map(str::to_owned).collect(),
+    };
+    let mut out = Vec::new();
+    for path in paths {
+        let value = word(&path)?;
+        if !value.is_empty() {
+            out.push(Field {
+                value,
+                line: ins.line,
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn unknown_flag(ins: &Instruction, flag: &str) -> SyntaxError {

@@ -522,21 +522,71 @@ struct DockerEntry {
     layers: Vec<String>,
 }
 
+/// A docker-archive: `manifest.json` picks the entry, the config is read and checked
+/// against its file name, the layers are sniffed for compression, and the manifest
+/// digest is that of the schema 2 manifest skopeo synthesises for the archive.
 fn locate_docker(store: &Store, selector: &Selector) -> Result<Located, LocateError> {
-    let read_member = |name: &str| -> Result<Vec<u8>, String> {
-        let (mut r, size) = store
-            .open_file(name)
-            .map_err(|e| format!("cannot open `{name}` in the archive: {e}"))?;
-        if size > METADATA_MAX {
-            return Err(format!("`{name}` is {size} bytes, too large"));
-        }
-        let mut bytes = Vec::new();
-        r.read_to_end(&mut bytes)
-            .map_err(|e| format!("cannot read `{name}`: {e}"))?;
-        Ok(bytes)
-    };
-    let entries: Vec<DockerEntry> = serde_json::from_slice(&read_member("manifest.json")?)
-        .map_err(|e| format!("`manifest.json` is not a docker-archive manifest: {e}"))?;
+    let entries: Vec<DockerEntry> =
+        serde_json::from_slice(&read_member(store, "manifest.json")?)
+            .map_err(|e| format!("`manifest.json` is not a docker-archive manifest: {e}"))?;
+    let entry = choose_docker_entry(&entries, selector)?;
+    // Every path `manifest.json` names stays inside the image.
+    for (what, name) in
+        std::iter::once(("Config", &entry.config)).chain(entry.layers.iter().map(|l| ("Layers", l)))
+    {
+        member_name(name).map_err(|e| format!("`manifest.json` {what}: {e}"))?;
+    }
+    let config = read_member(store, &entry.config)?;
+    let config_digest = Digest::of(&config);
+    check_config_name(&entry.config, &config, config_digest)?;
+    let diff_ids = super::config_diff_ids(&config)?;
+    if diff_ids.len() != entry.layers.len() {
+        return Err(format!(
+            "`manifest.json` lists {} layers but the config has {} diff_ids",
+            entry.layers.len(),
+            diff_ids.len()
+        )
+        .into());
+    }
+    let layers = entry
+        .layers
+        .iter()
+        .zip(&diff_ids)
+        .map(|(file, diff_id)| docker_layer(store, file, *diff_id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut names = entry.repo_tags.clone().unwrap_or_default();
+    names.sort();
+    Ok(Located {
+        manifest_digest: skopeo_manifest_digest(&config, config_digest, &layers, &diff_ids),
+        index_digests: Vec::new(),
+        config_digest,
+        config,
+        layers,
+        names,
+    })
+}
+
+/// A metadata member of an archive (or file of a layout), read whole up to
+/// [`METADATA_MAX`].
+fn read_member(store: &Store, name: &str) -> Result<Vec<u8>, String> {
+    let (mut r, size) = store
+        .open_file(name)
+        .map_err(|e| format!("cannot open `{name}` in the archive: {e}"))?;
+    if size > METADATA_MAX {
+        return Err(format!("`{name}` is {size} bytes, too large"));
+    }
+    let mut bytes = Vec::new();
+    r.read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    Ok(bytes)
+}
+
+/// The one `manifest.json` entry the reference picks: the only one, or the one
+/// whose `RepoTags` hold the tag.
+fn choose_docker_entry<'a>(
+    entries: &'a [DockerEntry],
+    selector: &Selector,
+) -> Result<&'a DockerEntry, String> {
     let chosen: Vec<&DockerEntry> = match selector {
         Selector::Default if entries.len() == 1 => entries.iter().collect(),
         Selector::Tag(tag) => entries
@@ -550,114 +600,97 @@ fn locate_docker(store: &Store, selector: &Selector) -> Result<Located, LocateEr
             .collect(),
         _ => Vec::new(),
     };
-    let [entry] = chosen.as_slice() else {
-        let tags: Vec<String> = entries
-            .iter()
-            .flat_map(|e| e.repo_tags.clone().unwrap_or_default())
-            .collect();
-        return Err(format!(
-            "`manifest.json` lists {} images and the reference does not pick exactly one; add `:tag` (tags: {})",
-            entries.len(),
-            tags.join(", ")
-        )
-        .into());
-    };
-    // Every path `manifest.json` names stays inside the image.
-    for (what, name) in
-        std::iter::once(("Config", &entry.config)).chain(entry.layers.iter().map(|l| ("Layers", l)))
-    {
-        member_name(name).map_err(|e| format!("`manifest.json` {what}: {e}"))?;
-    }
-    let config = read_member(&entry.config)?;
-    let config_digest = Digest::of(&config);
-    // The config's file name, when it is a digest, must match the content.
-    let stem = entry
-        .config
-        .trim_start_matches("blobs/sha256/")
-        .trim_end_matches(".json");
-    if let Ok(named) = format!("sha256:{stem}").parse::<Digest>() {
-        if named != config_digest {
-            return Err(LocateError::Mismatch {
-                what: format!("config `{}`", entry.config),
-                mismatch: Mismatch {
-                    expected: Expected {
-                        digest: named,
-                        size: config.len() as u64,
-                    },
-                    actual_digest: config_digest,
-                    actual_size: config.len() as u64,
-                },
-            });
+    match chosen.as_slice() {
+        [entry] => Ok(entry),
+        _ => {
+            let tags: Vec<String> = entries
+                .iter()
+                .flat_map(|e| e.repo_tags.clone().unwrap_or_default())
+                .collect();
+            Err(format!(
+                "`manifest.json` lists {} images and the reference does not pick exactly one; add `:tag` (tags: {})",
+                entries.len(),
+                tags.join(", ")
+            ))
         }
     }
-    let diff_ids = super::config_diff_ids(&config)?;
-    if diff_ids.len() != entry.layers.len() {
-        return Err(format!(
-            "`manifest.json` lists {} layers but the config has {} diff_ids",
-            entry.layers.len(),
-            diff_ids.len()
-        )
-        .into());
+}
+
+/// The config's file name, when it is a digest, must match the content.
+fn check_config_name(name: &str, config: &[u8], digest: Digest) -> Result<(), LocateError> {
+    let stem = name
+        .trim_start_matches("blobs/sha256/")
+        .trim_end_matches(".json");
+    match format!("sha256:{stem}").parse::<Digest>() {
+        Ok(named) if named != digest => Err(LocateError::Mismatch {
+            what: format!("config `{name}`"),
+            mismatch: Mismatch {
+                expected: Expected {
+                    digest: named,
+                    size: config.len() as u64,
+                },
+                actual_digest: digest,
+                actual_size: config.len() as u64,
+            },
+        }),
+        _ => Ok(()),
     }
-    let mut layers = Vec::new();
-    let mut manifest_layers = Vec::new();
-    for (file, diff_id) in entry.layers.iter().zip(&diff_ids) {
-        let (mut r, size) = store
-            .open_file(file)
-            .map_err(|e| format!("cannot open layer `{file}`: {e}"))?;
-        let mut magic = [0u8; 4];
-        let n = read_up_to(&mut r, &mut magic)
-            .map_err(|e| format!("cannot read layer `{file}`: {e}"))?;
-        let (media_type, expected) = match &magic[..n] {
-            [0x1f, 0x8b, ..] => ("application/vnd.docker.image.rootfs.diff.tar.gzip", None),
-            [0x28, 0xb5, 0x2f, 0xfd] => ("application/vnd.oci.image.layer.v1.tar+zstd", None),
-            _ => (
-                "application/vnd.docker.image.rootfs.diff.tar",
-                Some(Expected {
-                    digest: *diff_id,
-                    size,
-                }),
-            ),
-        };
-        // skopeo labels every docker-archive layer gzip in the manifest it
-        // synthesises, whatever the file holds; the digest must agree with skopeo's.
-        manifest_layers.push(serde_json::json!({
-            "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-            "size": size, "digest": diff_id.to_string(),
-        }));
-        layers.push(LayerRef {
-            file: file.clone(),
-            media_type: media_type.to_owned(),
-            expected,
-            size,
-        });
-    }
-    // skopeo's synthesised schema 2 manifest: Go's encoding/json, struct field order.
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"mediaType":"application/vnd.docker.container.image.v1+json","size":{},"digest":"{}"}},"layers":[{}]}}"#,
-        config.len(),
-        config_digest,
-        manifest_layers
-            .iter()
-            .map(|l| format!(
-                r#"{{"mediaType":"{}","size":{},"digest":"{}"}}"#,
-                l["mediaType"].as_str().unwrap_or_default(),
-                l["size"],
-                l["digest"].as_str().unwrap_or_default()
-            ))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let mut names = entry.repo_tags.clone().unwrap_or_default();
-    names.sort();
-    Ok(Located {
-        manifest_digest: Digest::of(manifest.as_bytes()),
-        index_digests: Vec::new(),
-        config_digest,
-        config,
-        layers,
-        names,
+}
+
+/// One docker-archive layer. The archive records no blob digest, so the layer is
+/// sniffed: gzip or zstd is read as such (verified by its diff_id only), a plain tar
+/// is its own blob and must hash to the diff_id.
+fn docker_layer(store: &Store, file: &str, diff_id: Digest) -> Result<LayerRef, String> {
+    let (mut r, size) = store
+        .open_file(file)
+        .map_err(|e| format!("cannot open layer `{file}`: {e}"))?;
+    let mut magic = [0u8; 4];
+    let n =
+        read_up_to(&mut r, &mut magic).map_err(|e| format!("cannot read layer `{file}`: {e}"))?;
+    let (media_type, expected) = match &magic[..n] {
+        [0x1f, 0x8b, ..] => ("application/vnd.docker.image.rootfs.diff.tar.gzip", None),
+        [0x28, 0xb5, 0x2f, 0xfd] => ("application/vnd.oci.image.layer.v1.tar+zstd", None),
+        _ => (
+            "application/vnd.docker.image.rootfs.diff.tar",
+            Some(Expected {
+                digest: diff_id,
+                size,
+            }),
+        ),
+    };
+    Ok(LayerRef {
+        file: file.to_owned(),
+        media_type: media_type.to_owned(),
+        expected,
+        size,
     })
+}
+
+/// The digest of the Docker v2 schema 2 manifest skopeo synthesises for a
+/// docker-archive: Go's `encoding/json` in struct field order, and every layer
+/// labelled gzip whatever the file holds, so the digest agrees with skopeo's.
+fn skopeo_manifest_digest(
+    config: &[u8],
+    config_digest: Digest,
+    layers: &[LayerRef],
+    diff_ids: &[Digest],
+) -> Digest {
+    let layers: Vec<String> = layers
+        .iter()
+        .zip(diff_ids)
+        .map(|(l, diff_id)| {
+            format!(
+                r#"{{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":{},"digest":"{diff_id}"}}"#,
+                l.size
+            )
+        })
+        .collect();
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"mediaType":"application/vnd.docker.container.image.v1+json","size":{},"digest":"{config_digest}"}},"layers":[{}]}}"#,
+        config.len(),
+        layers.join(",")
+    );
+    Digest::of(manifest.as_bytes())
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {

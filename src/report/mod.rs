@@ -290,7 +290,10 @@ mod gate_tests {
             ("a\n::error title=X::y", "a\n\\::error title=X::y"),
             ("  ::warning::x", "  \\::warning::x"),
             ("x ##[error]y", "x ##\\[error]y"),
-            ("bell\u{7} esc\u{1b}[31m cr\r", "bell\\u{7} esc\\u{1b}[31m cr\\r"),
+            (
+                "bell\u{7} esc\u{1b}[31m cr\r",
+                "bell\\u{7} esc\\u{1b}[31m cr\\r",
+            ),
             ("tab\tkept", "tab\tkept"),
         ];
         for (input, want) in cases {
