@@ -686,10 +686,8 @@ fn read_cert_dir(
                 }
                 client = Some(ClientCert::new_with_certs(&chain, key));
             }
-            "key" => {
-                if !path.with_extension("cert").exists() {
-                    return Err(err(path, "has no matching `.cert` file".to_owned()));
-                }
+            "key" if !path.with_extension("cert").exists() => {
+                return Err(err(path, "has no matching `.cert` file".to_owned()));
             }
             _ => {}
         }

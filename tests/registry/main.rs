@@ -121,6 +121,19 @@ fn anonymous_plain_http_pull() {
     }
     assert_eq!(client.tags(&r).unwrap(), vec!["v1".to_owned()]);
     assert_eq!(client.token_requests(), 0);
+    // `tls_verify: false` without `plain_http`: HTTPS fails, plain HTTP is tried.
+    let insecure = Client::new(Options {
+        tls_verify: false,
+        ..Options::default()
+    })
+    .unwrap();
+    assert_eq!(insecure.manifest(&r).unwrap().digest, layout.manifests[0]);
+    // Verifying TLS, a plain-HTTP registry is a TLS failure, never a silent downgrade.
+    let e = Client::new(Options::default())
+        .unwrap()
+        .manifest(&r)
+        .unwrap_err();
+    assert!(matches!(e, RegistryError::Tls { .. }), "{e:?}");
 }
 
 #[test]
@@ -137,6 +150,7 @@ fn unknown_tag_is_not_found() {
         .unwrap_err();
     assert!(matches!(e, RegistryError::NotFound { .. }), "{e:?}");
     let msg = e.to_string();
+    eprintln!("message: {msg}");
     assert!(
         msg.contains("`team/app:nope` not found on `127.0.0.1:"),
         "{msg}"
@@ -219,6 +233,7 @@ fn wrong_password_names_the_registry_and_hides_the_password() {
     .unwrap();
     let e = client.manifest(&reference(&reg.host(), "v1")).unwrap_err();
     let msg = e.to_string();
+    eprintln!("message: {msg}");
     assert!(
         matches!(
             e,
@@ -282,6 +297,7 @@ fn untrusted_certificate_names_the_host() {
         .unwrap_err();
     assert!(matches!(e, RegistryError::Tls { .. }), "{e:?}");
     let msg = e.to_string();
+    eprintln!("message: {msg}");
     assert!(
         msg.starts_with(&format!("tls with `{}` failed", reg.host())),
         "{msg}"
@@ -312,6 +328,7 @@ fn connection_refused_names_the_host() {
     .unwrap_err();
     assert!(matches!(e, RegistryError::Connect { .. }), "{e:?}");
     let msg = e.to_string();
+    eprintln!("message: {msg}");
     assert!(
         msg.starts_with(&format!("cannot reach `127.0.0.1:{port}`")),
         "{msg}"
@@ -430,6 +447,7 @@ fn corrupted_blob_fails_naming_the_blob() {
     let e = read_blob(&client, &r, &ld, ls).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
     let msg = e.to_string();
+    eprintln!("message: {msg}");
     assert!(
         msg.starts_with(&format!("blob `{ld}` from `127.0.0.1:{}/team/app`: content does not match its digest: expected {ld}, found sha256:", proxy.port)),
         "{msg}"
@@ -781,5 +799,124 @@ fn push_blob_manifest_and_referrers() {
     assert_eq!(
         tags,
         vec![format!("sha256-{}", subject.digest.hex()), "v1".to_owned()]
+    );
+}
+
+/// Figures, not a check: with `BUILDPROOF_REGISTRY_BENCH_MB=N`, pushes one layer of
+/// N MiB of random data and pulls it with this client (direct and prefetched, in a
+/// fresh process for a clean peak RSS) and with `skopeo copy`, printing time and
+/// peak RSS. Without the variable it does nothing.
+#[test]
+fn bench_large_layer() {
+    let Ok(mb) = std::env::var("BUILDPROOF_REGISTRY_BENCH_MB") else {
+        return;
+    };
+    let name = "bench_large_layer";
+    if reexecuted() {
+        let r = Reference::parse(&std::env::var("BENCH_REF").unwrap()).unwrap();
+        let client = plain_client();
+        let start = Instant::now();
+        let m = client.manifest(&r).unwrap();
+        let layers: Vec<Expected> = m
+            .image()
+            .unwrap()
+            .layers
+            .iter()
+            .map(|l| l.expected().unwrap())
+            .collect();
+        let n = if std::env::var("BENCH_PREFETCH").is_ok() {
+            let mut total = 0;
+            for b in client.prefetch(&r, layers) {
+                total += std::io::copy(&mut b.unwrap(), &mut std::io::sink()).unwrap();
+            }
+            total
+        } else {
+            let l = &layers[0];
+            std::io::copy(
+                &mut client.blob(&r, &l.digest, l.size).unwrap(),
+                &mut std::io::sink(),
+            )
+            .unwrap()
+        };
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let hwm = status.lines().find(|l| l.starts_with("VmHWM")).unwrap();
+        println!(
+            "BENCH {} bytes in {:.2} s, {hwm}",
+            n,
+            start.elapsed().as_secs_f64()
+        );
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let reg = Registry::start(&t.path().join("reg"), Auth::None);
+    let dir = t.path().join("img");
+    let layout = write_layout(&dir, "big", &one_image("placeholder\n"));
+    // Replace the layer by N MiB of random data, gzip -1.
+    let big = t.path().join("big.tar.gz");
+    run(Command::new("sh").arg("-c").arg(format!(
+        "mkdir -p {0}/d && head -c {mb}M /dev/urandom > {0}/d/random && tar -C {0}/d -cf - random | gzip -1 > {1}",
+        t.path().display(),
+        big.display()
+    )));
+    let (gz, gz_size) = Digest::of_reader(std::fs::File::open(&big).unwrap()).unwrap();
+    let (diff, _) = Digest::of_reader(flate2::read::GzDecoder::new(
+        std::fs::File::open(&big).unwrap(),
+    ))
+    .unwrap();
+    std::fs::rename(&big, dir.join("blobs/sha256").join(gz.hex())).unwrap();
+    let config = serde_json::json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [diff.to_string()]}}).to_string();
+    let cd = Digest::of(config.as_bytes());
+    std::fs::write(dir.join("blobs/sha256").join(cd.hex()), &config).unwrap();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.to_string(), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": gz.to_string(), "size": gz_size}],
+    }).to_string();
+    let md = Digest::of(manifest.as_bytes());
+    std::fs::write(dir.join("blobs/sha256").join(md.hex()), &manifest).unwrap();
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md.to_string(), "size": manifest.len(), "annotations": {"org.opencontainers.image.ref.name": "big"}}]}).to_string(),
+    )
+    .unwrap();
+    push(&layout, "big", &reg, REPO, None, None);
+    let r = format!("docker://{}/{REPO}:big", reg.host());
+    for prefetch in [false, true] {
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.args([name, "--exact", "--nocapture", "--test-threads=1"])
+            .env("BUILDPROOF_REEXEC", "1")
+            .env("BENCH_REF", &r);
+        if prefetch {
+            cmd.env("BENCH_PREFETCH", "1");
+        }
+        let out = run(&mut cmd);
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("BENCH"))
+            .unwrap()
+            .to_owned();
+        println!(
+            "buildproof ({}): {line}",
+            if prefetch { "prefetch" } else { "blob" }
+        );
+    }
+    let dest = t.path().join("skopeo-out");
+    let out = Command::new("/usr/bin/time")
+        .args([
+            "-f",
+            "%e s, max RSS %M kB",
+            "skopeo",
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+        ])
+        .arg(format!("docker://{}/{REPO}:big", reg.host()))
+        .arg(format!("oci:{}:big", dest.display()))
+        .output()
+        .unwrap();
+    println!(
+        "skopeo copy: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
     );
 }
