@@ -892,8 +892,9 @@ fn bench_large_layer() {
         let out = run(&mut cmd);
         let line = out
             .lines()
-            .find(|l| l.starts_with("BENCH"))
+            .find_map(|l| l.split_once("BENCH "))
             .unwrap()
+            .1
             .to_owned();
         println!(
             "buildproof ({}): {line}",
