@@ -221,7 +221,24 @@ impl Client {
                             message: "too many redirects".to_owned(),
                         });
                     }
-                    url = resolve(&url, location);
+                    let next = resolve(&url, location);
+                    // No downgrade to plain HTTP unless plain HTTP was asked for.
+                    if url.starts_with("https://")
+                        && next.starts_with("http://")
+                        && opts.tls_verify
+                        && !opts.plain_http
+                    {
+                        return Err(RegistryError::Status {
+                            host: url_host,
+                            what: req.what.clone(),
+                            status,
+                            message: format!(
+                                "refused a redirect from https to plain http `{}`",
+                                host_of(&next)
+                            ),
+                        });
+                    }
+                    url = next;
                 }
                 429 | 500 | 502 | 503 | 504 if attempt + 1 < opts.max_attempts => {
                     let wait = retry_after(&resp)

@@ -499,6 +499,31 @@ fn retry_after_on_429_is_honoured() {
 }
 
 #[test]
+fn broken_download_resumes_with_range() {
+    if !require_tools(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let reg = Registry::start(&t.path().join("reg"), Auth::None);
+    let text = "resume me\n".repeat(20_000);
+    let layout = write_layout(&t.path().join("img"), "v1", &one_image(&text));
+    push(&layout, "v1", &reg, REPO, None, None);
+    let proxy = Proxy::start(reg.port, ProxyMode::CutFirstBlob);
+    let client = plain_client();
+    let r = Reference::parse(&format!("docker://127.0.0.1:{}/{REPO}:v1", proxy.port)).unwrap();
+    let (ld, ls) = layout.layers[0][0];
+    let bytes = read_blob(&client, &r, &ld, ls).unwrap();
+    assert_eq!(Digest::of(&bytes), ld);
+    assert!(gunzip_has(&bytes, "hello.txt", &text));
+    assert_eq!(
+        proxy
+            .blob_requests
+            .load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
+}
+
+#[test]
 fn docker_daemon_export_via_podman() {
     if !require_tools(&["podman", "runc"]) {
         return;

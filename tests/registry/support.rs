@@ -566,12 +566,16 @@ pub enum ProxyMode {
     CorruptBlobs,
     /// Answers the first blob request with 429 and `Retry-After: 1`.
     Throttle429Once,
+    /// Cuts the first blob answer off halfway through its body.
+    CutFirstBlob,
 }
 
 /// A plain-HTTP proxy in front of a registry, one request per connection.
 pub struct Proxy {
     pub port: u16,
     pub blob_requests: Arc<AtomicUsize>,
+    /// Blob requests that carried a `Range` header.
+    pub ranged: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -581,20 +585,26 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
         let blob_requests = Arc::new(AtomicUsize::new(0));
-        let (s, n) = (Arc::clone(&stop), Arc::clone(&blob_requests));
+        let ranged = Arc::new(AtomicUsize::new(0));
+        let (s, n, rg) = (
+            Arc::clone(&stop),
+            Arc::clone(&blob_requests),
+            Arc::clone(&ranged),
+        );
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let n = Arc::clone(&n);
-                std::thread::spawn(move || proxy_one(conn, upstream, mode, &n));
+                let (n, rg) = (Arc::clone(&n), Arc::clone(&rg));
+                std::thread::spawn(move || proxy_one(conn, upstream, mode, &n, &rg));
             }
         });
         Self {
             port,
             blob_requests,
+            ranged,
             stop,
         }
     }
@@ -607,7 +617,13 @@ impl Drop for Proxy {
     }
 }
 
-fn proxy_one(conn: TcpStream, upstream: u16, mode: ProxyMode, blob_requests: &AtomicUsize) {
+fn proxy_one(
+    conn: TcpStream,
+    upstream: u16,
+    mode: ProxyMode,
+    blob_requests: &AtomicUsize,
+    ranged: &AtomicUsize,
+) {
     let mut r = BufReader::new(conn.try_clone().unwrap());
     let Some((line, headers)) = read_head(&mut r) else {
         return;
@@ -615,6 +631,12 @@ fn proxy_one(conn: TcpStream, upstream: u16, mode: ProxyMode, blob_requests: &At
     let mut w = conn;
     let is_blob = line.starts_with("GET ") && line.contains("/blobs/sha256:");
     if is_blob {
+        if headers
+            .iter()
+            .any(|h| h.to_ascii_lowercase().starts_with("range:"))
+        {
+            ranged.fetch_add(1, Ordering::SeqCst);
+        }
         let k = blob_requests.fetch_add(1, Ordering::SeqCst);
         if mode == ProxyMode::Throttle429Once && k == 0 {
             let body = r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"#;
@@ -626,6 +648,8 @@ fn proxy_one(conn: TcpStream, upstream: u16, mode: ProxyMode, blob_requests: &At
             return;
         }
     }
+    let cut =
+        is_blob && mode == ProxyMode::CutFirstBlob && blob_requests.load(Ordering::SeqCst) == 1;
     let mut up = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
     let mut req = format!("{line}\r\n");
     for h in headers {
@@ -641,6 +665,12 @@ fn proxy_one(conn: TcpStream, upstream: u16, mode: ProxyMode, blob_requests: &At
     if is_blob && mode == ProxyMode::CorruptBlobs && resp.starts_with(b"HTTP/1.1 200") {
         let last = resp.len() - 1;
         resp[last] ^= 0x01;
+    }
+    if cut {
+        let head_end = resp.windows(4).position(|x| x == b"\r\n\r\n").unwrap() + 4;
+        let half = head_end + (resp.len() - head_end) / 2;
+        let _ = w.write_all(&resp[..half]);
+        return;
     }
     let _ = w.write_all(&resp);
 }
