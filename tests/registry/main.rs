@@ -946,3 +946,66 @@ fn bench_large_layer() {
         String::from_utf8_lossy(&out.stderr).trim()
     );
 }
+
+#[test]
+fn https_proxy_and_no_proxy() {
+    if !require_tools(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let name = "https_proxy_and_no_proxy";
+    if reexecuted() {
+        let r = Reference::parse(&std::env::var("BENCH_REF").unwrap()).unwrap();
+        let m = plain_client().manifest(&r).unwrap();
+        assert_eq!(m.digest.to_string(), std::env::var("WANT_DIGEST").unwrap());
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let reg = Registry::start(&t.path().join("reg"), Auth::None);
+    let layout = write_layout(&t.path().join("img"), "v1", &one_image("proxied\n"));
+    push(&layout, "v1", &reg, REPO, None, None);
+    let proxy = ConnectProxy::start();
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
+    let r = format!("docker://localhost:{}/{REPO}:v1", reg.port);
+    let want = layout.manifests[0].to_string();
+    let empty = "";
+    let base = |no_proxy: &'static str| {
+        vec![
+            ("ALL_PROXY", empty.to_owned()),
+            ("all_proxy", empty.to_owned()),
+            ("HTTP_PROXY", empty.to_owned()),
+            ("http_proxy", empty.to_owned()),
+            ("https_proxy", empty.to_owned()),
+            ("no_proxy", empty.to_owned()),
+            ("HTTPS_PROXY", proxy_url.clone()),
+            ("NO_PROXY", no_proxy.to_owned()),
+            ("BENCH_REF", r.clone()),
+            ("WANT_DIGEST", want.clone()),
+        ]
+    };
+    let as_env = |v: &[(&'static str, String)]| -> Vec<(&'static str, std::ffi::OsString)> {
+        v.iter().map(|(k, v)| (*k, v.into())).collect()
+    };
+    let through = as_env(&base(""));
+    reexec(
+        name,
+        &through
+            .iter()
+            .map(|(k, v)| (*k, v.as_os_str()))
+            .collect::<Vec<_>>(),
+    );
+    let tunnels = proxy.tunnels.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(tunnels >= 1, "the request went through the proxy");
+    let direct = as_env(&base("localhost"));
+    reexec(
+        name,
+        &direct
+            .iter()
+            .map(|(k, v)| (*k, v.as_os_str()))
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(
+        proxy.tunnels.load(std::sync::atomic::Ordering::SeqCst),
+        tunnels,
+        "NO_PROXY bypasses it"
+    );
+}

@@ -750,3 +750,75 @@ impl Podman {
         }
     }
 }
+
+/// An HTTP `CONNECT` proxy (what `HTTPS_PROXY` points at), counting tunnels.
+pub struct ConnectProxy {
+    pub port: u16,
+    pub tunnels: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl ConnectProxy {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let tunnels = Arc::new(AtomicUsize::new(0));
+        let (s, n) = (Arc::clone(&stop), Arc::clone(&tunnels));
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let n = Arc::clone(&n);
+                std::thread::spawn(move || tunnel(conn, &n));
+            }
+        });
+        Self {
+            port,
+            tunnels,
+            stop,
+        }
+    }
+}
+
+impl Drop for ConnectProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn tunnel(conn: TcpStream, tunnels: &AtomicUsize) {
+    let mut r = BufReader::new(conn.try_clone().unwrap());
+    let Some((line, _)) = read_head(&mut r) else {
+        return;
+    };
+    let Some(target) = line
+        .strip_prefix("CONNECT ")
+        .and_then(|l| l.split_whitespace().next())
+    else {
+        return;
+    };
+    let Ok(mut up) = TcpStream::connect(target) else {
+        return;
+    };
+    tunnels.fetch_add(1, Ordering::SeqCst);
+    let mut w = conn;
+    if w.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .is_err()
+    {
+        return;
+    }
+    let _ = up.write_all(r.buffer());
+    let mut up_r = up.try_clone().unwrap();
+    let mut down_w = w.try_clone().unwrap();
+    let t = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut up_r, &mut down_w);
+        let _ = down_w.shutdown(std::net::Shutdown::Write);
+    });
+    let _ = std::io::copy(r.get_mut(), &mut up);
+    let _ = up.shutdown(std::net::Shutdown::Write);
+    let _ = t.join();
+}
