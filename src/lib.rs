@@ -31,6 +31,8 @@ pub mod nar;
 pub mod nix;
 /// Writing results atomically (temporary file, then rename).
 pub mod output;
+/// Registries over the OCI distribution API; the Docker Engine API.
+pub mod registry;
 /// Text, JSON, SARIF, JUnit, Markdown and GitHub reports.
 pub mod report;
 /// Rules: manifests in, findings out; rule ids with descriptions.
