@@ -9,7 +9,8 @@
 
 use buildproof::digest::Digest;
 use buildproof::image::layers::{Budget, Options, read_layer};
-use buildproof::image::{MergedFs, Startup, startup};
+use buildproof::image::{MergedFs, startup};
+use buildproof::model::image::Startup;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 
