@@ -16,6 +16,7 @@ pub mod blob;
 pub mod elf;
 pub mod layers;
 mod layout;
+pub mod ldconfig;
 pub mod reference;
 pub mod startup;
 pub mod tar_stream;
