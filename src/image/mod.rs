@@ -17,6 +17,7 @@ pub mod diff;
 pub mod elf;
 pub mod layers;
 mod layout;
+pub mod ldconfig;
 pub mod reference;
 pub mod startup;
 pub mod tar_stream;

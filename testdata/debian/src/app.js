@@ -1,0 +1,1 @@
+console.log("node app started", process.version);

@@ -1,0 +1,1 @@
+<?php echo "php app started ", PHP_VERSION, "\n";

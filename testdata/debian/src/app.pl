@@ -1,0 +1,1 @@
+print "perl app started\n";

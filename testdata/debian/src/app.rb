@@ -1,0 +1,1 @@
+puts "ruby app started #{RUBY_VERSION}"
