@@ -5,6 +5,8 @@
 
 /// in-toto statements: writing a manifest as one, unwrapping envelopes that carry one.
 pub mod attest;
+/// Verified blob reads: size and SHA-256 checked as the bytes stream.
+pub mod blob;
 /// Command-line definitions (clap).
 pub mod cli;
 /// One file per command: plan, work through the library, hand a report to `report`.

@@ -39,9 +39,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-use super::blob::{Expected, Mismatch, Tally, Tallying, Verifier};
 use super::elf::{self, ElfInfo};
 use super::tar_stream::{EntryKind, Stream, TarReader};
+use crate::blob::{Expected, Mismatch, Tally, Tallying, Verifier};
 use crate::digest::{Digest, Hasher};
 
 /// No gzip stream inflates more than ~1032:1 (deflate's ceiling): past this ratio

@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde::Deserialize;
 
-use super::blob::{self, Expected, Mismatch};
 use super::reference::{Reference, Selector};
 use super::tar_stream::{EntryKind, Seekable, TarReader};
+use crate::blob::{self, Expected, Mismatch};
 use crate::digest::Digest;
 
 /// Largest index, manifest or config accepted (they are read whole).

@@ -3,7 +3,6 @@
 //!
 //! - [`reference`]: what a user writes (`dir`, `dir:tag`, `dir@sha256:…`, a tar);
 //! - [`layout`]: finding index, manifest, config and layers in a layout or archive;
-//! - [`blob`]: verified reads (size and SHA-256 checked while streaming);
 //! - [`layers`]: the one-pass layer reader and the merged filesystem;
 //! - [`tar_stream`]: the tar reader, every allocation bounded;
 //! - [`elf`]: loader and libraries from a bounded ELF prefix;
@@ -12,7 +11,6 @@
 //! [`load`] reads an image in full (every blob verified, every layer streamed once);
 //! [`record`] keeps what a manifest needs.
 
-pub mod blob;
 pub mod diff;
 pub mod elf;
 pub mod layers;
@@ -40,7 +38,7 @@ pub enum ImageError {
     Mismatch {
         reference: String,
         what: String,
-        mismatch: Box<blob::Mismatch>,
+        mismatch: Box<crate::blob::Mismatch>,
     },
 }
 

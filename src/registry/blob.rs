@@ -13,8 +13,8 @@ use ureq::http::Method;
 
 use super::client::Req;
 use super::{Client, Reference, RegistryError};
+use crate::blob::{Expected, Mismatch};
 use crate::digest::{Digest, Hasher};
-use crate::image::blob::{Expected, Mismatch};
 
 /// How many times a broken download is resumed.
 pub const RESUMES: u32 = 3;

@@ -36,8 +36,8 @@ pub use prefetch::{Prefetch, PrefetchedBlob};
 pub use push::Referrer;
 pub use reference::{DaemonReference, Platform, Reference};
 
+use crate::blob::Expected;
 use crate::digest::Digest;
-use crate::image::blob::Expected;
 
 /// The most a manifest or index may weigh, as the OCI distribution spec suggests.
 pub const MAX_MANIFEST: u64 = 4 * 1024 * 1024;

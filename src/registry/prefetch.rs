@@ -26,7 +26,7 @@ use std::os::unix::fs::FileExt as _;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::{Client, Reference, RegistryError};
-use crate::image::blob::Expected;
+use crate::blob::Expected;
 
 const BUF: usize = 256 * 1024;
 

@@ -12,8 +12,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use buildproof::blob::Expected;
 use buildproof::digest::Digest;
-use buildproof::image::blob::Expected;
 use buildproof::registry::{
     Client, Credential, DaemonReference, DockerHost, Options, Platform, Reference, RegistryError,
     auth,
