@@ -76,6 +76,8 @@ pub enum Command {
     Dockerfile(DockerfileCommand),
     /// Print the Nix NAR hash of paths, byte-identical to `nix hash path`.
     NarHash(NarHashArgs),
+    /// Merge the manifests of snapshot shards (`snapshot --shard I/N`) into one.
+    Merge(MergeArgs),
 }
 
 /// `--format` and `--output`, shared by every reporting command.
@@ -115,6 +117,58 @@ pub struct SnapshotArgs {
     /// What to write.
     #[arg(long, value_enum, default_value = "manifest")]
     pub format: SnapshotFormat,
+    /// Snapshot only this component (repeatable); `merge` joins such manifests.
+    #[arg(long = "component", value_name = "NAME")]
+    pub components: Vec<String>,
+    /// Snapshot only shard I of N (1-based): the components, sorted by name, dealt
+    /// out in turn, so N jobs cover every component once; `merge` joins them.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    #[command(flatten)]
+    pub hashing: HashingArgs,
+}
+
+/// How `snapshot` and `check` hash, and what they say while doing it.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct HashingArgs {
+    /// Hash every input file, neither reading nor writing the stat cache (kept under
+    /// `$XDG_CACHE_HOME/buildproof`).
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Print to stderr how many files were hashed and how many bytes read.
+    #[arg(long)]
+    pub stats: bool,
+    /// No progress bar (shown only on a terminal, once a run takes over a second).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+/// `--shard I/N`: the I-th of N shards, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let bad = || format!("`{s}` is not a shard: expected I/N with 1 <= I <= N, e.g. 2/4");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let index: usize = i.trim().parse().map_err(|_| bad())?;
+    let count: usize = n.trim().parse().map_err(|_| bad())?;
+    if index == 0 || index > count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The manifests of the shards.
+    #[arg(required = true, value_name = "MANIFEST")]
+    pub manifests: Vec<PathBuf>,
+    /// Write the merged manifest to FILE (atomically) instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +196,8 @@ pub struct CheckArgs {
     pub write_manifest: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub hashing: HashingArgs,
 }
 
 #[derive(Debug, Args)]

@@ -77,12 +77,18 @@ impl Digest {
     /// Lower-case hex, 64 characters.
     #[must_use]
     pub fn hex(&self) -> String {
-        let mut s = String::with_capacity(64);
+        let mut s = Vec::with_capacity(64);
+        self.write_hex(&mut s);
+        // Hex digits are ASCII.
+        String::from_utf8(s).unwrap_or_default()
+    }
+
+    /// Appends the lower-case hex to `out`, without allocating.
+    pub fn write_hex(&self, out: &mut Vec<u8>) {
         for b in self.0 {
-            s.push(char::from(HEX[usize::from(b >> 4)]));
-            s.push(char::from(HEX[usize::from(b & 0xf)]));
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
         }
-        s
     }
 
     /// The first 12 hex characters, for people reading a report.

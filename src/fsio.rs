@@ -1,6 +1,7 @@
 //! File helpers every reader shares: opening regular files without following a link
-//! or blocking on a FIFO, whole-file reads, special-file names, and the text form of
-//! raw path bytes. The ground floor beside `digest`: it imports nothing of the crate.
+//! or blocking on a FIFO, whole-file reads, the stat fields that tell whether a file
+//! changed ([`Stat`]), special-file names, and the text form of raw path bytes. The
+//! ground floor beside `digest`: it imports nothing of the crate.
 //!
 //! The open flags come from `libc`, so they are right on every system the flake
 //! builds for (`O_NOFOLLOW` is 0o400000 on x86-64 Linux but 0o100000 on aarch64
@@ -27,6 +28,59 @@ pub fn open_regular(path: &Path, meta: &fs::Metadata) -> io::Result<File> {
         ));
     }
     Ok(file)
+}
+
+/// Opens `path` for reading without following a symlink and without blocking, and
+/// without checking what it is: for a caller that has `lstat`ed it and compares its
+/// own [`Stat`] after reading (a file swapped in between shows there).
+pub fn open_no_follow(path: &Path) -> io::Result<File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// The `stat` fields git's index compares to tell whether a file changed since it
+/// was last read: device and inode (the same file, not a replacement), mode, size,
+/// and modification and status-change times with nanoseconds. Writing a file changes
+/// its mtime and ctime; setting the mtime back (`touch -d`) still changes the ctime.
+/// On Linux 6.13 and later, a change right after a `stat` gets a fine-grained
+/// timestamp, so two reads of the same coarse clock tick still differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub mode: u32,
+    pub size: u64,
+    pub mtime: Time,
+    pub ctime: Time,
+}
+
+/// A file time: seconds and nanoseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Time {
+    pub sec: i64,
+    pub nsec: u32,
+}
+
+impl Stat {
+    #[must_use]
+    pub fn of(meta: &fs::Metadata) -> Self {
+        Self {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            mode: meta.mode(),
+            size: meta.size(),
+            mtime: Time {
+                sec: meta.mtime(),
+                nsec: u32::try_from(meta.mtime_nsec()).unwrap_or(0),
+            },
+            ctime: Time {
+                sec: meta.ctime(),
+                nsec: u32::try_from(meta.ctime_nsec()).unwrap_or(0),
+            },
+        }
+    }
 }
 
 /// Opens `path` (following symlinks) only if it is a regular file. The open does not

@@ -33,6 +33,8 @@ pub mod nar;
 pub mod nix;
 /// Writing results atomically (temporary file, then rename).
 pub mod output;
+/// Progress counters producers bump and a command's progress bar reads.
+pub mod progress;
 /// Registries over the OCI distribution API; the Docker Engine API.
 pub mod registry;
 /// Text, JSON, SARIF, JUnit, Markdown and GitHub reports.

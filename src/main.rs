@@ -13,11 +13,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let color = color(cli.color);
     let mut stdout = ClosablePipe::new(io::stdout().lock());
+    // A progress bar may be drawn on stderr only when it is a terminal.
+    let stderr_terminal = io::stderr()
+        .is_terminal()
+        .then(|| console::Term::stderr().size().1);
     let mut stderr = io::stderr().lock();
     let mut streams = Streams {
         stdout: &mut stdout,
         stderr: &mut stderr,
         color,
+        stderr_terminal,
     };
     match commands::run(cli, &mut streams) {
         Ok(code) => ExitCode::from(code),

@@ -26,6 +26,27 @@ pub enum OutputError {
 /// Writes `bytes` to `path` atomically: the file either holds all of them or keeps
 /// what it held before.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    write_atomically_with(path, Durability::Synced, |w| w.write_all(bytes))
+}
+
+/// Whether an atomic write waits for the data to reach the disk before the rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `fsync` first: after a crash the file is the old one or the whole new one.
+    Synced,
+    /// No `fsync`: for files that are checked when read (a crash may leave an empty
+    /// or partial file under the name, which its reader must refuse), such as caches.
+    Unsynced,
+}
+
+/// Writes what `write` produces to `path` atomically, streaming: nothing is held in
+/// memory, and the file either holds everything `write` wrote or keeps what it held
+/// before (an error from `write` leaves the old file).
+pub fn write_atomically_with(
+    path: &Path,
+    durability: Durability,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), OutputError> {
     let write_err = |source| OutputError::Write {
         path: path.to_owned(),
         source,
@@ -38,13 +59,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
             });
         }
         // A device, FIFO or terminal: write in place, never replace it.
-        let mut f = fs::OpenOptions::new()
+        let f = fs::OpenOptions::new()
             .write(true)
             .open(path)
             .map_err(write_err)?;
-        f.write_all(bytes)
-            .and_then(|()| f.flush())
-            .map_err(write_err)?;
+        let mut w = io::BufWriter::with_capacity(BUF, f);
+        write(&mut w).and_then(|()| w.flush()).map_err(write_err)?;
         return Ok(());
     }
     // Replace the file a symlink names, not the link.
@@ -58,7 +78,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
         _ => Path::new("."),
     };
     let mode = existing.map_or(0o666, |m| m.permissions().mode() & 0o7777);
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".buildproof-")
         // Applied at creation, so a new file gets 0666 less the umask, as with `>`.
         .permissions(fs::Permissions::from_mode(0o666))
@@ -67,9 +87,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
             dir: dir.to_owned(),
             source,
         })?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(write_err)?;
+    let mut w = io::BufWriter::with_capacity(BUF, tmp);
+    write(&mut w).and_then(|()| w.flush()).map_err(write_err)?;
+    let tmp = w.into_inner().map_err(|e| write_err(e.into_error()))?;
+    if durability == Durability::Synced {
+        tmp.as_file().sync_all().map_err(write_err)?;
+    }
     if mode != 0o666 {
         // Replacing an existing file keeps its mode.
         tmp.as_file()
@@ -79,6 +102,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     tmp.persist(&target).map_err(|e| write_err(e.error))?;
     Ok(())
 }
+
+/// Write buffer of streamed outputs: large enough that a manifest of a million files
+/// is written in few system calls.
+const BUF: usize = 256 * 1024;
 
 #[cfg(test)]
 mod tests {

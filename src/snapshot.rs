@@ -6,8 +6,9 @@
 use std::path::PathBuf;
 
 use crate::config::{Component, Config};
-use crate::model::manifest::{ComponentRecord, Manifest};
-use crate::tree;
+use crate::model::manifest::{ComponentRecord, InputsRecord, Manifest};
+use crate::progress::Progress;
+use crate::tree::{self, HashStats, Patterns, StatCache};
 
 /// A component that could not be recorded, named with its place in the config.
 #[derive(Debug, thiserror::Error)]
@@ -37,32 +38,128 @@ pub enum ComponentError {
     Nix(#[from] crate::nix::NixError),
 }
 
-/// Hashes every component of `config`.
-pub fn take(config: &Config) -> Result<Manifest, Box<SnapshotError>> {
-    let mut manifest = Manifest::new();
-    for component in &config.components {
-        let record = component_record(config, component).map_err(|source| {
-            Box::new(SnapshotError {
-                name: component.name.clone(),
-                config: config.path.clone(),
-                line: component.line,
-                source,
-            })
-        })?;
-        manifest.components.insert(component.name.clone(), record);
-    }
-    Ok(manifest)
+/// How to take a snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// The stat cache to read and update, if any.
+    pub cache: Option<&'a StatCache>,
+    /// Counters for a progress bar.
+    pub progress: &'a Progress,
 }
 
-fn component_record(config: &Config, c: &Component) -> Result<ComponentRecord, ComponentError> {
-    let selection = tree::select(&config.root, &c.inputs, &c.exclude)?;
-    if selection.files.is_empty() {
-        return Err(ComponentError::NoInputs {
-            patterns: c.inputs.join(", "),
-            root: config.root.clone(),
+/// What a snapshot read, for `--stats`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Input files: how many, how many the stat cache vouched for, bytes read.
+    pub inputs: HashStats,
+    /// Declared outputs hashed.
+    pub outputs: u64,
+    /// Their bytes (a file's size, a directory's NAR size).
+    pub output_bytes: u64,
+}
+
+/// A snapshot and how it was taken.
+#[derive(Debug)]
+pub struct Taken {
+    pub manifest: Manifest,
+    pub stats: Stats,
+    /// Things the user should know that did not stop the run (a damaged cache).
+    pub notes: Vec<String>,
+}
+
+/// Hashes every component of `config`: the inputs of all components in one walk
+/// and one parallel pass (a file several components share is hashed once), then
+/// each component's outputs, image, Dockerfile and Nix installable.
+pub fn take(config: &Config, options: Options<'_>) -> Result<Taken, Box<SnapshotError>> {
+    let fail = |c: &Component, source: ComponentError| {
+        Box::new(SnapshotError {
+            name: c.name.clone(),
+            config: config.path.clone(),
+            line: c.line,
+            source,
+        })
+    };
+    let Some(first) = config.components.first() else {
+        return Ok(Taken {
+            manifest: Manifest::new(),
+            stats: Stats::default(),
+            notes: Vec::new(),
         });
+    };
+    let progress = options.progress;
+    progress.phase("selecting inputs", 0, 0);
+    let patterns: Vec<Patterns<'_>> = config
+        .components
+        .iter()
+        .map(|c| Patterns {
+            include: &c.inputs,
+            exclude: &c.exclude,
+        })
+        .collect();
+    // Walk errors concern the tree, not one component: they are named with the first.
+    let selections =
+        tree::select_all(&config.root, &patterns).map_err(|e| fail(first, e.into()))?;
+    for (c, s) in config.components.iter().zip(&selections.components) {
+        if s.files.is_empty() {
+            return Err(fail(
+                c,
+                ComponentError::NoInputs {
+                    patterns: c.inputs.join(", "),
+                    root: config.root.clone(),
+                },
+            ));
+        }
     }
-    let inputs = tree::hash_inputs(&config.root, &selection)?;
+    let hashed = tree::hash_paths(&config.root, &selections.paths, options.cache, progress)
+        .map_err(|e| {
+            // Named with the first component that selects the file.
+            let owner = config
+                .components
+                .iter()
+                .zip(&selections.components)
+                .find(|(_, s)| s.files.binary_search(&(e.index as u32)).is_ok())
+                .map_or(first, |(c, _)| c);
+            fail(owner, e.error.into())
+        })?;
+    let mut inputs: Vec<Option<InputsRecord>> = vec![None; config.components.len()];
+    tree::inputs_records(selections, &hashed.hashed, |i, record| {
+        inputs[i] = Some(record)
+    });
+    drop(hashed.hashed);
+
+    let mut stats = Stats {
+        inputs: hashed.stats,
+        ..Stats::default()
+    };
+    let mut manifest = Manifest::new();
+    for (component, inputs) in config.components.iter().zip(inputs) {
+        let inputs = inputs.unwrap_or_else(|| InputsRecord {
+            digest: crate::tree::inputs_digest(std::iter::empty()),
+            files: Vec::new(),
+            unmatched: Vec::new(),
+        });
+        let record = component_record(config, component, inputs, progress)
+            .map_err(|source| fail(component, source))?;
+        stats.outputs += record.outputs.len() as u64;
+        stats.output_bytes += record.outputs.iter().map(|o| o.size).sum::<u64>();
+        manifest.components.insert(component.name.clone(), record);
+    }
+    Ok(Taken {
+        manifest,
+        stats,
+        notes: hashed.notes,
+    })
+}
+
+fn component_record(
+    config: &Config,
+    c: &Component,
+    inputs: InputsRecord,
+    progress: &Progress,
+) -> Result<ComponentRecord, ComponentError> {
+    if !c.outputs.is_empty() {
+        progress.phase(format!("hashing outputs of {}", c.name), 0, 0);
+    }
     let mut outputs = c
         .outputs
         .iter()
@@ -70,6 +167,9 @@ fn component_record(config: &Config, c: &Component) -> Result<ComponentRecord, C
         .collect::<Result<Vec<_>, _>>()?;
     // Sorted, so reordering `outputs` in the config changes nothing in the manifest.
     outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    if c.image.is_some() {
+        progress.phase(format!("reading the image of {}", c.name), 0, 0);
+    }
     let image = c
         .image
         .as_deref()

@@ -16,9 +16,9 @@ pub(super) fn run(args: &CheckArgs, io: &mut super::Streams<'_>) -> anyhow::Resu
     }
     let base = crate::load::manifest(&args.against)?;
     let config = Config::discover(args.config.config.as_deref())?;
-    let new = crate::snapshot::take(&config)?;
+    let new = super::take_snapshot(&config, &args.hashing, io)?;
     if let Some(path) = &args.write_manifest {
-        crate::output::write_atomically(path, &new.to_json()?)?;
+        super::emit_manifest(Some(path), &new, io)?;
     }
     let report = super::diff_report("check", &base, &new, Context::today(Some(&config)));
     super::emit_report(&report, &args.report, io)

@@ -201,13 +201,11 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// Pretty JSON with sorted keys and a trailing newline.
-    pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
-        // Through `Value` (a BTreeMap without serde_json's `preserve_order`), so every
-        // object's keys come out sorted whatever the struct field order.
-        let value = serde_json::to_value(self)?;
-        let mut out = serde_json::to_vec_pretty(&value)?;
-        out.push(b'\n');
+    /// Pretty JSON with sorted keys and a trailing newline, in memory; large
+    /// manifests are better streamed with [`Manifest::write_json`].
+    pub fn to_json(&self) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.write_json(&mut out)?;
         Ok(out)
     }
 }

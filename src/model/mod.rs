@@ -12,6 +12,7 @@ pub mod dockerfile;
 pub mod finding;
 pub mod image;
 pub mod manifest;
+mod manifest_json;
 pub mod nix;
 pub mod rule;
 pub mod running;

@@ -11,8 +11,16 @@ use assert_cmd::Command;
 /// The `buildproof` binary under test.
 pub fn buildproof() -> Command {
     let mut cmd = Command::cargo_bin("buildproof").expect("binary is built");
-    cmd.env_remove("NO_COLOR").env("RUST_BACKTRACE", "0");
+    cmd.env_remove("NO_COLOR")
+        .env("RUST_BACKTRACE", "0")
+        // Stat caches of test projects stay in the build directory, not in ~/.cache.
+        .env("XDG_CACHE_HOME", cache_home());
     cmd
+}
+
+/// Where the binary under test keeps its stat caches.
+pub fn cache_home() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache")
 }
 
 /// Whether an external tool is on PATH. Locally a missing tool skips the test with a

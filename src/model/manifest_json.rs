@@ -1,0 +1,390 @@
+//! Writing a manifest as JSON while it streams out: byte for byte what
+//! `serde_json::to_vec_pretty` of the manifest's `Value` gives (every object's keys
+//! sorted, two-space indent, a trailing newline), without building that `Value`.
+//!
+//! A `Value` of a manifest costs about a kilobyte per file record, and the whole
+//! text is as large again: 1.4 GB for a million files. Here only the small parts
+//! (the top-level fields, a component's image, Dockerfile and Nix records) become
+//! `Value`s, one component at a time; the file lists, which are nearly all of a
+//! manifest, are written record by record straight into the writer. Fields are
+//! found generically ([`value_except`] serialises a record to a map, leaving out the
+//! named fields), so a field added to a record later is written without a change
+//! here; `tests::streamed_equals_value_path` pins the equality.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::ser::{Impossible, SerializeMap, SerializeSeq, SerializeStruct};
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::manifest::{FileRecord, Manifest};
+
+/// A JSON tree whose file lists are written lazily.
+enum Node<'a> {
+    Value(Value),
+    Object(BTreeMap<String, Node<'a>>),
+    Array(Vec<Node<'a>>),
+    Files(&'a [FileRecord]),
+}
+
+impl Serialize for Node<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Node::Value(v) => v.serialize(s),
+            Node::Object(map) => {
+                let mut m = s.serialize_map(Some(map.len()))?;
+                for (k, v) in map {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
+            }
+            Node::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Node::Files(files) => {
+                let mut seq = s.serialize_seq(Some(files.len()))?;
+                for f in *files {
+                    seq.serialize_element(&SortedFile(f))?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+/// A file record with its keys in sorted order (`digest`, `kind`, `path`, `size`).
+struct SortedFile<'a>(&'a FileRecord);
+
+impl Serialize for SortedFile<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.0;
+        let mut digest = Vec::with_capacity(71);
+        digest.extend_from_slice(b"sha256:");
+        f.digest.write_hex(&mut digest);
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("digest", std::str::from_utf8(&digest).unwrap_or_default())?;
+        m.serialize_entry("kind", f.kind.as_str())?;
+        m.serialize_entry("path", &f.path)?;
+        m.serialize_entry("size", &f.size)?;
+        m.end()
+    }
+}
+
+impl Manifest {
+    /// Writes the manifest as pretty JSON with sorted keys and a trailing newline,
+    /// streaming the file records (see the module doc).
+    pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        let mut top = object(value_except(self, &["components"])?);
+        let mut components = BTreeMap::new();
+        for (name, c) in &self.components {
+            let mut record = object(value_except(c, &["inputs", "outputs"])?);
+            let mut inputs = object(value_except(&c.inputs, &["files"])?);
+            inputs.insert("files".to_owned(), Node::Files(&c.inputs.files));
+            record.insert("inputs".to_owned(), Node::Object(inputs));
+            let mut outputs = Vec::with_capacity(c.outputs.len());
+            for o in &c.outputs {
+                let mut output = object(value_except(o, &["files"])?);
+                // Empty lists are skipped when serialised, as the derive says.
+                if !o.files.is_empty() {
+                    output.insert("files".to_owned(), Node::Files(&o.files));
+                }
+                outputs.push(Node::Object(output));
+            }
+            record.insert("outputs".to_owned(), Node::Array(outputs));
+            components.insert(name.clone(), Node::Object(record));
+        }
+        top.insert("components".to_owned(), Node::Object(components));
+        let mut ser = serde_json::Serializer::pretty(&mut *out);
+        Node::Object(top)
+            .serialize(&mut ser)
+            .map_err(io::Error::from)?;
+        out.write_all(b"\n")
+    }
+}
+
+fn object<'a>(map: Map<String, Value>) -> BTreeMap<String, Node<'a>> {
+    map.into_iter().map(|(k, v)| (k, Node::Value(v))).collect()
+}
+
+/// `value` as a JSON object, without the fields named in `skip` (which are never
+/// serialised, so leaving out a large list costs nothing).
+fn value_except(
+    value: &impl Serialize,
+    skip: &'static [&'static str],
+) -> io::Result<Map<String, Value>> {
+    value
+        .serialize(Except { skip })
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// A serializer for records (structs) only, into a map without the skipped fields.
+struct Except {
+    skip: &'static [&'static str],
+}
+
+struct ExceptStruct {
+    skip: &'static [&'static str],
+    map: Map<String, Value>,
+}
+
+impl SerializeStruct for ExceptStruct {
+    type Ok = Map<String, Value>;
+    type Error = serde_json::Error;
+
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Self::Error> {
+        if !self.skip.contains(&key) {
+            self.map
+                .insert(key.to_owned(), serde_json::to_value(value)?);
+        }
+        Ok(())
+    }
+
+    fn end(self) -> Result<Self::Ok, Self::Error> {
+        Ok(self.map)
+    }
+}
+
+fn not_a_record() -> serde_json::Error {
+    serde::ser::Error::custom("only records (structs) are written field by field")
+}
+
+type Never = Impossible<Map<String, Value>, serde_json::Error>;
+
+impl Serializer for Except {
+    type Ok = Map<String, Value>;
+    type Error = serde_json::Error;
+    type SerializeSeq = Never;
+    type SerializeTuple = Never;
+    type SerializeTupleStruct = Never;
+    type SerializeTupleVariant = Never;
+    type SerializeMap = Never;
+    type SerializeStruct = ExceptStruct;
+    type SerializeStructVariant = Never;
+
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStruct, Self::Error> {
+        let _ = len;
+        Ok(ExceptStruct {
+            skip: self.skip,
+            map: Map::new(),
+        })
+    }
+
+    fn serialize_bool(self, _: bool) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_i8(self, _: i8) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_i16(self, _: i16) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_i32(self, _: i32) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_i64(self, _: i64) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_u8(self, _: u8) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_u16(self, _: u16) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_u32(self, _: u32) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_u64(self, _: u64) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_f32(self, _: f32) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_f64(self, _: f64) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_char(self, _: char) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_str(self, _: &str) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_none(self) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_unit(self) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+    ) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: &T,
+    ) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<Self::Ok, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Self::Error> {
+        Err(not_a_record())
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Self::Error> {
+        Err(not_a_record())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::manifest::{ComponentRecord, FileKind, InputsRecord, OutputRecord};
+    use super::*;
+    use crate::digest::Digest;
+
+    fn file(path: &str, kind: FileKind) -> FileRecord {
+        FileRecord {
+            path: path.to_owned(),
+            kind,
+            size: path.len() as u64,
+            digest: Digest::of(path.as_bytes()),
+        }
+    }
+
+    /// The streamed text is byte for byte what the `Value` path writes, for a
+    /// manifest with every kind of list: empty, escaped names, outputs with and
+    /// without files, optional fields set and unset.
+    #[test]
+    fn streamed_equals_value_path() {
+        let mut m = Manifest::new();
+        let inputs = InputsRecord {
+            digest: Digest::of(b"inputs"),
+            files: vec![
+                file("a \"quoted\"\\name\n", FileKind::File),
+                file("bin/run", FileKind::Executable),
+                file("caf\\xe9", FileKind::Symlink),
+            ],
+            unmatched: vec!["nothing/**".to_owned()],
+        };
+        m.components.insert(
+            "app".to_owned(),
+            ComponentRecord {
+                inputs: inputs.clone(),
+                outputs: vec![
+                    OutputRecord {
+                        path: "result".to_owned(),
+                        kind: FileKind::Directory,
+                        digest: Digest::of(b"nar"),
+                        size: 4200,
+                        nar_hash: Some(Digest::of(b"nar").sri()),
+                        store_path: Some("/nix/store/abc-app".to_owned()),
+                        files: vec![file("bin/app", FileKind::Executable)],
+                    },
+                    OutputRecord {
+                        path: "out.txt".to_owned(),
+                        kind: FileKind::File,
+                        digest: Digest::of(b"out"),
+                        size: 3,
+                        nar_hash: None,
+                        store_path: None,
+                        files: Vec::new(),
+                    },
+                ],
+                image: None,
+                dockerfile: None,
+                nix: None,
+                deploy: Some("app".to_owned()),
+            },
+        );
+        m.components.insert(
+            "empty".to_owned(),
+            ComponentRecord {
+                inputs: InputsRecord {
+                    files: Vec::new(),
+                    unmatched: Vec::new(),
+                    ..inputs
+                },
+                outputs: Vec::new(),
+                image: None,
+                dockerfile: None,
+                nix: None,
+                deploy: None,
+            },
+        );
+        let mut streamed = Vec::new();
+        m.write_json(&mut streamed).unwrap();
+        let mut expected = serde_json::to_vec_pretty(&serde_json::to_value(&m).unwrap()).unwrap();
+        expected.push(b'\n');
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
+        let empty = Manifest::new();
+        let mut streamed = Vec::new();
+        empty.write_json(&mut streamed).unwrap();
+        let mut expected =
+            serde_json::to_vec_pretty(&serde_json::to_value(&empty).unwrap()).unwrap();
+        expected.push(b'\n');
+        assert_eq!(streamed, expected);
+    }
+}
