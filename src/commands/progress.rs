@@ -6,6 +6,9 @@
 //! redraws from them a few times a second. indicatif renders into a buffer (its
 //! terminal is [`Buffer`]), which is copied into the stderr stream the command was
 //! given: the library writes only to the streams `main` hands it.
+//!
+//! `BUILDPROOF_PROGRESS_DELAY_MS` replaces the one-second delay; the tests use it to
+//! see a bar on runs that are fast.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -42,20 +45,29 @@ pub(super) fn with_progress<T: Send>(
             out
         });
         let start = Instant::now();
+        let delay = std::env::var("BUILDPROOF_PROGRESS_DELAY_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map_or(DELAY, Duration::from_millis);
         let mut bar: Option<Bar> = None;
         loop {
             let wait = if bar.is_some() {
                 TICK
             } else {
-                DELAY.saturating_sub(start.elapsed())
+                delay.saturating_sub(start.elapsed())
             };
             match done_rx.recv_timeout(wait) {
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 // Finished (or the worker panicked, which `join` re-raises).
                 _ => break,
             }
+            let now = progress.read();
+            if now.phase.is_empty() {
+                // Not started yet: nothing to say.
+                continue;
+            }
             let bar = bar.get_or_insert_with(|| Bar::new(width));
-            bar.update(&progress.read());
+            bar.update(&now);
             bar.drain(io);
         }
         if let Some(bar) = bar {

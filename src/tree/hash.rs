@@ -160,12 +160,12 @@ pub fn hash_paths(
         .filter(|(_, (r, _))| r.is_none())
         .try_for_each(|(index, (result, (stat, ty)))| {
             let path = full(&paths[index]);
-            let (hashed, after, read) = hash_one(&path, *stat, *ty, recent)
+            let (hashed, after, read) = hash_one(&path, *stat, *ty, recent, progress)
                 .map_err(|error| Box::new(HashError { index, error }))?;
             *result = Some(hashed);
             *stat = after;
             bytes.fetch_add(read, std::sync::atomic::Ordering::Relaxed);
-            progress.add(1, read);
+            progress.add(1, 0);
             Ok::<(), Box<HashError>>(())
         })?;
     let hashed: Vec<Hashed> = results.into_iter().flatten().collect();
@@ -242,6 +242,7 @@ fn hash_one(
     before: Stat,
     ty: Type,
     recent: Time,
+    progress: &Progress,
 ) -> Result<(Hashed, Stat, u64), TreeError> {
     let io_err = |source| TreeError::Io {
         path: path.to_owned(),
@@ -274,11 +275,11 @@ fn hash_one(
                 return Ok((hashed, before, 0));
             }
             Type::File => {
-                let mut digest = read_unchanged(path, &before).map_err(io_err)?;
+                let mut digest = read_unchanged(path, &before, progress).map_err(io_err)?;
                 let mut read = before.size;
                 if digest.is_some() && before.ctime >= recent {
                     // Changed moments ago: a write may still be copying its bytes.
-                    let again = read_unchanged(path, &before).map_err(io_err)?;
+                    let again = read_unchanged(path, &before, progress).map_err(io_err)?;
                     read += before.size;
                     if again != digest {
                         digest = None;
@@ -307,7 +308,7 @@ fn hash_one(
 
 /// Reads and hashes the regular file that `lstat` described as `before`; `None` if
 /// it is not the same unchanged file afterwards (or became a symlink).
-fn read_unchanged(path: &Path, before: &Stat) -> io::Result<Option<Digest>> {
+fn read_unchanged(path: &Path, before: &Stat, progress: &Progress) -> io::Result<Option<Digest>> {
     thread_local! {
         // One buffer per thread, not per file: zeroing a fresh buffer for each of
         // 60,000 small files costs more than hashing them.
@@ -333,6 +334,7 @@ fn read_unchanged(path: &Path, before: &Stat) -> io::Result<Option<Digest>> {
                 Err(e) => return Err(e),
             };
             hasher.update(&buf[..n]);
+            progress.add(0, n as u64);
             left -= n as u64;
         }
         Ok(true)
@@ -353,6 +355,7 @@ pub fn hash_file(path: &Path, rel: &[u8]) -> Result<crate::model::FileRecord, Tr
         Stat::of(&meta),
         Type::of(&meta.file_type()),
         recent_after(),
+        &Progress::new(),
     )?;
     Ok(crate::model::FileRecord {
         path: crate::fsio::display_path(rel),

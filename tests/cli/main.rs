@@ -8,5 +8,6 @@ mod dockerfile;
 mod image;
 mod nix;
 mod reports;
+mod scale;
 mod schema;
 mod verify;
