@@ -83,6 +83,25 @@ impl Stat {
     }
 }
 
+/// A file whose ctime is less than this old may still be in the middle of a
+/// `write`: its times are set when the write starts, its bytes copied after, so a
+/// read overlapping the copy sees an unchanged stat and mixed content. Readers that
+/// must not record such a mixture read these files twice and compare.
+pub const RECENT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Now less [`RECENT`]: files whose ctime is at or after this were changed recently.
+#[must_use]
+pub fn recent_cutoff() -> Time {
+    let t = std::time::SystemTime::now()
+        .checked_sub(RECENT)
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .unwrap_or_default();
+    Time {
+        sec: i64::try_from(t.as_secs()).unwrap_or(i64::MAX),
+        nsec: t.subsec_nanos(),
+    }
+}
+
 /// Opens `path` (following symlinks) only if it is a regular file. The open does not
 /// block, so a FIFO planted where a file is expected (an image blob, an archive) is
 /// refused instead of hanging the run.

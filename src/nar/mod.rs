@@ -9,18 +9,24 @@
 //! buffers plus the per-file records. Anything that is not a regular file, directory or
 //! symlink (FIFO, socket, device) is an error, as it is for Nix; such a file is never
 //! opened, so a FIFO cannot hang the run.
+//!
+//! A file must not change while it is read: its `fstat` after reading must equal its
+//! `lstat` before (inode, mode, size, mtime and ctime with nanoseconds, as git's
+//! index compares them), and a file changed in the last second (whose last `write`
+//! may still be copying bytes) is read a second time and must hash the same.
+//! Otherwise the whole path is hashed once more, and a second change is exit 2
+//! naming the file, never a digest of a mixture of old and new bytes.
 
 pub mod wire;
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt as _;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use crate::digest::{CHUNK, Digest, Hasher};
-use crate::fsio::{display_path, special_kind};
+use crate::fsio::{Stat, Time, display_path, recent_cutoff, special_kind};
 use crate::model::manifest::{FileKind, FileRecord};
 
 /// A NAR hash and what went into it.
@@ -42,29 +48,36 @@ pub enum NarError {
     Io { path: PathBuf, source: io::Error },
     #[error("cannot hash `{}`: it is a {kind}; a NAR holds only regular files, directories and symlinks", .path.display())]
     Unsupported { path: PathBuf, kind: &'static str },
-    #[error("`{}` changed while it was being hashed (expected {expected} bytes, read {read})", .path.display())]
-    Changed {
-        path: PathBuf,
-        expected: u64,
-        read: u64,
-    },
+    #[error("`{}` changed while it was being hashed; run buildproof after the build has finished", .path.display())]
+    Changed { path: PathBuf },
 }
 
 /// The NAR hash of `path`, with per-file records.
 pub fn hash_path(path: &Path) -> Result<NarHash, NarError> {
-    let mut files = Vec::new();
-    let (digest, size) = pipelined(path, Some(&mut files))?;
-    Ok(NarHash {
-        digest,
-        size,
-        files,
+    retrying(|| {
+        let mut files = Vec::new();
+        let (digest, size) = pipelined(path, Some(&mut files))?;
+        Ok(NarHash {
+            digest,
+            size,
+            files,
+        })
     })
 }
 
 /// The NAR hash and size of `path` only, without per-file records: what
 /// `buildproof nar-hash` prints. Half the hashing work of [`hash_path`].
 pub fn digest_path(path: &Path) -> Result<(Digest, u64), NarError> {
-    pipelined(path, None)
+    retrying(|| pipelined(path, None))
+}
+
+/// Runs `hash` again once if a file changed while it was read (a NAR is one stream,
+/// so the whole path is read again); a second change is the error.
+fn retrying<T>(hash: impl Fn() -> Result<T, NarError>) -> Result<T, NarError> {
+    match hash() {
+        Err(NarError::Changed { .. }) => hash(),
+        other => other,
+    }
 }
 
 /// Writes the NAR serialisation of `path` to `out` (what `nix-store --dump` prints).
@@ -79,6 +92,7 @@ pub fn dump(path: &Path, out: &mut dyn Write) -> Result<u64, NarError> {
     let mut walker = Walker {
         out: &mut sink,
         files: None,
+        recent: recent_cutoff(),
     };
     let result = walker.archive(path);
     if let Some(source) = sink.error.take() {
@@ -133,6 +147,7 @@ fn pipelined(path: &Path, files: Option<&mut Vec<FileRecord>>) -> Result<(Digest
         let result = Walker {
             out: &mut sink,
             files,
+            recent: recent_cutoff(),
         }
         .archive(path);
         sink.flush();
@@ -151,9 +166,14 @@ fn pipelined(path: &Path, files: Option<&mut Vec<FileRecord>>) -> Result<(Digest
 trait Sink {
     fn put(&mut self, bytes: &[u8]);
 
-    /// Reads the next piece of `file` into the NAR and shows it to `each`; returns
-    /// how many bytes were read, 0 at end of file.
-    fn read_from(&mut self, file: &mut File, each: &mut dyn FnMut(&[u8])) -> io::Result<usize>;
+    /// Reads the next piece of `file`, at most `max` bytes, into the NAR and shows
+    /// it to `each`; returns how many bytes were read, 0 at end of file.
+    fn read_from(
+        &mut self,
+        file: &mut File,
+        max: u64,
+        each: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<usize>;
 }
 
 /// Feeds the hashing thread of [`pipelined`]. File bytes are read straight into the
@@ -196,13 +216,23 @@ impl Sink for PipeSink {
         }
     }
 
-    fn read_from(&mut self, file: &mut File, each: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+    fn read_from(
+        &mut self,
+        file: &mut File,
+        max: u64,
+        each: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<usize> {
         // Below this much room, hand the buffer over rather than issue a tiny read.
         const MIN_READ: usize = 64 * 1024;
-        if self.buf.len() - self.used < MIN_READ {
+        let room = self.buf.len() - self.used;
+        if room < MIN_READ && (room as u64) < max {
             self.flush();
         }
-        let n = read_retrying(file, &mut self.buf[self.used..])?;
+        let end = self
+            .buf
+            .len()
+            .min(self.used + usize::try_from(max).unwrap_or(usize::MAX));
+        let n = read_retrying(file, &mut self.buf[self.used..end])?;
         each(&self.buf[self.used..self.used + n]);
         self.used += n;
         self.size += n as u64;
@@ -227,9 +257,17 @@ impl Sink for WriteSink<'_> {
         }
     }
 
-    fn read_from(&mut self, file: &mut File, each: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+    fn read_from(
+        &mut self,
+        file: &mut File,
+        max: u64,
+        each: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<usize> {
         let mut scratch = std::mem::take(&mut self.scratch);
-        let n = read_retrying(file, &mut scratch);
+        let end = scratch
+            .len()
+            .min(usize::try_from(max).unwrap_or(usize::MAX));
+        let n = read_retrying(file, &mut scratch[..end]);
         if let Ok(n) = n {
             each(&scratch[..n]);
             self.put(&scratch[..n]);
@@ -237,6 +275,19 @@ impl Sink for WriteSink<'_> {
         self.scratch = scratch;
         n
     }
+}
+
+/// Reads the regular file `lstat` described as `before` once more, outside the NAR:
+/// its digest, or `None` if it is no longer the same unchanged file.
+fn reread(path: &Path, before: &Stat) -> io::Result<Option<Digest>> {
+    let mut file = match crate::fsio::open_no_follow(path) {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let (digest, read) = Digest::of_reader((&mut file).take(before.size))?;
+    let after = Stat::of(&file.metadata()?);
+    Ok((read == before.size && after == *before).then_some(digest))
 }
 
 fn read_retrying(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
@@ -261,6 +312,8 @@ impl Extend<u8> for Tokens {
 struct Walker<'a, S: Sink> {
     out: &'a mut S,
     files: Option<&'a mut Vec<FileRecord>>,
+    /// Files whose ctime is at or after this are read twice (see the module doc).
+    recent: Time,
 }
 
 impl<S: Sink> Walker<'_, S> {
@@ -330,47 +383,58 @@ impl<S: Sink> Walker<'_, S> {
             path: path.to_owned(),
             source,
         };
-        let executable = meta.permissions().mode() & 0o100 != 0;
-        let file = crate::fsio::open_regular(path, meta).map_err(io_err)?;
-        let len = meta.len();
+        let changed = || NarError::Changed {
+            path: path.to_owned(),
+        };
+        let before = Stat::of(meta);
+        let executable = before.mode & 0o100 != 0;
+        let mut file = match crate::fsio::open_no_follow(path) {
+            Ok(f) => f,
+            // Replaced by a symlink since the `lstat`.
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(changed()),
+            Err(e) => return Err(io_err(e)),
+        };
+        let len = before.size;
+        // Changed moments ago: a `write` may still be copying its bytes, so the file
+        // is read again below and must hash the same.
+        let recent = before.ctime >= self.recent;
         self.emit(|t| wire::regular_start(t, executable, len));
-        let mut file_hasher = self.files.is_some().then(Hasher::new);
-        let mut file = file;
+        let mut file_hasher = (self.files.is_some() || recent).then(Hasher::new);
         let mut read = 0u64;
-        loop {
+        while read < len {
+            // Never past the recorded length: a file that grew must not overrun the
+            // NAR's length field, and a device swapped in cannot hold the run.
             let n = self
                 .out
-                .read_from(&mut file, &mut |chunk| {
+                .read_from(&mut file, len - read, &mut |chunk| {
                     if let Some(h) = file_hasher.as_mut() {
                         h.update(chunk);
                     }
                 })
                 .map_err(io_err)?;
             if n == 0 {
-                break;
+                return Err(changed());
             }
             read += n as u64;
-            // Stop at the recorded length: a file that grew must not overrun the
-            // NAR's length field (it is reported as changed below either way).
-            if read > len {
-                break;
+        }
+        if Stat::of(&file.metadata().map_err(io_err)?) != before {
+            return Err(changed());
+        }
+        let digest = file_hasher.map(Hasher::finish);
+        if recent {
+            let again = reread(path, &before).map_err(io_err)?;
+            if again != digest {
+                return Err(changed());
             }
         }
-        if read != len {
-            return Err(NarError::Changed {
-                path: path.to_owned(),
-                expected: len,
-                read,
-            });
-        }
         self.emit(|t| wire::regular_end(t, len));
-        if let Some(h) = file_hasher {
+        if let Some(digest) = digest {
             let kind = if executable {
                 FileKind::Executable
             } else {
                 FileKind::File
             };
-            self.record(rel, kind, len, h.finish());
+            self.record(rel, kind, len, digest);
         }
         Ok(())
     }
@@ -392,6 +456,7 @@ impl<S: Sink> Walker<'_, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
 
     /// A tree whose NAR crosses many pipe buffers, in many small pieces and one large.
     fn tree() -> tempfile::TempDir {
@@ -440,6 +505,52 @@ mod tests {
             .find(|f| f.path == "a/b/run")
             .unwrap();
         assert_eq!(run.kind, FileKind::Executable);
+    }
+
+    /// A file inside an output directory rewritten in place at the same size while
+    /// the directory is hashed: the NAR hash is that of the old tree or the new one,
+    /// or the run says the file changed; never a hash of neither.
+    #[test]
+    fn a_file_rewritten_while_hashed_never_gives_a_torn_nar_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("out");
+        fs::create_dir_all(&root).unwrap();
+        let path = root.join("big");
+        let len = 8 * 1024 * 1024;
+        let old = vec![b'a'; len];
+        let new = vec![b'b'; len];
+        fs::write(root.join("small"), b"x").unwrap();
+        fs::write(&path, &new).unwrap();
+        let (d_new, _) = digest_path(&root).unwrap();
+        fs::write(&path, &old).unwrap();
+        let (d_old, _) = digest_path(&root).unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let (mut torn, mut changed) = (0, 0);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                use std::io::Seek;
+                let mut f = fs::OpenOptions::new().write(true).open(&path).unwrap();
+                let mut flip = false;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    flip = !flip;
+                    let content = if flip { &new } else { &old };
+                    f.rewind().unwrap();
+                    for piece in content.chunks(1 << 20) {
+                        f.write_all(piece).unwrap();
+                    }
+                }
+            });
+            for _ in 0..10 {
+                match hash_path(&root) {
+                    Ok(h) if h.digest == d_old || h.digest == d_new => {}
+                    Ok(_) => torn += 1,
+                    Err(NarError::Changed { .. }) => changed += 1,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        assert_eq!(torn, 0, "torn NAR hashes ({changed} runs said changed)");
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! Stats alone miss one case: a `write` updates the times when it starts and copies
 //! its bytes after, so a read that overlaps the copy of a single write sees the same
 //! stat before and after and still mixes old and new bytes. A file whose ctime is
-//! less than [`RECENT`] old is therefore read twice and kept only if both reads agree
+//! less than [`RECENT`](crate::fsio::RECENT) old is therefore read twice and kept only if both reads agree
 //! (a just-finished build's files; nothing else pays for it).
 
 use std::io::{self, Read};
@@ -26,24 +26,9 @@ use rayon::prelude::*;
 use super::TreeError;
 use super::cache::StatCache;
 use crate::digest::{CHUNK, Digest, Hasher};
-use crate::fsio::{Stat, Time, join, open_no_follow, special_kind};
+use crate::fsio::{Stat, Time, join, open_no_follow, recent_cutoff, special_kind};
 use crate::model::manifest::FileKind;
 use crate::progress::Progress;
-
-/// Files whose ctime is at most this old when hashing starts are read twice.
-pub const RECENT: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// The time before which a file's last change is old enough to trust one read.
-fn recent_after() -> Time {
-    let now = std::time::SystemTime::now()
-        .checked_sub(RECENT)
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .unwrap_or_default();
-    Time {
-        sec: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
-        nsec: now.subsec_nanos(),
-    }
-}
 
 /// What hashing one file yields; its path is kept by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,7 +136,7 @@ pub fn hash_paths(
         .map(|(_, (s, _))| s.size)
         .sum();
     progress.phase("hashing inputs", paths.len() as u64 - cached, to_read);
-    let recent = recent_after();
+    let recent = recent_cutoff();
     let bytes = std::sync::atomic::AtomicU64::new(0);
     results
         .par_iter_mut()
@@ -354,7 +339,7 @@ pub fn hash_file(path: &Path, rel: &[u8]) -> Result<crate::model::FileRecord, Tr
         path,
         Stat::of(&meta),
         Type::of(&meta.file_type()),
-        recent_after(),
+        recent_cutoff(),
         &Progress::new(),
     )?;
     Ok(crate::model::FileRecord {
