@@ -32,40 +32,72 @@ pub(crate) struct FileChange {
     pub new: Option<String>,
 }
 
-/// The files that differ between `base` and `new`, in path order.
+/// The files that differ between `base` and `new`, in path order. Lists written by
+/// buildproof are sorted by path, so this is one merge of the two, with no index
+/// built (a million records each); unsorted lists (hand-made) are sorted first.
 pub(crate) fn file_changes(base: &[FileRecord], new: &[FileRecord]) -> Vec<FileChange> {
+    fn by_path(list: &[FileRecord]) -> Vec<&FileRecord> {
+        let mut refs: Vec<&FileRecord> = list.iter().collect();
+        if !list.windows(2).all(|w| w[0].path < w[1].path) {
+            refs.sort_by(|a, b| a.path.cmp(&b.path));
+            // A path listed twice counts once, its last record, as a map would keep it.
+            refs.reverse();
+            refs.dedup_by(|a, b| a.path == b.path);
+            refs.reverse();
+        }
+        refs
+    }
+    let (old, new) = (by_path(base), by_path(new));
     let describe = |r: &FileRecord| format!("{} {} bytes {}", r.kind.as_str(), r.size, r.digest);
-    let old: BTreeMap<&str, &FileRecord> = base.iter().map(|r| (r.path.as_str(), r)).collect();
-    let new: BTreeMap<&str, &FileRecord> = new.iter().map(|r| (r.path.as_str(), r)).collect();
+    let removed = |o: &FileRecord| FileChange {
+        path: o.path.clone(),
+        change: "removed",
+        old: Some(describe(o)),
+        new: None,
+    };
+    let added = |n: &FileRecord| FileChange {
+        path: n.path.clone(),
+        change: "added",
+        old: None,
+        new: Some(describe(n)),
+    };
     let mut changes = Vec::new();
-    for (path, o) in &old {
-        match new.get(path) {
-            None => changes.push(FileChange {
-                path: (*path).to_owned(),
-                change: "removed",
-                old: Some(describe(o)),
-                new: None,
-            }),
-            Some(n) if n != o => changes.push(FileChange {
-                path: (*path).to_owned(),
-                change: "modified",
-                old: Some(describe(o)),
-                new: Some(describe(n)),
-            }),
-            Some(_) => {}
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        match (old.get(i), new.get(j)) {
+            (Some(o), Some(n)) => match o.path.cmp(&n.path) {
+                std::cmp::Ordering::Less => {
+                    changes.push(removed(o));
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    changes.push(added(n));
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    if o != n {
+                        changes.push(FileChange {
+                            path: o.path.clone(),
+                            change: "modified",
+                            old: Some(describe(o)),
+                            new: Some(describe(n)),
+                        });
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            },
+            (Some(o), None) => {
+                changes.push(removed(o));
+                i += 1;
+            }
+            (None, Some(n)) => {
+                changes.push(added(n));
+                j += 1;
+            }
+            (None, None) => break,
         }
     }
-    for (path, n) in &new {
-        if !old.contains_key(path) {
-            changes.push(FileChange {
-                path: (*path).to_owned(),
-                change: "added",
-                old: None,
-                new: Some(describe(n)),
-            });
-        }
-    }
-    changes.sort_by(|a, b| a.path.cmp(&b.path));
     changes
 }
 
@@ -290,4 +322,42 @@ pub(super) fn unmatched(name: &str, record: &ComponentRecord) -> Vec<Finding> {
             .with_detail("pattern", pattern)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::Digest;
+    use crate::model::manifest::FileKind;
+
+    fn rec(path: &str, content: &str) -> FileRecord {
+        FileRecord {
+            path: path.to_owned(),
+            kind: FileKind::File,
+            size: content.len() as u64,
+            digest: Digest::of(content.as_bytes()),
+        }
+    }
+
+    /// Sorted lists are merged; unsorted ones give the same answer.
+    #[test]
+    fn file_changes_in_path_order_sorted_or_not() {
+        let base = vec![rec("a", "1"), rec("b", "2"), rec("d", "4"), rec("e", "5")];
+        let new = vec![rec("b", "2"), rec("c", "3"), rec("d", "44"), rec("f", "6")];
+        let summary = |changes: Vec<FileChange>| -> Vec<(String, &'static str)> {
+            changes.into_iter().map(|c| (c.path, c.change)).collect()
+        };
+        let expected = vec![
+            ("a".to_owned(), "removed"),
+            ("c".to_owned(), "added"),
+            ("d".to_owned(), "modified"),
+            ("e".to_owned(), "removed"),
+            ("f".to_owned(), "added"),
+        ];
+        assert_eq!(summary(file_changes(&base, &new)), expected);
+        let (mut rb, mut rn) = (base.clone(), new.clone());
+        rb.reverse();
+        rn.swap(0, 3);
+        assert_eq!(summary(file_changes(&rb, &rn)), expected);
+    }
 }
