@@ -163,7 +163,7 @@ fn component_record(
     let mut outputs = c
         .outputs
         .iter()
-        .map(|o| tree::hash_output(&config.resolve(o), o))
+        .map(|o| tree::hash_output(&config.resolve(o), o, progress))
         .collect::<Result<Vec<_>, _>>()?;
     // Sorted, so reordering `outputs` in the config changes nothing in the manifest.
     outputs.sort_by(|a, b| a.path.cmp(&b.path));

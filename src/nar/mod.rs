@@ -28,6 +28,7 @@ use std::sync::mpsc;
 use crate::digest::{CHUNK, Digest, Hasher};
 use crate::fsio::{Stat, Time, display_path, recent_cutoff, special_kind};
 use crate::model::manifest::{FileKind, FileRecord};
+use crate::progress::Progress;
 
 /// A NAR hash and what went into it.
 #[derive(Debug, Clone)]
@@ -54,9 +55,14 @@ pub enum NarError {
 
 /// The NAR hash of `path`, with per-file records.
 pub fn hash_path(path: &Path) -> Result<NarHash, NarError> {
+    hash_path_with(path, &Progress::new())
+}
+
+/// [`hash_path`], counting the files and bytes it reads into `progress`.
+pub fn hash_path_with(path: &Path, progress: &Progress) -> Result<NarHash, NarError> {
     retrying(|| {
         let mut files = Vec::new();
-        let (digest, size) = pipelined(path, Some(&mut files))?;
+        let (digest, size) = pipelined(path, Some(&mut files), progress)?;
         Ok(NarHash {
             digest,
             size,
@@ -68,7 +74,7 @@ pub fn hash_path(path: &Path) -> Result<NarHash, NarError> {
 /// The NAR hash and size of `path` only, without per-file records: what
 /// `buildproof nar-hash` prints. Half the hashing work of [`hash_path`].
 pub fn digest_path(path: &Path) -> Result<(Digest, u64), NarError> {
-    retrying(|| pipelined(path, None))
+    retrying(|| pipelined(path, None, &Progress::new()))
 }
 
 /// Runs `hash` again once if a file changed while it was read (a NAR is one stream,
@@ -89,10 +95,12 @@ pub fn dump(path: &Path, out: &mut dyn Write) -> Result<u64, NarError> {
         error: None,
         scratch: vec![0u8; CHUNK],
     };
+    let progress = Progress::new();
     let mut walker = Walker {
         out: &mut sink,
         files: None,
         recent: recent_cutoff(),
+        progress: &progress,
     };
     let result = walker.archive(path);
     if let Some(source) = sink.error.take() {
@@ -118,7 +126,11 @@ const PIPE_DEPTH: usize = 4;
 /// (syscalls, page-cache copies, per-file digests) overlaps with hashing: the NAR
 /// hash is one sequential SHA-256, and this keeps it busy. `nix hash path` does both
 /// on one thread, which is why it is slower on the same tree.
-fn pipelined(path: &Path, files: Option<&mut Vec<FileRecord>>) -> Result<(Digest, u64), NarError> {
+fn pipelined(
+    path: &Path,
+    files: Option<&mut Vec<FileRecord>>,
+    progress: &Progress,
+) -> Result<(Digest, u64), NarError> {
     std::thread::scope(|scope| {
         let (full_tx, full_rx) = mpsc::sync_channel::<(Box<[u8]>, usize)>(PIPE_DEPTH);
         let (empty_tx, empty_rx) = mpsc::channel::<Box<[u8]>>();
@@ -148,6 +160,7 @@ fn pipelined(path: &Path, files: Option<&mut Vec<FileRecord>>) -> Result<(Digest
             out: &mut sink,
             files,
             recent: recent_cutoff(),
+            progress,
         }
         .archive(path);
         sink.flush();
@@ -314,6 +327,7 @@ struct Walker<'a, S: Sink> {
     files: Option<&'a mut Vec<FileRecord>>,
     /// Files whose ctime is at or after this are read twice (see the module doc).
     recent: Time,
+    progress: &'a Progress,
 }
 
 impl<S: Sink> Walker<'_, S> {
@@ -416,6 +430,7 @@ impl<S: Sink> Walker<'_, S> {
                 return Err(changed());
             }
             read += n as u64;
+            self.progress.add(0, n as u64);
         }
         if Stat::of(&file.metadata().map_err(io_err)?) != before {
             return Err(changed());
@@ -428,6 +443,7 @@ impl<S: Sink> Walker<'_, S> {
             }
         }
         self.emit(|t| wire::regular_end(t, len));
+        self.progress.add(1, 0);
         if let Some(digest) = digest {
             let kind = if executable {
                 FileKind::Executable

@@ -161,12 +161,14 @@ impl StatCache {
         )
     }
 
-    /// Replaces the cache with `entries` (raw path, its stat, its record), which must
-    /// come in ascending path order. Entries changed at or after `since` (the
-    /// [`now`](Self::now) of this run's start) are left out: they are racy.
-    pub fn write<'a>(
+    /// Replaces the cache with an entry per path (ascending raw paths, their
+    /// stats and records, index for index). Entries changed at or after `since`
+    /// (the [`now`](Self::now) of this run's start) are left out: they are racy.
+    pub fn write(
         &self,
-        entries: impl Iterator<Item = (&'a [u8], &'a Stat, &'a Hashed)>,
+        paths: &[Box<[u8]>],
+        stats: &[Stat],
+        hashed: &[Hashed],
         since: Time,
     ) -> Result<(), crate::output::OutputError> {
         if let Some(dir) = self.file.parent() {
@@ -175,24 +177,26 @@ impl StatCache {
                 source,
             })?;
         }
+        let keep = |(stat, hashed): (&Stat, &Hashed)| {
+            stat.mtime < since && stat.ctime < since && kind_code(hashed.kind).is_some()
+        };
+        // The count comes before the entries: one pass to count, one to write.
+        let count = stats.iter().zip(hashed).filter(|e| keep(*e)).count() as u64;
         write_atomically_with(&self.file, Durability::Unsynced, |w| {
             let mut out = Checksummed {
                 inner: w,
                 hasher: Hasher::new(),
             };
-            // The count comes before the entries: gather the ones to keep first.
-            let kept: Vec<(&[u8], &Stat, &Hashed)> = entries
-                .filter(|(_, stat, hashed)| {
-                    stat.mtime < since && stat.ctime < since && kind_code(hashed.kind).is_some()
-                })
-                .collect();
             out.write_all(MAGIC)?;
             out.write_all(&u32::try_from(self.root.len()).unwrap_or(0).to_le_bytes())?;
             out.write_all(&self.root)?;
             write_time(&mut out, since)?;
-            out.write_all(&(kept.len() as u64).to_le_bytes())?;
+            out.write_all(&count.to_le_bytes())?;
             let mut buf = Vec::with_capacity(256);
-            for (path, stat, hashed) in kept {
+            for ((path, stat), hashed) in paths.iter().zip(stats).zip(hashed) {
+                if !keep((stat, hashed)) {
+                    continue;
+                }
                 buf.clear();
                 buf.extend_from_slice(&u32::try_from(path.len()).unwrap_or(0).to_le_bytes());
                 buf.extend_from_slice(path);
@@ -420,12 +424,9 @@ mod tests {
         let (a, b, racy) = (stat(1, 50), stat(2, 60), stat(3, 100));
         let (ha, hb, hr) = (hashed(b"aaa"), hashed(b"bbb"), hashed(b"ccc"));
         c.write(
-            [
-                (&b"a"[..], &a, &ha),
-                (&b"b"[..], &b, &hb),
-                (&b"c"[..], &racy, &hr),
-            ]
-            .into_iter(),
+            &[b"a"[..].into(), b"b"[..].into(), b"c"[..].into()],
+            &[a, b, racy],
+            &[ha, hb, hr],
             since,
         )
         .unwrap();
@@ -446,12 +447,11 @@ mod tests {
         let c = cache(dir.path());
         let s = stat(1, 10);
         let h = hashed(b"xyz");
-        let names: Vec<Vec<u8>> = (0..50).map(|i| format!("f{i:02}").into_bytes()).collect();
-        c.write(
-            names.iter().map(|n| (n.as_slice(), &s, &h)),
-            Time { sec: 20, nsec: 0 },
-        )
-        .unwrap();
+        let names: Vec<Box<[u8]>> = (0..50)
+            .map(|i| format!("f{i:02}").into_bytes().into())
+            .collect();
+        c.write(&names, &[s; 50], &[h; 50], Time { sec: 20, nsec: 0 })
+            .unwrap();
         let mut r = c.open().unwrap().unwrap();
         assert!(r.lookup(b"f10", &s).is_some());
         assert!(r.lookup(b"f105", &s).is_none());
@@ -465,7 +465,7 @@ mod tests {
         let c = cache(dir.path());
         let s = stat(1, 10);
         let h = hashed(b"xyz");
-        c.write([(&b"a"[..], &s, &h)].into_iter(), Time { sec: 20, nsec: 0 })
+        c.write(&[b"a"[..].into()], &[s], &[h], Time { sec: 20, nsec: 0 })
             .unwrap();
         let good = fs::read(c.path()).unwrap();
         for damaged in [

@@ -9,12 +9,17 @@ use std::path::{Component, Path, PathBuf};
 
 use super::TreeError;
 use crate::model::manifest::{FileKind, OutputRecord};
+use crate::progress::Progress;
 
 /// The Nix store directory; links into it are followed once.
 pub const STORE_DIR: &str = "/nix/store";
 
 /// Hashes the output declared as `declared`, at `path`.
-pub fn hash_output(path: &Path, declared: &str) -> Result<OutputRecord, TreeError> {
+pub fn hash_output(
+    path: &Path,
+    declared: &str,
+    progress: &Progress,
+) -> Result<OutputRecord, TreeError> {
     let io_err = |source| TreeError::Io {
         path: path.to_owned(),
         source,
@@ -38,7 +43,7 @@ pub fn hash_output(path: &Path, declared: &str) -> Result<OutputRecord, TreeErro
                     target,
                 });
             }
-            let mut record = hash_node(&target, declared)?;
+            let mut record = hash_node(&target, declared, progress)?;
             record.store_path = Some(store_path.display().to_string());
             return Ok(record);
         }
@@ -56,13 +61,13 @@ pub fn hash_output(path: &Path, declared: &str) -> Result<OutputRecord, TreeErro
             Some(dir) if target.is_relative() => dir.join(&target),
             _ => target,
         };
-        return hash_node(&resolved, declared);
+        return hash_node(&resolved, declared, progress);
     }
-    hash_node(path, declared)
+    hash_node(path, declared, progress)
 }
 
 /// Hashes a file by content, anything else by NAR.
-fn hash_node(path: &Path, declared: &str) -> Result<OutputRecord, TreeError> {
+fn hash_node(path: &Path, declared: &str, progress: &Progress) -> Result<OutputRecord, TreeError> {
     let meta = fs::symlink_metadata(path).map_err(|source| TreeError::Io {
         path: path.to_owned(),
         source,
@@ -79,7 +84,7 @@ fn hash_node(path: &Path, declared: &str) -> Result<OutputRecord, TreeError> {
             files: Vec::new(),
         });
     }
-    let nar = crate::nar::hash_path(path)?;
+    let nar = crate::nar::hash_path_with(path, progress)?;
     let kind = if meta.file_type().is_dir() {
         FileKind::Directory
     } else {
