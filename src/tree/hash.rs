@@ -104,11 +104,14 @@ pub fn hash_paths(
     let cache = cache.filter(|_| since.is_some());
 
     progress.phase("checking inputs", paths.len() as u64, 0);
-    // 64 bytes per file: the type is in the mode.
-    let mut stats: Vec<Stat> = paths
-        .par_iter()
+    // 64 bytes per file (the type is in the mode), written in place: a collected
+    // parallel iterator would hold its pieces and the whole list at once.
+    let mut stats = vec![Stat::default(); paths.len()];
+    stats
+        .par_iter_mut()
+        .zip(paths.par_iter())
         .enumerate()
-        .map(|(index, rel)| {
+        .try_for_each(|(index, (stat, rel))| {
             let path = full(rel);
             let meta = std::fs::symlink_metadata(&path).map_err(|source| {
                 Box::new(HashError {
@@ -117,9 +120,9 @@ pub fn hash_paths(
                 })
             })?;
             progress.add(1, 0);
-            Ok(Stat::of(&meta))
-        })
-        .collect::<Result<_, Box<HashError>>>()?;
+            *stat = Stat::of(&meta);
+            Ok::<(), Box<HashError>>(())
+        })?;
 
     // The cache and the paths are both in path order: one merge, nothing held.
     let mut reader = None;
