@@ -87,6 +87,19 @@ pub fn take(config: &Config, options: Options<'_>) -> Result<Taken, Box<Snapshot
         });
     };
     let progress = options.progress;
+    let mut notes = Vec::new();
+    // The file-system time before any input is stated: what changes from now on is
+    // never taken from or written to the cache as unchanged.
+    let cache = options.cache.and_then(|c| match c.now() {
+        Ok(since) => Some((c, since)),
+        Err(e) => {
+            notes.push(format!(
+                "cannot use the stat cache in `{}` ({e}); every input is hashed",
+                c.path().parent().unwrap_or(c.path()).display()
+            ));
+            None
+        }
+    });
     progress.phase("selecting inputs", 0, 0);
     let patterns: Vec<Patterns<'_>> = config
         .components
@@ -96,9 +109,14 @@ pub fn take(config: &Config, options: Options<'_>) -> Result<Taken, Box<Snapshot
             exclude: &c.exclude,
         })
         .collect();
-    // Walk errors concern the tree, not one component: they are named with the first.
-    let selections =
-        tree::select_all(&config.root, &patterns).map_err(|e| fail(first, e.into()))?;
+    // Errors about the tree, not one component, are named with the first.
+    let mut selections = tree::select_all(&config.root, &patterns).map_err(|e| {
+        let owner = e
+            .component
+            .and_then(|i| config.components.get(i))
+            .unwrap_or(first);
+        fail(owner, e.error.into())
+    })?;
     for (c, s) in config.components.iter().zip(&selections.components) {
         if s.files.is_empty() {
             return Err(fail(
@@ -110,7 +128,8 @@ pub fn take(config: &Config, options: Options<'_>) -> Result<Taken, Box<Snapshot
             ));
         }
     }
-    let hashed = tree::hash_paths(&config.root, &selections.paths, options.cache, progress)
+    let stats = std::mem::take(&mut selections.stats);
+    let hashed = tree::hash_paths(&config.root, &selections.paths, stats, cache, progress)
         .map_err(|e| {
             // Named with the first component that selects the file.
             let owner = config
@@ -121,6 +140,7 @@ pub fn take(config: &Config, options: Options<'_>) -> Result<Taken, Box<Snapshot
                 .map_or(first, |(c, _)| c);
             fail(owner, e.error.into())
         })?;
+    notes.extend(hashed.notes);
     let mut inputs: Vec<Option<InputsRecord>> = vec![None; config.components.len()];
     tree::inputs_records(selections, &hashed.hashed, |i, record| {
         inputs[i] = Some(record)
@@ -147,7 +167,7 @@ pub fn take(config: &Config, options: Options<'_>) -> Result<Taken, Box<Snapshot
     Ok(Taken {
         manifest,
         stats,
-        notes: hashed.notes,
+        notes,
     })
 }
 

@@ -28,7 +28,7 @@ mod select;
 pub use cache::StatCache;
 pub use hash::{HashError, HashOutcome, HashStats, Hashed, hash_file, hash_paths};
 pub use output::hash_output;
-pub use select::{ComponentSelection, Patterns, Selections, select_all};
+pub use select::{ComponentSelection, Patterns, SelectError, Selections, select_all};
 
 use std::io;
 use std::path::PathBuf;
@@ -73,6 +73,7 @@ pub fn inputs_records(
     let Selections {
         mut paths,
         components,
+        ..
     } = selections;
     // How many components still need each path.
     let mut owners = vec![0u32; paths.len()];

@@ -18,12 +18,12 @@ use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use globset::{Candidate, Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::TreeError;
-use crate::fsio::join;
+use crate::fsio::{Stat, join};
 
 /// One component's patterns, as the config gives them.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +38,8 @@ pub struct Selections {
     /// Every selected file once: raw relative paths (`/`-separated bytes), sorted
     /// bytewise.
     pub paths: Vec<Box<[u8]>>,
+    /// Their `lstat`s, index for index, taken as the walk met them.
+    pub stats: Vec<Stat>,
     /// Per component, in the order given.
     pub components: Vec<ComponentSelection>,
 }
@@ -186,34 +188,70 @@ fn literal_prefix(pattern: &str) -> String {
         .join("/")
 }
 
-/// A file met by the walk and the components that select it (a run of `owners`).
+/// A file met by the walk: its path, where its `lstat` is (in [`Shared::stats`]),
+/// and the components that select it (a run of [`Shared::owners`]).
 struct Found {
     path: Box<[u8]>,
+    stat: u32,
     start: u32,
     len: u32,
 }
 
-/// What routing accumulates while walking.
-struct Routing<'a> {
-    router: &'a Router,
+/// What the walking threads have found, merged as they go.
+struct Shared {
     found: Vec<Found>,
     owners: Vec<u32>,
+    /// In the order found; sorted with the paths at the end.
+    stats: Vec<Stat>,
     /// Per component, per include pattern: matched some file.
+    matched: Vec<Vec<bool>>,
+    error: Option<SelectError>,
+}
+
+/// What one walking thread accumulates before handing it to [`Shared`] (in batches,
+/// so no thread holds a second copy of everything).
+struct Routing<'a> {
+    router: &'a Router,
+    shared: &'a Mutex<Shared>,
+    found: Vec<Found>,
+    owners: Vec<u32>,
+    stats: Vec<Stat>,
     matched: Vec<Vec<bool>>,
     hits: Vec<usize>,
     excluded: Vec<usize>,
     components: Vec<u32>,
 }
 
-impl Routing<'_> {
-    /// Routes one file to the components that select it.
-    fn route(&mut self, rel: &[u8]) {
+/// Entries a walking thread gathers before taking the lock.
+const BATCH: usize = 4096;
+
+impl<'a> Routing<'a> {
+    fn new(router: &'a Router, shared: &'a Mutex<Shared>, components: &[Patterns<'_>]) -> Self {
+        Self {
+            router,
+            shared,
+            found: Vec::new(),
+            owners: Vec::new(),
+            stats: Vec::new(),
+            matched: components
+                .iter()
+                .map(|c| vec![false; c.include.len()])
+                .collect(),
+            hits: Vec::new(),
+            excluded: Vec::new(),
+            components: Vec::new(),
+        }
+    }
+
+    /// Routes the file at `path` (`rel` below the root) to the components that
+    /// select it, and `lstat`s it if any does.
+    fn route(&mut self, path: &Path, rel: &[u8]) -> Result<(), SelectError> {
         let candidate = Candidate::new(Path::new(OsStr::from_bytes(rel)));
         self.router
             .includes
             .matches_candidate_into(&candidate, &mut self.hits);
         if self.hits.is_empty() {
-            return;
+            return Ok(());
         }
         self.components.clear();
         for &h in &self.hits {
@@ -236,58 +274,145 @@ impl Routing<'_> {
                 self.components.retain(|c| !excluded.contains(c));
             }
         }
-        if self.components.is_empty() {
-            return;
-        }
+        let Some(&first) = self.components.first() else {
+            return Ok(());
+        };
+        // Stated here, in the walking threads, while the directory is warm: the
+        // hashing and the stat cache use this `lstat`.
+        let meta = fs::symlink_metadata(path).map_err(|source| SelectError {
+            component: Some(first as usize),
+            error: TreeError::Io {
+                path: path.to_owned(),
+                source,
+            },
+        })?;
         let start = u32::try_from(self.owners.len()).unwrap_or(u32::MAX);
         self.owners.extend_from_slice(&self.components);
         self.found.push(Found {
             path: rel.into(),
+            stat: u32::try_from(self.stats.len()).unwrap_or(u32::MAX),
             start,
             len: u32::try_from(self.components.len()).unwrap_or(u32::MAX),
         });
+        self.stats.push(Stat::of(&meta));
+        if self.found.len() >= BATCH {
+            self.flush();
+        }
+        Ok(())
+    }
+
+    /// Hands what was found to the shared lists.
+    fn flush(&mut self) {
+        let Ok(mut shared) = self.shared.lock() else {
+            return;
+        };
+        let owners = u32::try_from(shared.owners.len()).unwrap_or(u32::MAX);
+        let stats = u32::try_from(shared.stats.len()).unwrap_or(u32::MAX);
+        shared.owners.append(&mut self.owners);
+        shared.stats.append(&mut self.stats);
+        shared.found.extend(self.found.drain(..).map(|f| Found {
+            stat: f.stat + stats,
+            start: f.start + owners,
+            ..f
+        }));
+        for (all, mine) in shared.matched.iter_mut().zip(&self.matched) {
+            for (a, m) in all.iter_mut().zip(mine) {
+                *a |= *m;
+            }
+        }
+    }
+
+    fn fail(&self, error: SelectError) {
+        if let Ok(mut shared) = self.shared.lock() {
+            shared.error.get_or_insert(error);
+        }
+    }
+}
+
+impl Drop for Routing<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Why the selection failed, and the component to name with it when one is known.
+#[derive(Debug)]
+pub struct SelectError {
+    pub component: Option<usize>,
+    pub error: TreeError,
+}
+
+impl From<TreeError> for SelectError {
+    fn from(error: TreeError) -> Self {
+        Self {
+            component: None,
+            error,
+        }
     }
 }
 
 /// Selects, in one walk of `root`, the files each component's patterns select: what
 /// its `include` globs match and its `exclude` globs do not, minus what `.gitignore`
 /// ignores (inside a git work tree), plus tracked files that `.gitignore` matches.
-pub fn select_all(root: &Path, components: &[Patterns<'_>]) -> Result<Selections, TreeError> {
+/// The walk runs on several threads and `lstat`s every selected file.
+pub fn select_all(root: &Path, components: &[Patterns<'_>]) -> Result<Selections, SelectError> {
     let router = Router::new(components)?;
+    let shared = Mutex::new(Shared {
+        found: Vec::new(),
+        owners: Vec::new(),
+        stats: Vec::new(),
+        matched: components
+            .iter()
+            .map(|c| vec![false; c.include.len()])
+            .collect(),
+        error: None,
+    });
     // Git's view of tracked-but-ignored files is ready by the time the walk ends.
     let tracked = std::thread::scope(|scope| {
         let tracked = scope.spawn(|| tracked_but_ignored(root));
-        let walked = walk(root, &router, components);
-        (walked, tracked.join().unwrap_or_default())
+        walk(root, &router, &shared, components);
+        tracked.join().unwrap_or_default()
     });
-    let (walked, tracked) = tracked;
-    let mut routing = walked?;
 
     // Git never ignores a tracked file, and neither does buildproof: a generated file
     // committed despite `*.pb.go` in .gitignore is an input like any other. Files the
     // walk also found are merged below, after sorting (never a search per file).
-    for rel in tracked {
-        let path = join(root, Path::new(OsStr::from_bytes(&rel)));
-        if fs::symlink_metadata(&path).is_ok() {
-            routing.route(&rel);
+    {
+        let mut routing = Routing::new(&router, &shared, components);
+        for rel in tracked {
+            let path = join(root, Path::new(OsStr::from_bytes(&rel)));
+            if fs::symlink_metadata(&path).is_ok() {
+                routing.route(&path, &rel)?;
+            }
         }
     }
 
-    let Routing {
+    let Shared {
         mut found,
         owners,
+        stats: unsorted,
         matched,
-        ..
-    } = routing;
+        error,
+    } = shared.into_inner().map_err(|_| {
+        SelectError::from(TreeError::Walk {
+            path: root.to_owned(),
+            message: "a walking thread failed".to_owned(),
+        })
+    })?;
+    if let Some(e) = error {
+        return Err(e);
+    }
     found.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     let mut out = Selections {
         paths: Vec::with_capacity(found.len()),
+        stats: Vec::with_capacity(found.len()),
         components: vec![ComponentSelection::default(); components.len()],
     };
     for f in found {
         let same = out.paths.last().is_some_and(|p| *p == f.path);
         if !same {
             out.paths.push(f.path);
+            out.stats.push(unsorted[f.stat as usize]);
         }
         let index = u32::try_from(out.paths.len() - 1).unwrap_or(u32::MAX);
         for &c in &owners[f.start as usize..(f.start + f.len) as usize] {
@@ -297,6 +422,7 @@ pub fn select_all(root: &Path, components: &[Patterns<'_>]) -> Result<Selections
             }
         }
     }
+    drop(unsorted);
     for ((selection, patterns), matched) in out.components.iter_mut().zip(components).zip(matched) {
         selection.unmatched = patterns
             .include
@@ -309,24 +435,9 @@ pub fn select_all(root: &Path, components: &[Patterns<'_>]) -> Result<Selections
     Ok(out)
 }
 
-/// Walks `root` once, routing every file to its components.
-fn walk<'a>(
-    root: &Path,
-    router: &'a Router,
-    components: &[Patterns<'_>],
-) -> Result<Routing<'a>, TreeError> {
-    let mut routing = Routing {
-        router,
-        found: Vec::new(),
-        owners: Vec::new(),
-        matched: components
-            .iter()
-            .map(|c| vec![false; c.include.len()])
-            .collect(),
-        hits: Vec::new(),
-        excluded: Vec::new(),
-        components: Vec::new(),
-    };
+/// Walks `root` once on several threads, routing every file to its components;
+/// the first error stops the walk and is left in `shared`.
+fn walk(root: &Path, router: &Router, shared: &Mutex<Shared>, components: &[Patterns<'_>]) {
     let root_owned = root.to_owned();
     let prefixes = Arc::clone(&router.prefixes);
     let walker = ignore::WalkBuilder::new(root)
@@ -355,16 +466,30 @@ fn walk<'a>(
                 .unwrap_or(entry.path());
             prefixes.may_enter(rel.as_os_str().as_bytes())
         })
-        .build();
-    for entry in walker {
-        let entry = entry.map_err(|e| walk_error(root, &e))?;
-        if entry.depth() == 0 || entry.file_type().is_some_and(|t| t.is_dir()) {
-            continue;
-        }
-        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        routing.route(rel.as_os_str().as_bytes());
-    }
-    Ok(routing)
+        .build_parallel();
+    walker.run(|| {
+        let mut routing = Routing::new(router, shared, components);
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    routing.fail(walk_error(root, &e).into());
+                    return ignore::WalkState::Quit;
+                }
+            };
+            if entry.depth() == 0 || entry.file_type().is_some_and(|t| t.is_dir()) {
+                return ignore::WalkState::Continue;
+            }
+            let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+            match routing.route(entry.path(), rel.as_os_str().as_bytes()) {
+                Ok(()) => ignore::WalkState::Continue,
+                Err(e) => {
+                    routing.fail(e);
+                    ignore::WalkState::Quit
+                }
+            }
+        })
+    });
 }
 
 /// Files under `root` that git tracks although a `.gitignore` pattern matches them
