@@ -312,10 +312,20 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 met_le() { if le "$1" "$2"; then echo "met"; else echo "not met"; fi; }
 
 # Contenders of a row: buildproof (and the old binary), then the anchor.
+# `@NC@` in a command is `--no-cache` for a binary that has a stat cache (rows that
+# measure hashing must not be served from it), nothing for one that has none.
+no_cache_flag() { "$1" snapshot --help 2>/dev/null | grep -q -- --no-cache && printf -- --no-cache; }
+nc_bp=$(no_cache_flag "$bp")
+nc_old=""
+[ -z "$old" ] || nc_old=$(no_cache_flag "$old")
+with() { # CMD BINARY NC-FLAG
+  local c=${1//@BP@/$(q "$2")}
+  printf '%s' "${c//@NC@/$3}"
+}
 contenders() { # ROW ALLOW CMD-WITH-@BP@ ANCHOR-CMD
   local row=$1 allow=$2 cmd=$3 anchor=$4
-  local -a args=(bp "${cmd//@BP@/$(q "$bp")}")
-  [ -z "$old" ] || args+=(old "${cmd//@BP@/$(q "$old")}")
+  local -a args=(bp "$(with "$cmd" "$bp" "$nc_bp")")
+  [ -z "$old" ] || args+=(old "$(with "$cmd" "$old" "$nc_old")")
   args+=(anchor "$anchor")
   measure "$row" "$allow" "${args[@]}"
 }
@@ -358,14 +368,14 @@ fi
 
 NIXQ=$(q "${NIX[@]}")
 if want snapshot-small || want memory; then
-  contenders snapshot-small 0 "@BP@ snapshot -c $(q "$W/small.toml")" "$NIXQ $(q "$W/small")"
+  contenders snapshot-small 0 "@BP@ snapshot @NC@ -c $(q "$W/small.toml")" "$NIXQ $(q "$W/small")"
 fi
 if want snapshot-small; then
   add_row "snapshot, small tree | $(cols_bp snapshot-small) | $(anchor_cell snapshot-small "\`nix hash path\`") | $(ratios snapshot-small) | ≤ 0.5 (2× Nix) | $(met_ratio snapshot-small 0.5)"
 fi
 if want snapshot-large; then
   large_desc="large = 4 × $LARGE_MIB MiB random files (inputs of the component)"
-  contenders snapshot-large 0 "@BP@ snapshot -c $(q "$W/large.toml")" "$NIXQ $(q "$W/large")"
+  contenders snapshot-large 0 "@BP@ snapshot @NC@ -c $(q "$W/large.toml")" "$NIXQ $(q "$W/large")"
   add_row "snapshot, large files | $(cols_bp snapshot-large) | $(anchor_cell snapshot-large "\`nix hash path\`") | $(ratios snapshot-large) | ≤ 0.5 | $(met_ratio snapshot-large 0.5)"
 fi
 if want nar-small; then
@@ -400,9 +410,13 @@ if want image; then
   add_row "image inspect, one layer ($((tarsize / 1000000)) MB tar / $((gzsize / 1000000)) MB gzip) | $(cols_bp image) | $(anchor_cell image "\`gzip -dc layer \\| sha256sum\`") | $(ratios image) | ≤ 0.33 (3×) | $(met_ratio image 0.33)"
 fi
 if want rerun; then
-  # buildproof has no stat cache yet: the second run does what the first did.
+  # With the stat cache (the warm-up round fills it), a re-run reads no input.
   contenders rerun 0 "@BP@ snapshot -c $(q "$W/small.toml") -o $(q "$W/rerun.manifest.json")" "$(q "${G_SMALL[@]}" status)"
   add_row "re-run, nothing changed (small tree) | $(cols_bp rerun) | $(anchor_cell rerun "\`git status\`") | $(ratios rerun) | ≤ 1.5 | $(met_ratio rerun 1.5)"
+  # What the re-run read, in its own words.
+  if [ -n "$nc_bp" ]; then
+    rerun_stats=$("$bp" snapshot --stats -c "$W/small.toml" -o "$W/rerun.manifest.json" 2>&1 >/dev/null | grep '^buildproof: stats:' || true)
+  fi
 fi
 if want memory; then
   rb=${RSS[snapshot-small/bp]} rn=${RSS[snapshot-small/anchor]}
@@ -426,7 +440,7 @@ if want million-snapshot || want million-diff; then
     printf %s "$c"
   }
   if want million-snapshot; then
-    contenders million-snapshot 0 "@BP@ snapshot -c $(q "$MD/buildproof.toml")" "$GM status -uall"
+    contenders million-snapshot 0 "@BP@ snapshot @NC@ -c $(q "$MD/buildproof.toml")" "$GM status -uall"
     add_row "$MILLION_FILES files: snapshot | $(cols_bp million-snapshot) | $(anchor_cell million-snapshot "\`git status -uall\`") | $(ratios million-snapshot) | peak ≤ 256 MiB | $(rss_met million-snapshot)"
   fi
   if want million-diff; then
@@ -452,12 +466,12 @@ many, one = files(sys.argv[1]), files(sys.argv[2])
 if sorted(many) != sorted(one) or len(set(many)) != len(many):
     sys.exit(f"components select {len(many)} files, one component {len(one)}: not the same files")
 PY
-  cmd_many="@BP@ snapshot -c $(q "$W/components-$NCOMP.toml")"
-  cmd_one="@BP@ snapshot -c $(q "$W/small.toml")"
-  args=(bp "${cmd_many//@BP@/$(q "$bp")}")
-  [ -z "$old" ] || args+=(old "${cmd_many//@BP@/$(q "$old")}")
-  args+=(anchor "${cmd_one//@BP@/$(q "$bp")}")
-  [ -z "$old" ] || args+=(anchor-old "${cmd_one//@BP@/$(q "$old")}")
+  cmd_many="@BP@ snapshot @NC@ -c $(q "$W/components-$NCOMP.toml")"
+  cmd_one="@BP@ snapshot @NC@ -c $(q "$W/small.toml")"
+  args=(bp "$(with "$cmd_many" "$bp" "$nc_bp")")
+  [ -z "$old" ] || args+=(old "$(with "$cmd_many" "$old" "$nc_old")")
+  args+=(anchor "$(with "$cmd_one" "$bp" "$nc_bp")")
+  [ -z "$old" ] || args+=(anchor-old "$(with "$cmd_one" "$old" "$nc_old")")
   WARMUP=0 measure components 0 "${args[@]}"
   a="1 component $(fmt_s "${MED[components/anchor]}"), $(fmt_mib "${RSS[components/anchor]}")"
   [ -z "$old" ] || a+=" (old $(fmt_s "${MED[components/anchor-old]}"))"
@@ -478,6 +492,7 @@ versions="$(nix --version 2>/dev/null | head -n 1 || true); $(git --version); $(
   echo "- anchors: $versions"
   echo "- this run took $((SECONDS / 60)) min $((SECONDS % 60)) s$( ((made)) && printf ', making workloads included')"
   echo "- method: \`bench/run.sh$( ((quick)) && printf ' --quick')$( ((million)) && printf ' --million')\`; median of $RUNS runs after $WARMUP warm-up (warm page cache), contenders alternating in each round (the components row: its selection check is the warm-up); peak RSS is the highest \`/usr/bin/time -f %M\` of those runs; ratio = buildproof / anchor (time, or RSS in the memory row)"
+  [ -z "${rerun_stats:-}" ] || echo "- re-run: \`${rerun_stats}\`"
   for d in "$small_desc" "$large_desc" "$image_desc" "$comp_desc" "$million_desc"; do
     [ -z "$d" ] || echo "- $d"
   done

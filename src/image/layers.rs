@@ -36,6 +36,7 @@ use std::collections::BTreeMap;
 use std::io::{self, BufReader, Read};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 
 use serde::Serialize;
 
@@ -181,11 +182,10 @@ impl From<io::Error> for LayerError {
     }
 }
 
-/// Decompressed-stream reader: hashes into its own tally and enforces [`BOMB_RATIO`]
-/// against the compressed tally.
+/// Decompressed-stream reader: counts what it yields and enforces [`BOMB_RATIO`]
+/// against the compressed tally (the diff_id is hashed by [`Piped`]).
 struct Inflated<R> {
     inner: R,
-    hasher: Hasher,
     count: u64,
     compressed: Rc<RefCell<Tally>>,
     ratio: u64,
@@ -202,7 +202,6 @@ fn inflate_limit(ratio: u64, compressed: u64) -> u64 {
 impl<R: Read> Read for Inflated<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
         self.count += n as u64;
         let limit = inflate_limit(self.ratio, self.compressed.borrow().count);
         if self.count > limit {
@@ -270,6 +269,12 @@ pub(crate) fn apply_layer(
 /// verified against `expected` (when known) and `blob_size`, the decompressed stream
 /// against `diff_id`. Layers are independent until applied, so they can be read in
 /// parallel and applied in order.
+///
+/// Two threads share the work of one layer: this one reads, hashes the compressed
+/// bytes and inflates (the slowest step for gzip, and one that cannot be split);
+/// a second hashes the decompressed bytes (the diff_id) and reads the tar entries
+/// from buffers handed over through a channel ([`Piped`]). One gzip layer is read
+/// in the time inflating takes.
 pub fn read_layer(
     blob: impl Read,
     media_type: &str,
@@ -285,7 +290,6 @@ pub fn read_layer(
     let decoded = decoder(media_type, shared)?;
     let mut inflated = Inflated {
         inner: decoded,
-        hasher: Hasher::new(),
         count: 0,
         compressed: Rc::clone(&tally),
         ratio: if media_type.ends_with("+zstd") {
@@ -294,17 +298,78 @@ pub fn read_layer(
             BOMB_RATIO
         },
     };
-    let outcome = {
-        let mut archive = TarReader::new(Stream(&mut inflated));
-        let mut changes = LayerChanges::default();
-        let res = read_entries(&mut archive, &mut changes, opts, budget);
-        res.map(|()| changes)
-    };
-    // Drain what follows the tar's end marker: the digests cover every byte.
-    let outcome = outcome.and_then(|changes| {
-        io::copy(&mut inflated, &mut io::sink())?;
-        io::copy(&mut SharedRead(Rc::clone(&raw)), &mut io::sink())?;
-        Ok(changes)
+    let (outcome, actual) = std::thread::scope(|scope| {
+        let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Box<[u8]>>>(PIPE_DEPTH);
+        let (empty_tx, empty_rx) = mpsc::channel::<Box<[u8]>>();
+        let entries = std::thread::Builder::new()
+            .name("layer-entries".to_owned())
+            .spawn_scoped(scope, move || {
+                let mut piped = Piped {
+                    full: full_rx,
+                    empty: empty_tx,
+                    buf: None,
+                    pos: 0,
+                    hasher: Hasher::new(),
+                };
+                let changes = {
+                    let mut archive = TarReader::new(Stream(&mut piped));
+                    let mut changes = LayerChanges::default();
+                    read_entries(&mut archive, &mut changes, opts, budget).map(|()| changes)
+                };
+                // Drain what follows the tar's end marker: the digests cover every byte.
+                let changes =
+                    changes.and_then(|c| io::copy(&mut piped, &mut io::sink()).map(|_| c));
+                (changes, piped.hasher.finish())
+            });
+        let entries = match entries {
+            Ok(handle) => handle,
+            Err(e) => return (Err(e), None),
+        };
+        // Inflate into buffers until the end of the stream, or until the other
+        // thread stops taking them (it failed, and says why).
+        let mut failed = None;
+        loop {
+            let mut buf = empty_rx
+                .try_recv()
+                .unwrap_or_else(|_| vec![0u8; PIPE_BUF].into_boxed_slice());
+            let mut len = 0;
+            while len < buf.len() {
+                match inflated.read(&mut buf[len..]) {
+                    Ok(0) => break,
+                    Ok(n) => len += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            if let Some(e) = failed.take() {
+                let _ = full_tx.send(Err(e));
+                break;
+            }
+            if len == 0 {
+                break;
+            }
+            let mut buf = buf.into_vec();
+            buf.truncate(len);
+            if full_tx.send(Ok(buf.into_boxed_slice())).is_err() {
+                break;
+            }
+        }
+        drop(full_tx);
+        // Drain the blob past the compressed stream's end: its digest covers it all.
+        let drained = io::copy(&mut SharedRead(Rc::clone(&raw)), &mut io::sink());
+        match entries.join() {
+            Ok((Ok(changes), actual)) => (drained.map(|_| changes), Some(actual)),
+            Ok((Err(e), _)) => (Err(e), None),
+            Err(_) => (
+                Err(io::Error::other(
+                    "the thread reading the layer's entries failed",
+                )),
+                None,
+            ),
+        }
     });
     let check_blob = |tally: &Rc<RefCell<Tally>>| -> Result<(), LayerError> {
         if let Some(expected) = expected {
@@ -338,7 +403,7 @@ pub fn read_layer(
                     ),
                 )));
             }
-            let actual = std::mem::take(&mut inflated.hasher).finish();
+            let actual = actual.unwrap_or(Digest::from_bytes([0; 32]));
             if actual != diff_id {
                 return Err(LayerError::Mismatch {
                     what: "uncompressed layer (diff_id)",
@@ -353,6 +418,51 @@ pub fn read_layer(
                 });
             }
             Ok(changes)
+        }
+    }
+}
+
+/// Size of the buffers of decompressed bytes handed from the inflating thread to the
+/// one reading entries, and how many may be in flight (memory: a few MiB per layer).
+const PIPE_BUF: usize = 1024 * 1024;
+const PIPE_DEPTH: usize = 4;
+
+/// The decompressed stream as the entry-reading thread sees it: buffers from the
+/// inflating thread, each hashed (the diff_id) as it arrives and handed back empty
+/// once read. An error of the inflating thread arrives in place of a buffer.
+struct Piped {
+    full: mpsc::Receiver<io::Result<Box<[u8]>>>,
+    empty: mpsc::Sender<Box<[u8]>>,
+    buf: Option<Box<[u8]>>,
+    pos: usize,
+    hasher: Hasher,
+}
+
+impl Read for Piped {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if let Some(buf) = &self.buf {
+                if self.pos < buf.len() {
+                    let n = out.len().min(buf.len() - self.pos);
+                    out[..n].copy_from_slice(&buf[self.pos..self.pos + n]);
+                    self.pos += n;
+                    return Ok(n);
+                }
+            }
+            if let Some(done) = self.buf.take() {
+                // The inflating thread may have finished already; then it is dropped.
+                let _ = self.empty.send(done);
+            }
+            match self.full.recv() {
+                Ok(Ok(buf)) => {
+                    self.hasher.update_from_other_thread(&buf);
+                    self.buf = Some(buf);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // The inflating thread is done: end of stream.
+                Err(_) => return Ok(0),
+            }
         }
     }
 }
