@@ -13,6 +13,7 @@ pub mod finding;
 pub mod image;
 pub mod manifest;
 mod manifest_json;
+pub(crate) use manifest_json::push_decimal;
 pub mod nix;
 pub mod rule;
 pub mod running;

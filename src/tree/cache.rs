@@ -64,13 +64,15 @@ pub struct Reader {
     /// The cache file's own mtime and the start of the run that wrote it.
     written: Time,
     since: Time,
-    /// The next entry not yet passed by the lookups, if read.
-    next: Option<Entry>,
+    /// The next entry not yet passed by the lookups, when `have`.
+    entry: Entry,
+    have: bool,
+    /// The path of the entry before it (entries must ascend).
+    previous: Vec<u8>,
     /// Entries looked up and found (to tell whether the file needs rewriting).
     pub used: u64,
     /// Entries in the file.
     pub count: u64,
-    path: Vec<u8>,
 }
 
 #[derive(Debug, Clone)]
@@ -142,10 +144,16 @@ impl StatCache {
                 remaining: count,
                 written: Stat::of(&meta).mtime,
                 since,
-                next: None,
+                entry: Entry {
+                    path: Vec::new(),
+                    stat: Stat::default(),
+                    kind: FileKind::File,
+                    digest: Digest::from_bytes([0; 32]),
+                },
+                have: false,
+                previous: Vec::new(),
                 used: 0,
                 count,
-                path: Vec::new(),
             }))
         })();
         match result {
@@ -218,20 +226,23 @@ impl StatCache {
     }
 }
 
+/// Bytes of an entry after its path.
+const FIXED: usize = 8 + 8 + 4 + 8 + 12 + 12 + 1 + 32;
+
 impl Reader {
     /// The cached record of `path` if its entry may be trusted for a file whose
     /// `lstat` is `stat`. Paths must be asked for in ascending byte order.
     pub fn lookup(&mut self, path: &[u8], stat: &Stat) -> Option<Hashed> {
         loop {
-            if self.next.is_none() {
-                self.next = self.read_entry();
+            if !self.have && !self.advance() {
+                return None;
             }
-            let entry = self.next.as_ref()?;
+            let entry = &self.entry;
             match entry.path.as_slice().cmp(path) {
-                std::cmp::Ordering::Less => self.next = None,
+                std::cmp::Ordering::Less => self.have = false,
                 std::cmp::Ordering::Greater => return None,
                 std::cmp::Ordering::Equal => {
-                    let entry = self.next.take()?;
+                    self.have = false;
                     let trusted = entry.stat == *stat
                         && entry.stat.mtime < self.written
                         && entry.stat.mtime < self.since
@@ -250,58 +261,59 @@ impl Reader {
         }
     }
 
-    /// The next entry, or `None` at the end; entries out of order end the reading.
-    fn read_entry(&mut self) -> Option<Entry> {
+    /// Reads the next entry into `self.entry` (its buffers reused); false at the
+    /// end. Entries out of order, or damaged, end the reading.
+    fn advance(&mut self) -> bool {
         if self.remaining == 0 {
-            return None;
+            return false;
         }
         self.remaining -= 1;
-        let entry = self.parse_entry().ok()?;
-        if entry.path <= self.path && !self.path.is_empty() {
+        std::mem::swap(&mut self.previous, &mut self.entry.path);
+        if self.parse_entry().is_err()
+            || (self.count - self.remaining > 1 && self.entry.path <= self.previous)
+        {
             self.remaining = 0;
-            return None;
+            return false;
         }
-        self.path.clone_from(&entry.path);
-        Some(entry)
+        self.have = true;
+        true
     }
 
-    fn parse_entry(&mut self) -> io::Result<Entry> {
+    fn parse_entry(&mut self) -> io::Result<()> {
         let r = &mut self.input;
         let len = read_u32(r)?;
         if len > MAX_PATH {
             return Err(io::ErrorKind::InvalidData.into());
         }
-        let mut path = vec![0u8; len as usize];
-        r.read_exact(&mut path)?;
-        let dev = read_u64(r)?;
-        let ino = read_u64(r)?;
-        let mode = read_u32(r)?;
-        let size = read_u64(r)?;
-        let mtime = read_time(r)?;
-        let ctime = read_time(r)?;
-        let mut kind = [0u8; 1];
-        r.read_exact(&mut kind)?;
-        let mut digest = [0u8; 32];
-        r.read_exact(&mut digest)?;
-        let kind = match kind[0] {
+        let e = &mut self.entry;
+        e.path.resize(len as usize, 0);
+        r.read_exact(&mut e.path)?;
+        let mut b = [0u8; FIXED];
+        r.read_exact(&mut b)?;
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap_or_default());
+        let time_at = |i: usize| Time {
+            sec: i64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default()),
+            nsec: u32_at(i + 8),
+        };
+        e.stat = Stat {
+            dev: u64_at(0),
+            ino: u64_at(8),
+            mode: u32_at(16),
+            size: u64_at(20),
+            mtime: time_at(28),
+            ctime: time_at(40),
+        };
+        e.kind = match b[52] {
             0 => FileKind::File,
             1 => FileKind::Executable,
             2 => FileKind::Symlink,
             _ => return Err(io::ErrorKind::InvalidData.into()),
         };
-        Ok(Entry {
-            path,
-            stat: Stat {
-                dev,
-                ino,
-                mode,
-                size,
-                mtime,
-                ctime,
-            },
-            kind,
-            digest: Digest::from_bytes(digest),
-        })
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(&b[53..85]);
+        e.digest = Digest::from_bytes(digest);
+        Ok(())
     }
 }
 

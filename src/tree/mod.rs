@@ -147,13 +147,13 @@ impl InputsDigest {
     }
 
     fn add(&mut self, raw: &[u8], kind: &str, size: u64, digest: &Digest) {
-        use std::io::Write as _;
         self.line.clear();
         self.line.extend_from_slice(raw);
         self.line.push(0);
         self.line.extend_from_slice(kind.as_bytes());
-        // Writing into a Vec cannot fail.
-        let _ = write!(self.line, "\0{size}\0");
+        self.line.push(0);
+        crate::model::push_decimal(&mut self.line, size);
+        self.line.push(0);
         digest.write_hex(&mut self.line);
         self.line.push(b'\n');
         self.hasher.update(&self.line);
