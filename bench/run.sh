@@ -314,7 +314,7 @@ met_le() { if le "$1" "$2"; then echo "met"; else echo "not met"; fi; }
 # Contenders of a row: buildproof (and the old binary), then the anchor.
 # `@NC@` in a command is `--no-cache` for a binary that has a stat cache (rows that
 # measure hashing must not be served from it), nothing for one that has none.
-no_cache_flag() { "$1" snapshot --help 2>/dev/null | grep -q -- --no-cache && printf -- --no-cache; }
+no_cache_flag() { if "$1" snapshot --help 2>/dev/null | grep -q -- --no-cache; then printf -- --no-cache; fi; }
 nc_bp=$(no_cache_flag "$bp")
 nc_old=""
 [ -z "$old" ] || nc_old=$(no_cache_flag "$old")

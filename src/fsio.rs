@@ -56,6 +56,36 @@ pub struct Stat {
     pub ctime: Time,
 }
 
+impl Stat {
+    /// From `fstatat` (`rustix`), which the walk uses; equal to [`Stat::of`] of the
+    /// same file.
+    #[must_use]
+    // The field types differ between architectures (`c_ulong`, `u64`, `c_long`).
+    #[allow(clippy::useless_conversion)]
+    pub fn of_raw(st: &rustix::fs::Stat) -> Self {
+        Self {
+            dev: device(u64::try_from(st.st_dev).unwrap_or(0)),
+            ino: u64::try_from(st.st_ino).unwrap_or(0),
+            mode: st.st_mode,
+            size: u64::try_from(st.st_size).unwrap_or(0),
+            mtime: Time {
+                sec: i64::try_from(st.st_mtime).unwrap_or(0),
+                nsec: u32::try_from(st.st_mtime_nsec).unwrap_or(0),
+            },
+            ctime: Time {
+                sec: i64::try_from(st.st_ctime).unwrap_or(0),
+                nsec: u32::try_from(st.st_ctime_nsec).unwrap_or(0),
+            },
+        }
+    }
+}
+
+/// A device number as (major, minor) in one value: `statx` and `stat` encode the
+/// number differently for large majors, and both sources must compare equal.
+fn device(dev: u64) -> u64 {
+    (u64::from(rustix::fs::major(dev)) << 32) | u64::from(rustix::fs::minor(dev))
+}
+
 /// A file time: seconds and nanoseconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Time {
@@ -67,7 +97,7 @@ impl Stat {
     #[must_use]
     pub fn of(meta: &fs::Metadata) -> Self {
         Self {
-            dev: meta.dev(),
+            dev: device(meta.dev()),
             ino: meta.ino(),
             mode: meta.mode(),
             size: meta.size(),
@@ -184,6 +214,25 @@ pub fn display_path(raw: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The walk's `fstatat` and the hashing's `fstat` must agree on an unchanged
+    /// file, or every file would look changed while read.
+    #[test]
+    fn both_stat_sources_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, b"content").unwrap();
+        let std_stat = Stat::of(&fs::symlink_metadata(&path).unwrap());
+        let raw = rustix::fs::statat(
+            rustix::fs::CWD,
+            &path,
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .unwrap();
+        assert_eq!(Stat::of_raw(&raw), std_stat);
+        let fstat = Stat::of(&File::open(&path).unwrap().metadata().unwrap());
+        assert_eq!(fstat, std_stat);
+    }
 
     #[test]
     fn non_utf8_names_are_escaped_losslessly() {

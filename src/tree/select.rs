@@ -16,11 +16,14 @@
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fs;
+use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use globset::{Candidate, Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use rustix::fs::{AtFlags, Mode, OFlags};
 
 use super::TreeError;
 use crate::fsio::{Stat, join};
@@ -220,6 +223,10 @@ struct Routing<'a> {
     hits: Vec<usize>,
     excluded: Vec<usize>,
     components: Vec<u32>,
+    /// The directory of the last file stated, open: the walk hands a thread one
+    /// directory's entries in a row, and stating a name in an open directory skips
+    /// walking its path from the root again (a third of the cost of `lstat` here).
+    dir: Option<(PathBuf, OwnedFd)>,
 }
 
 /// Entries a walking thread gathers before taking the lock.
@@ -240,7 +247,33 @@ impl<'a> Routing<'a> {
             hits: Vec::new(),
             excluded: Vec::new(),
             components: Vec::new(),
+            dir: None,
         }
+    }
+
+    /// `lstat` of `path`, by name in its directory.
+    fn lstat(&mut self, path: &Path) -> io::Result<Stat> {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return fs::symlink_metadata(path).map(|m| Stat::of(&m));
+        };
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        let open = match &self.dir {
+            Some((p, fd)) if p == parent => fd,
+            _ => {
+                let fd = rustix::fs::open(
+                    parent,
+                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                &self.dir.insert((parent.to_owned(), fd)).1
+            }
+        };
+        let st = rustix::fs::statat(open, name, AtFlags::SYMLINK_NOFOLLOW)?;
+        Ok(Stat::of_raw(&st))
     }
 
     /// Routes the file at `path` (`rel` below the root) to the components that
@@ -279,7 +312,7 @@ impl<'a> Routing<'a> {
         };
         // Stated here, in the walking threads, while the directory is warm: the
         // hashing and the stat cache use this `lstat`.
-        let meta = fs::symlink_metadata(path).map_err(|source| SelectError {
+        let stat = self.lstat(path).map_err(|source| SelectError {
             component: Some(first as usize),
             error: TreeError::Io {
                 path: path.to_owned(),
@@ -294,7 +327,7 @@ impl<'a> Routing<'a> {
             start,
             len: u32::try_from(self.components.len()).unwrap_or(u32::MAX),
         });
-        self.stats.push(Stat::of(&meta));
+        self.stats.push(stat);
         if self.found.len() >= BATCH {
             self.flush();
         }
