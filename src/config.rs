@@ -206,6 +206,30 @@ impl Config {
     }
 }
 
+/// A character a reader sees: not blank, not a control, not one of the zero-width
+/// characters that render as nothing.
+fn visible(c: char) -> bool {
+    !c.is_whitespace()
+        && !c.is_control()
+        && !matches!(
+            c,
+            '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}'
+        )
+}
+
+/// `YYYY-MM-DD` exactly: `20270131`, datetimes and other spellings jiff would also
+/// take are refused, so a date means the same to every reader of the config.
+fn plain_date(text: &str) -> Option<jiff::civil::Date> {
+    let b = text.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    shape.then(|| text.parse().ok()).flatten()
+}
+
 fn find_upwards(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
@@ -455,16 +479,16 @@ impl Validator {
             }
         });
         if let Some((r, span)) = &reason {
-            if r.trim().is_empty() {
+            if !r.chars().any(visible) {
                 self.problem(
                     span.clone(),
                     "`reason` must say why the finding is accepted".to_owned(),
                 );
             }
         }
-        let expires = expires.and_then(|(text, span)| match text.parse::<jiff::civil::Date>() {
-            Ok(d) => Some(Some(d)),
-            Err(_) => {
+        let expires = expires.and_then(|(text, span)| match plain_date(&text) {
+            Some(d) => Some(Some(d)),
+            None => {
                 self.problem(
                     span,
                     format!("`expires` = `{text}` is not a date (YYYY-MM-DD)"),
@@ -728,6 +752,45 @@ expires = "2027-01-31"
         }
         for bad in ["", "A", "-a", ".a", "a b", "é"] {
             assert!(!valid_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn expires_is_a_plain_date_and_a_reason_is_visible() {
+        let accept = |extra: &str| {
+            format!(
+                "[[component]]\nname = \"a\"\ninputs = [\"x\"]\noutputs = [\"o\"]\n[[accept]]\ncomponent = \"a\"\nrule = \"stale-artifact\"\nfingerprint = \"sha256:{}\"\n{extra}\n",
+                "0".repeat(64)
+            )
+        };
+        assert_eq!(
+            problems(&accept("reason = \"ok\"\nexpires = \"2027-01-31\"")),
+            []
+        );
+        assert_eq!(
+            problems(&accept("reason = \"ok\"\nexpires = 2027-01-31")),
+            []
+        );
+        for bad in [
+            "expires = \"20270131\"",
+            "expires = \"2027-01-31T00:00:00\"",
+            "expires = 2027-01-31T00:00:00",
+            "expires = \"2027-1-31\"",
+            "expires = \"2027-02-30\"",
+        ] {
+            let p = problems(&accept(&format!("reason = \"ok\"\n{bad}")));
+            assert!(
+                p.iter()
+                    .any(|(_, m)| m.contains("is not a date (YYYY-MM-DD)")),
+                "{bad}: {p:?}"
+            );
+        }
+        for blank in ["\" \"", "\"\\u200b\"", "\"\\t\\n\"", "\"\\u00ad\\ufeff\""] {
+            let p = problems(&accept(&format!("reason = {blank}")));
+            assert!(
+                p.iter().any(|(_, m)| m.contains("must say why")),
+                "{blank}: {p:?}"
+            );
         }
     }
 }

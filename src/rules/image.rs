@@ -41,6 +41,13 @@ pub fn compare_startup(component: &str, base: &Startup, new: &Startup) -> Vec<Fi
                 continue;
             }
         }
+        // No user, `0`, `root`, `0:0`: the runtime starts all of them as root.
+        if field == "user"
+            && is_root(old.as_ref().and_then(Value::as_str))
+            && is_root(now.as_ref().and_then(Value::as_str))
+        {
+            continue;
+        }
         let (o, n) = (show(old.as_ref()), show(now.as_ref()));
         let message = format!(
             "{field} changed: {o} → {n}; the container now starts differently — review it, then accept this fingerprint"
@@ -90,6 +97,21 @@ pub fn compare_startup(component: &str, base: &Startup, new: &Startup) -> Vec<Fi
         );
     }
     findings
+}
+
+/// Whether a `User` value (image config or `USER`) starts the process as root with
+/// root's group: unset, empty, `0`, `root`, or either with `:0`/`:root`. Spelling
+/// root differently is no startup change.
+#[must_use]
+pub(crate) fn is_root(user: Option<&str>) -> bool {
+    let Some(user) = user.map(str::trim).filter(|u| !u.is_empty()) else {
+        return true;
+    };
+    let root = |part: &str| part == "0" || part == "root";
+    match user.split_once(':') {
+        Some((u, g)) => root(u) && root(g),
+        None => root(user),
+    }
 }
 
 /// Change rules between two recordings of one component's image.
@@ -255,4 +277,36 @@ fn startup_summary(s: &Startup) -> Value {
     put("user", s.user.clone().map(Value::from));
     put("working_dir", s.working_dir.clone().map(Value::from));
     Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // `USER 0` → no user: both start as root; a real change of user still counts.
+    #[test]
+    fn spellings_of_root_are_no_startup_change() {
+        let with_user = |u: Option<&str>| Startup {
+            user: u.map(str::to_owned),
+            ..Startup::default()
+        };
+        for (old, new) in [
+            (Some("0"), None),
+            (None, Some("root")),
+            (Some("0:0"), Some("root")),
+            (Some("root:root"), None),
+        ] {
+            let f = compare_startup("web", &with_user(old), &with_user(new));
+            assert!(f.is_empty(), "{old:?} → {new:?}: {f:?}");
+        }
+        for (old, new) in [
+            (Some("0"), Some("1000")),
+            (None, Some("nobody")),
+            (Some("0:1000"), None),
+        ] {
+            let f = compare_startup("web", &with_user(old), &with_user(new));
+            assert_eq!(f.len(), 1, "{old:?} → {new:?}");
+            assert_eq!(f[0].rule, RuleId::StartupChanged);
+        }
+    }
 }
