@@ -98,13 +98,22 @@ fn against_containers(
             &[],
         )];
     };
-    let (matched, how) = match &component.deploy {
-        Some(deploy) => (
-            containers.iter().filter(|c| &c.name == deploy).collect(),
-            format!("no container named `{deploy}` (its `deploy` key) in the {source} state"),
-        ),
-        None => by_repository(image, containers, source),
-    };
+    let (matched, how) =
+        match &component.deploy {
+            Some(deploy) => (
+                containers.iter().filter(|c| &c.name == deploy).collect(),
+                format!("no container named `{deploy}` (its `deploy` key) in the {source} state"),
+            ),
+            None => {
+                let (mut matched, how) = by_repository(image, containers, source);
+                // A container the platform injected may report only a digest: it is this
+                // component exactly when it runs this very image.
+                matched.extend(containers.iter().filter(|c| {
+                    c.image.is_empty() && c.digest.is_some_and(|d| image.is_digest(&d))
+                }));
+                (matched, how)
+            }
+        };
     let (matched, idle): (Vec<&Container>, Vec<&Container>) =
         matched.into_iter().partition(|c| c.not_running.is_none());
     if matched.is_empty() {

@@ -167,6 +167,60 @@ fn ecs_task_definition_and_described_tasks() {
     assert_eq!(findings(&o)[0]["details"]["running"], WEB_OLD);
 }
 
+// aws-cli's own `describe-tasks` example shape: ECS injects a GuardDuty sidecar that
+// reports only `imageDigest`. It was refused with exit 2; it is read, and a
+// component matches it by digest alone.
+#[test]
+fn ecs_sidecars_with_only_a_digest_are_read() {
+    const AGENT: &str = "sha256:bf9197ab6f3ec2e7a4c3b5d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1";
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    let o = verify(&p, &fixture("ecs-describe-tasks-sidecar.json"));
+    assert_exit(&o, 0);
+    assert!(rules_of(&o).is_empty(), "{}", stdout(&o));
+
+    // A component whose image names no repository matches by the digest it runs.
+    p.write(
+        "built.json",
+        manifest(&json!({"agent": {"image": image(AGENT, &[])}})),
+    );
+    let o = verify(&p, &fixture("ecs-describe-tasks-sidecar.json"));
+    assert_exit(&o, 0);
+    assert!(rules_of(&o).is_empty(), "{}", stdout(&o));
+}
+
+// The Kubernetes website's `private-reg-pod.yaml` (as `kubectl … -o json` prints it)
+// keeps a placeholder for the image. That is no reference at all: it is reported as
+// invalid, not as an unpinned tag, and it never passes for the built image.
+#[test]
+fn a_placeholder_image_is_invalid_not_unpinned() {
+    let p = Project::new();
+    p.write(
+        "pod.json",
+        serde_json::to_string(&json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "private-reg"},
+            "spec": {
+                "containers": [{"name": "private-reg-container", "image": "<your-private-image>"}],
+                "imagePullSecrets": [{"name": "regcred"}]
+            }
+        }))
+        .unwrap(),
+    );
+    p.write(
+        "built.json",
+        manifest(&json!({"app": {"image": image(WEB, &[]), "deploy": "private-reg-container"}})),
+    );
+    let o = verify(&p, "pod.json");
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["not-deployed:error"]);
+    let message = findings(&o)[0]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("`<your-private-image>` is not a valid image reference"),
+        "{message}"
+    );
+}
+
 #[test]
 fn store_paths_match_by_name_after_the_hash() {
     let p = Project::new();
