@@ -19,6 +19,10 @@ use crate::model::finding::Location;
 use crate::model::manifest::valid_name;
 use crate::model::nix::NixSpec;
 
+/// The largest config read: far beyond any real one (a 5,000-component config is
+/// about 1 MB).
+pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
+
 /// The config file's name, looked for in the current directory and its parents.
 pub const FILE_NAME: &str = "buildproof.toml";
 
@@ -138,10 +142,11 @@ impl Config {
 
     /// Reads and validates one config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let bytes = crate::fsio::read_file(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let bytes =
+            crate::fsio::read_file(path, MAX_CONFIG_BYTES).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
         let text = String::from_utf8(bytes).map_err(|_| ConfigError::Invalid {
             path: path.to_owned(),
             problems: vec![(1, "the file is not UTF-8 text".to_owned())],

@@ -1,5 +1,5 @@
 //! The versioned manifest schema, `buildproof.manifest/v1`: what a snapshot recorded
-//! of every component. [`Manifest::from_value`] checks the schema id first, so a
+//! of every component. [`Manifest::from_slice`] checks the schema id first, so a
 //! manifest of another version is refused with a message rather than misread (reading
 //! the file, and unwrapping an in-toto statement, is `load.rs`'s). Writing is
 //! deterministic: components and files are sorted and the only timestamp is the
@@ -148,6 +148,15 @@ pub enum ManifestError {
         path: std::path::PathBuf,
         reason: String,
     },
+    #[error(
+        "`{}` is {size} bytes, more than the {limit} bytes a manifest may have; raise the limit with `BUILDPROOF_MAX_MANIFEST_BYTES` if it is genuine",
+        .path.display()
+    )]
+    TooLarge {
+        path: std::path::PathBuf,
+        size: u64,
+        limit: u64,
+    },
     #[error("`{}` has schema `{found}`; this buildproof reads `{SCHEMA}` (upgrade buildproof, or re-create the manifest with this version)", .path.display())]
     Version {
         path: std::path::PathBuf,
@@ -169,14 +178,22 @@ impl Manifest {
         }
     }
 
-    /// A manifest from parsed JSON (in-toto envelopes already unwrapped); `path` names
-    /// it in errors. The schema id is checked before anything else is read.
-    pub fn from_value(value: serde_json::Value, path: &Path) -> Result<Self, ManifestError> {
+    /// A manifest from its JSON text (in-toto envelopes already unwrapped); `path`
+    /// names it in errors. The schema id is checked before anything else is read,
+    /// then the text is parsed straight into these types (no generic JSON tree, so a
+    /// large manifest costs little more memory than its records).
+    pub fn from_slice(bytes: &[u8], path: &Path) -> Result<Self, ManifestError> {
+        #[derive(Deserialize)]
+        struct Probe {
+            #[serde(default)]
+            schema: Option<serde_json::Value>,
+        }
         let malformed = |reason: String| ManifestError::Malformed {
             path: path.to_owned(),
             reason,
         };
-        match value.get("schema").and_then(serde_json::Value::as_str) {
+        let probe: Probe = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
+        match probe.schema.as_ref().and_then(serde_json::Value::as_str) {
             None => return Err(malformed("no `schema` field".to_owned())),
             Some(SCHEMA) => {}
             Some(report) if report.starts_with("buildproof.report/") => {
@@ -191,7 +208,7 @@ impl Manifest {
                 });
             }
         }
-        let manifest: Self = serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
+        let manifest: Self = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
         // Names reach reports and CI logs: hold them to the config's rule.
         if let Some(bad) = manifest.components.keys().find(|n| !valid_name(n)) {
             return Err(malformed(format!(

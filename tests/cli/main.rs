@@ -5,6 +5,7 @@ mod support;
 
 mod core;
 mod dockerfile;
+mod hostile;
 mod image;
 mod nix;
 mod reports;
