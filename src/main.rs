@@ -11,6 +11,7 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    remove_partial_files_on_signals();
     let color = color(cli.color);
     let mut stdout = ClosablePipe::new(io::stdout().lock());
     let mut stderr = io::stderr().lock();
@@ -29,6 +30,28 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// On `SIGINT`, `SIGTERM` or `SIGHUP`, removes the temporary files being written and
+/// exits as a shell reports a death by that signal (128 + its number: 130, 143,
+/// 129). `SIGXFSZ` is caught and ignored, so exceeding a file-size limit fails the
+/// write with `EFBIG` (exit 2, temporary file dropped) instead of killing the
+/// process mid-file.
+fn remove_partial_files_on_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXFSZ};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGXFSZ])
+    else {
+        return;
+    };
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            if signal == SIGXFSZ {
+                continue;
+            }
+            buildproof::output::remove_partial_files();
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 /// `--color`: `never` and `always` are final; `auto` colours a terminal unless

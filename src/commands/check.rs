@@ -6,17 +6,21 @@ use crate::config::Config;
 use crate::rules::Context;
 
 pub(super) fn run(args: &CheckArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
-    if let (Some(manifest), Some(report)) = (&args.write_manifest, &args.report.output) {
-        if manifest == report {
-            anyhow::bail!(
-                "`--write-manifest` and `--output` both name `{}`; give them different files",
-                report.display()
-            );
-        }
-    }
     let base = crate::load::manifest(&args.against)?;
     let config = Config::discover(args.config.config.as_deref())?;
+    let outputs = [
+        ("`--write-manifest`", args.write_manifest.as_deref()),
+        ("`--output`", args.report.output.as_deref()),
+    ];
+    super::guard_outputs(
+        &outputs,
+        &[
+            ("BASE", args.against.as_path()),
+            ("the config", config.path.as_path()),
+        ],
+    )?;
     let new = crate::snapshot::take(&config)?;
+    super::guard_inputs(&outputs, &config, &new)?;
     if let Some(path) = &args.write_manifest {
         crate::output::write_atomically(path, &new.to_json()?)?;
     }

@@ -11,6 +11,10 @@ use crate::rules::{self, RuleId};
 pub(super) fn run(cmd: DockerfileCommand, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     match cmd {
         DockerfileCommand::Diff { old, new, report } => {
+            super::guard_outputs(
+                &[("`--output`", report.output.as_deref())],
+                &[("OLD", old.as_path()), ("NEW", new.as_path())],
+            )?;
             let old_name = old.display().to_string();
             let new_name = new.display().to_string();
             let base = dockerfile::read(&old, &old_name)?;

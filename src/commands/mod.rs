@@ -63,6 +63,64 @@ pub(crate) fn diff_report(
     )
 }
 
+/// Refuses a run whose output files would land on one another or on a file it
+/// reads (the config, BASE, NEW, BUILT, RUNNING), compared as files, before any work.
+pub(crate) fn guard_outputs(
+    outputs: &[(&str, Option<&std::path::Path>)],
+    reads: &[(&str, &std::path::Path)],
+) -> anyhow::Result<()> {
+    let outputs: Vec<(&str, &std::path::Path)> = outputs
+        .iter()
+        .filter_map(|(what, p)| p.map(|p| (*what, p)))
+        .collect();
+    crate::output::check_distinct(&outputs, reads)?;
+    Ok(())
+}
+
+/// Refuses output files that are among the component inputs a snapshot just read
+/// (`check -o src/main.go`): writing one would change the source it judged.
+pub(crate) fn guard_inputs(
+    outputs: &[(&str, Option<&std::path::Path>)],
+    config: &crate::config::Config,
+    manifest: &Manifest,
+) -> anyhow::Result<()> {
+    let Ok(root) = std::fs::canonicalize(&config.root) else {
+        return Ok(());
+    };
+    for (what, path) in outputs {
+        let Some(path) = path else { continue };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        let (Ok(dir), Some(name)) = (std::fs::canonicalize(dir), path.file_name()) else {
+            continue;
+        };
+        let Ok(rel) = dir
+            .join(name)
+            .strip_prefix(&root)
+            .map(std::path::Path::to_path_buf)
+        else {
+            continue;
+        };
+        let rel = rel.to_string_lossy().into_owned();
+        for (component, record) in &manifest.components {
+            if record
+                .inputs
+                .files
+                .binary_search_by(|f| f.path.as_str().cmp(rel.as_str()))
+                .is_ok()
+            {
+                anyhow::bail!(
+                    "{what} `{}` is an input of component `{component}`; write the report elsewhere",
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Renders `report` as `--format` asks and writes it to `--output` (atomically) or
 /// stdout. Returns the report's exit code.
 pub(crate) fn emit_report(

@@ -7,7 +7,10 @@ use crate::rules::{self, Context, RuleId};
 
 pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     let config = Config::discover(args.config.config.as_deref())?;
+    let outputs = [("`--output`", args.output.as_deref())];
+    super::guard_outputs(&outputs, &[("the config", config.path.as_path())])?;
     let manifest = crate::snapshot::take(&config)?;
+    super::guard_inputs(&outputs, &config, &manifest)?;
     let bytes = match args.format {
         SnapshotFormat::Manifest => manifest.to_json()?,
         SnapshotFormat::InToto => crate::attest::statement(&manifest)?,

@@ -9,6 +9,14 @@ use crate::report::Report;
 use crate::rules::{self, Context};
 
 pub(super) fn run(args: &VerifyArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
+    let mut reads = vec![
+        ("BUILT", args.built.as_path()),
+        ("RUNNING", args.running.as_path()),
+    ];
+    if let Some(c) = &args.config {
+        reads.push(("the config", c.as_path()));
+    }
+    super::guard_outputs(&[("`--output`", args.report.output.as_deref())], &reads)?;
     let mut built = crate::load::manifest(&args.built)?;
     if !args.components.is_empty() {
         if let Some(unknown) = args

@@ -106,3 +106,142 @@ fn a_closed_stdout_keeps_the_verdicts_exit_code() {
         .unwrap();
     assert_eq!(stdout(&o).trim(), "exit=1", "{}", stderr(&o));
 }
+
+/// The same-file guard compares files, not spellings: `./m.json` and `m.json` are
+/// one file, and `-o` may name neither an input, the config nor BASE.
+#[test]
+fn outputs_that_are_one_file_or_an_input_are_refused() {
+    let p = built_app();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "check",
+                "--against",
+                "base.json",
+                "--write-manifest",
+                "./m.json",
+                "--output",
+                "m.json",
+            ],
+            "`--write-manifest` and `--output` both name `m.json`",
+        ),
+        (
+            &["check", "--against", "base.json", "--output", "./base.json"],
+            "BASE and `--output` both name `./base.json`",
+        ),
+        (
+            &[
+                "check",
+                "--against",
+                "base.json",
+                "--output",
+                "buildproof.toml",
+            ],
+            "the config and `--output` both name `buildproof.toml`",
+        ),
+        (
+            &["check", "--against", "base.json", "--output", "src/main.go"],
+            "`--output` `src/main.go` is an input of component `app`",
+        ),
+        (
+            &["diff", "base.json", "base.json", "--output", "base.json"],
+            "both name `base.json`",
+        ),
+    ];
+    let before = p.read("base.json");
+    for (args, needle) in cases {
+        let o = p.run(args);
+        assert_bad_input(&o, needle);
+    }
+    assert_eq!(p.read("base.json"), before);
+    assert_eq!(p.read("src/main.go"), "package main\n");
+    // Through a symlink: still the same file.
+    p.symlink("base.json", "alias.json");
+    let o = p.run(&["check", "--against", "base.json", "--output", "alias.json"]);
+    assert_bad_input(&o, "both name `alias.json`");
+}
+
+/// `-o` naming a FIFO that no process reads once hung forever; it is refused at
+/// once. A FIFO that is read (process substitution) still works.
+#[test]
+fn an_unread_fifo_as_output_is_refused_and_a_read_one_works() {
+    let p = built_app();
+    p.fifo("out.fifo");
+    let o = p.run_bounded(&["check", "--against", "base.json", "--output", "out.fifo"]);
+    assert_bad_input(&o, "`out.fifo`: it is a FIFO that no process reads");
+    let script = format!(
+        "{} check --against base.json --format json --output >(cat > got.json); wait; sleep 0.2; cat got.json",
+        assert_cmd::cargo::cargo_bin("buildproof").display()
+    );
+    let o = std::process::Command::new("bash")
+        .current_dir(p.path())
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&o).contains("\"schema\": \"buildproof.report/v1\""),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A file-size limit (`ulimit -f`, SIGXFSZ) hit while the manifest is written once
+/// killed the process and left a partial `.buildproof-XXXXXX` beside the target.
+/// Now the write fails (exit 2, naming the file) and nothing is left behind.
+#[test]
+fn a_file_size_limit_during_a_write_leaves_no_partial_file() {
+    let p = big_project();
+    let script = format!(
+        "ulimit -f 8; exec {} snapshot -o m.json",
+        assert_cmd::cargo::cargo_bin("buildproof").display()
+    );
+    let o = std::process::Command::new("bash")
+        .current_dir(p.path())
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_bad_input(&o, "cannot write `m.json`");
+    assert_eq!(leftovers(&p), Vec::<String>::new());
+    assert!(!p.join("m.json").exists());
+}
+
+/// SIGINT and SIGTERM end the run as a shell reports a death by them (130, 143),
+/// after removing any temporary file being written.
+#[test]
+fn sigint_and_sigterm_exit_130_and_143_leaving_nothing() {
+    let p = big_project();
+    for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("buildproof"))
+            .current_dir(p.path())
+            .args(["snapshot", "-o", "m.json"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let _ = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "{signal}: {status:?}");
+        assert_eq!(leftovers(&p), Vec::<String>::new());
+    }
+}
+
+/// A component with enough inputs that hashing and writing take a while.
+fn big_project() -> Project {
+    let p = Project::new();
+    p.config("[[component]]\nname = \"big\"\ninputs = [\"src/**\"]\noutputs = [\"out\"]\n")
+        .write("out", "x");
+    for i in 0..20_000 {
+        p.write(&format!("src/d{}/f{i}.txt", i % 100), "data");
+    }
+    p
+}
+
+fn leftovers(p: &Project) -> Vec<String> {
+    std::fs::read_dir(p.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".buildproof-"))
+        .collect()
+}
