@@ -35,6 +35,7 @@ const COMPONENT_KEYS: &[&str] = &[
     "image",
     "dockerfile",
     "deploy",
+    "allow_outside",
 ];
 const ACCEPT_KEYS: &[&str] = &["component", "rule", "fingerprint", "reason", "expires"];
 
@@ -62,6 +63,8 @@ pub struct Component {
     pub image: Option<String>,
     pub dockerfile: Option<String>,
     pub deploy: Option<String>,
+    /// Outputs may lie outside the config directory (`allow_outside = true`).
+    pub allow_outside: bool,
 }
 
 /// One `[[accept]]`: acknowledges the finding with this fingerprint.
@@ -383,6 +386,7 @@ impl Validator {
         let dockerfile = self.optional_string(table, "dockerfile");
         let deploy = self.optional_string(table, "deploy");
         let nix = self.nix_spec(table);
+        let allow_outside = self.optional_bool(table, "allow_outside").unwrap_or(false);
 
         let label = name
             .as_ref()
@@ -429,6 +433,35 @@ impl Validator {
                     .push((line, format!("component{label} has an empty `{key}` value")));
             }
         }
+        // A file the config names is read and, when it does not parse, quoted in part:
+        // it must be the project's own, never `/proc/self/environ` or `../secret`.
+        let nix_file = match &nix {
+            Some(NixSpec::File { file, .. }) => Some(file),
+            _ => None,
+        };
+        for (key, path) in dockerfile
+            .iter()
+            .map(|d| ("dockerfile", d))
+            .chain(nix_file.map(|f| ("nix.file", f)))
+        {
+            if leaves_directory(path) {
+                self.problems.push((
+                    line,
+                    format!("`{key}` = `{path}` leaves the config directory; name a file inside it (paths are relative to the config)"),
+                ));
+            }
+        }
+        // Outputs outside the project are allowed when said so: a store path, or a
+        // deliberate `allow_outside = true` (`/opt/app`); a typo such as `../out` is
+        // not silently hashed from somewhere else.
+        for o in &outputs {
+            if leaves_directory(o) && !o.starts_with("/nix/store/") && !allow_outside {
+                self.problems.push((
+                    line,
+                    format!("output `{o}` is outside the config directory; set `allow_outside = true` on the component if that is meant"),
+                ));
+            }
+        }
         // `./out`, `out/` and `out` are one output: compare them as one.
         let outputs: Vec<String> = outputs.iter().map(|o| normalize_path(o)).collect();
         let mut seen_outputs = BTreeSet::new();
@@ -453,6 +486,7 @@ impl Validator {
             image,
             dockerfile,
             deploy,
+            allow_outside,
         })
     }
 
@@ -605,6 +639,20 @@ impl Validator {
         }
     }
 
+    fn optional_bool(&mut self, table: &Table<'_>, key: &str) -> Option<bool> {
+        let value = Self::get(table, key)?;
+        match value.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            other => {
+                self.problem(
+                    value.span(),
+                    format!("`{key}` must be true or false, not {}", other.type_str()),
+                );
+                None
+            }
+        }
+    }
+
     fn nix_spec(&mut self, table: &Table<'_>) -> Option<NixSpec> {
         let value = Self::get(table, "nix")?;
         match value.get_ref() {
@@ -634,6 +682,26 @@ impl Validator {
             }
         }
     }
+}
+
+/// Whether a config path leaves the config directory: absolute, or with more `..`
+/// than directories before it (`a/../b` stays inside, `a/../../b` does not).
+fn leaves_directory(path: &str) -> bool {
+    if path.starts_with('/') {
+        return true;
+    }
+    let mut depth = 0usize;
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return true,
+            },
+            _ => depth += 1,
+        }
+    }
+    false
 }
 
 /// A path as written, without a leading `./` or trailing `/` (but `/` stays `/`).

@@ -113,7 +113,21 @@ pub fn record(
     dockerfile: &str,
     inputs: &[FileRecord],
 ) -> Result<DockerfileRecord, DockerfileError> {
-    let mut record = read(&root.join(dockerfile), dockerfile)?;
+    let file = root.join(dockerfile);
+    // A link inside the project may still point outside it; what it names is read
+    // and may be quoted in a syntax error, so it must be the project's own file.
+    if let (Ok(real), Ok(real_root)) = (file.canonicalize(), root.canonicalize()) {
+        if !real.starts_with(&real_root) {
+            return Err(DockerfileError::Unreadable {
+                path: dockerfile.to_owned(),
+                message: format!(
+                    "it resolves to `{}`, outside the config directory",
+                    real.display()
+                ),
+            });
+        }
+    }
+    let mut record = read(&file, dockerfile)?;
     let dockerfile_rel = normalise(dockerfile);
     let context = match dockerfile_rel.rfind('/') {
         Some(i) => dockerfile_rel[..i].to_owned(),

@@ -245,3 +245,57 @@ fn leftovers(p: &Project) -> Vec<String> {
         .filter(|n| n.starts_with(".buildproof-"))
         .collect()
 }
+
+/// `dockerfile = "/proc/self/environ"` was read, and its parse error quoted the
+/// environment (a token) into the CI log. A config path that leaves the config
+/// directory is refused with its line, before anything is read; so is a link inside
+/// the project that resolves outside it.
+#[test]
+fn config_paths_outside_the_project_are_refused_and_nothing_is_quoted() {
+    let p = Project::new();
+    p.write("x", "x").write("o", "o");
+    for path in ["/proc/self/environ", "../x", "a/../../etc/passwd"] {
+        p.config(&format!(
+            "[[component]]\nname = \"a\"\ninputs = [\"x\"]\noutputs = [\"o\"]\ndockerfile = \"{path}\"\n"
+        ));
+        let o = buildproof()
+            .current_dir(p.path())
+            .env("FAKE_TOKEN", "ghp_notarealtokenbutsecret")
+            .arg("snapshot")
+            .output()
+            .unwrap();
+        assert_bad_input(&o, "buildproof.toml:2: `dockerfile` = ");
+        assert!(
+            stderr(&o).contains("leaves the config directory"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("ghp_"), "{}", stderr(&o));
+    }
+    p.symlink("/proc/self/environ", "Dockerfile");
+    p.config("[[component]]\nname = \"a\"\ninputs = [\"x\"]\noutputs = [\"o\"]\ndockerfile = \"Dockerfile\"\n");
+    let o = buildproof()
+        .current_dir(p.path())
+        .env("FAKE_TOKEN", "ghp_notarealtokenbutsecret")
+        .arg("snapshot")
+        .output()
+        .unwrap();
+    assert_bad_input(&o, "outside the config directory");
+    assert!(!stderr(&o).contains("ghp_"), "{}", stderr(&o));
+}
+
+/// An output outside the project (`../secret`, `/etc`) needs `allow_outside = true`;
+/// store paths stay allowed.
+#[test]
+fn outputs_outside_the_project_need_allow_outside() {
+    let p = Project::new();
+    p.write("src/a", "a");
+    p.config("[[component]]\nname = \"a\"\ninputs = [\"src/**\"]\noutputs = [\"/etc/hostname\"]\n");
+    let o = p.run(&["snapshot"]);
+    assert_bad_input(
+        &o,
+        "output `/etc/hostname` is outside the config directory; set `allow_outside = true`",
+    );
+    p.config("[[component]]\nname = \"a\"\ninputs = [\"src/**\"]\noutputs = [\"/etc/hostname\"]\nallow_outside = true\n");
+    assert_exit(&p.run(&["snapshot"]), 0);
+}
