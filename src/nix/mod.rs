@@ -109,10 +109,16 @@ pub fn record(
                 (nar.digest.sri(), nar.size)
             }
         };
-        let db_nar_hash = if nix_installed {
-            cli::path_info(store_path)?.map(|i| i.nar_hash)
+        // A store that cannot be asked (no daemon in a `nix flake check` sandbox, a
+        // user outside `nix-users`) leaves `store-mismatch` unjudged, with why; the
+        // rest of the snapshot is still worth having.
+        let (db_nar_hash, db_unavailable) = if nix_installed {
+            match cli::path_info(store_path) {
+                Ok(info) => (info.map(|i| i.nar_hash), None),
+                Err(e) => (None, Some(e.to_string())),
+            }
         } else {
-            None
+            (None, None)
         };
         record.store_paths.push(StorePathRecord {
             output: o.path.clone(),
@@ -120,6 +126,7 @@ pub fn record(
             nar_hash,
             nar_size,
             db_nar_hash,
+            db_unavailable,
         });
     }
     Ok(Some(record))
@@ -287,6 +294,7 @@ mod tests {
             nar_hash: d.sri(),
             nar_size: 3,
             db_nar_hash: Some(d.sri()),
+            db_unavailable: None,
         };
         assert!(!r.mismatched());
         r.db_nar_hash = Some(format!("sha256:{}", d.nix_base32()));

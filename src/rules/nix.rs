@@ -3,7 +3,7 @@
 //! All three are state rules on facts `nix::record` wrote into the new manifest.
 
 use crate::model::RuleId;
-use crate::model::finding::Finding;
+use crate::model::finding::{Finding, Level};
 use crate::model::nix::NixRecord;
 
 /// How many excluded files the one-line message names.
@@ -39,6 +39,26 @@ pub fn state(component: &str, new: &NixRecord) -> Vec<Finding> {
                 .with_help("rebuild the component (e.g. `nix-build -A …` or `nix build .#…`) so the link points at the current out path"),
             );
         }
+    }
+    for sp in &new.store_paths {
+        let Some(why) = &sp.db_unavailable else {
+            continue;
+        };
+        let mut f = Finding::new(
+            RuleId::StoreMismatch,
+            component,
+            format!(
+                "not judged for `{}` (`{}`): the Nix store database could not be queried ({why}); its NAR hash {} was recorded, not checked",
+                sp.output, sp.store_path, sp.nar_hash
+            ),
+            &[&sp.store_path, "unavailable"],
+        )
+        .with_detail("output", &sp.output)
+        .with_detail("store_path", &sp.store_path)
+        .with_detail("nar_hash", &sp.nar_hash)
+        .with_help("run buildproof where `nix path-info` works (outside the build sandbox, as a user in `nix-users`) to check the store path against the database");
+        f.level = Level::Note;
+        findings.push(f);
     }
     for sp in new.store_paths.iter().filter(|s| s.mismatched()) {
         let db = sp.db_nar_hash.as_deref().unwrap_or_default();
@@ -125,6 +145,7 @@ mod tests {
                 nar_hash: "sha256-a".into(),
                 nar_size: 1,
                 db_nar_hash: Some("sha256-a".into()),
+                db_unavailable: None,
             }],
             excluded_inputs: Vec::new(),
         }

@@ -285,6 +285,59 @@ fn store_path_outputs_are_checked_without_a_nix_key() {
     );
 }
 
+/// Inside a `nix flake check` sandbox, or as a user outside `nix-users`, `nix
+/// path-info` cannot reach the store's database. `store-mismatch` is then not judged,
+/// and a note says why; every `result` output used to make the run exit 2.
+#[test]
+fn an_unreachable_store_database_leaves_store_mismatch_unjudged_with_a_note() {
+    if !require_tool("nix-build") {
+        return;
+    }
+    let n = nonce("nodaemon");
+    let p = Project::new();
+    goinstance(&p, &n);
+    p.write(
+        "default.nix",
+        default_nix(&n, "./goinstance", "mkdir $out; cat $src/main.go > $out/app", ""),
+    )
+    .config("[[component]]\nname = \"goinstance\"\ninputs = [\"goinstance/**\"]\noutputs = [\"result\"]\n");
+    nix_build(&p, "goinstance");
+    // The real `nix`, but `path-info` fails as it does without the daemon socket.
+    let real = std::process::Command::new("sh")
+        .args(["-c", "command -v nix"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_owned();
+    p.write(
+        "fakebin/nix",
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *path-info*)\n  echo \"error: cannot connect to socket at '/nix/var/nix/daemon-socket/socket': Permission denied\" >&2\n  exit 1;;\nesac\nexec {real} \"$@\"\n"
+        ),
+    )
+    .mode("fakebin/nix", 0o755);
+    let path = format!(
+        "{}:{}",
+        p.join("fakebin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = buildproof()
+        .current_dir(p.path())
+        .env("PATH", path)
+        .args(["snapshot", "-o", "m.json"])
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let err = stderr(&o);
+    assert!(
+        err.contains("note[store-mismatch] goinstance: not judged for `result`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("daemon-socket/socket': Permission denied"),
+        "{err}"
+    );
+}
+
 #[test]
 fn flake_installable_is_evaluated() {
     if !require_tool("nix") {
