@@ -4,8 +4,9 @@
 //!
 //! - **Parser directives** at the very top (`# escape=`, `# syntax=`, `# check=`):
 //!   recognised until the first line that is not one (a blank line, another comment,
-//!   an instruction). Only `escape` changes lexing; it must be `\` or `` ` ``, and it
-//!   may appear once.
+//!   a `# key=value` comment naming another key, an instruction), as BuildKit's
+//!   `DirectiveParser`. Each may appear once. Only `escape` changes lexing; it must
+//!   be `\` or `` ` ``.
 //! - **Comments**: a line whose first non-blank character is `#` is dropped, also
 //!   in the middle of a continued instruction. `#` elsewhere is not a comment.
 //! - **Line continuations**: the escape character followed only by blanks at the end
@@ -90,7 +91,8 @@ impl fmt::Display for SyntaxError {
 struct Directives {
     done: bool,
     escape: char,
-    seen_escape: bool,
+    /// The directives seen, lower case: each may appear once.
+    seen: Vec<String>,
 }
 
 impl Directives {
@@ -100,18 +102,24 @@ impl Directives {
         if self.done {
             return Ok(());
         }
+        // As BuildKit's DirectiveParser: a line that is not a directive it knows ends
+        // the directives, a comment naming another key included.
         let Some((key, value)) = directive(line) else {
             self.done = true;
             return Ok(());
         };
-        if key.eq_ignore_ascii_case("escape") {
-            if self.seen_escape {
-                return Err(SyntaxError::new(
-                    number,
-                    "only one `escape` parser directive can be used",
-                ));
-            }
-            self.seen_escape = true;
+        let key = key.to_ascii_lowercase();
+        if !matches!(key.as_str(), "escape" | "syntax" | "check") {
+            self.done = true;
+            return Ok(());
+        }
+        if self.seen.contains(&key) {
+            return Err(SyntaxError::new(
+                number,
+                format!("only one `{key}` parser directive can be used"),
+            ));
+        }
+        if key == "escape" {
             self.escape = match value {
                 "\\" => '\\',
                 "`" => '`',
@@ -123,6 +131,7 @@ impl Directives {
                 }
             };
         }
+        self.seen.push(key);
         Ok(())
     }
 }
@@ -186,7 +195,7 @@ pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
     let mut directives = Directives {
         done: false,
         escape: '\\',
-        seen_escape: false,
+        seen: Vec::new(),
     };
     let mut instructions = Vec::new();
     let mut i = 0;
@@ -621,6 +630,28 @@ mod tests {
         }
     }
 
+    // BuildKit's DirectiveParser: a comment that reads like a directive but names none
+    // it knows (`syntax`, `escape`, `check`) ends the directives, as any other comment
+    // does (its TestDirectives: `# key = FOO bar` after `#escape=\` is not one), so a
+    // later `# escape=` is a comment and the backtick is text.
+    test!(
+        unknown_directive_ends_the_directives,
+        "# foo=bar\n# escape=`\nFROM a\nRUN a `\nCMD b\n",
+        [
+            ("FROM", [], "a", 3),
+            ("RUN", [], "a `", 4),
+            ("CMD", [], "b", 5),
+        ]
+    );
+    test!(
+        known_directives_in_any_case_and_order,
+        "# syntax=docker/dockerfile:1\n# CHECK=skip=all\n#Escape = `\nFROM a\nRUN a `\n b\n",
+        [("FROM", [], "a", 4), ("RUN", [], "a  b", 5)]
+    );
+    error!(
+        two_syntax_directives,
+        "# syntax=a\n# syntax=b\nFROM a\n", 2, "only one `syntax`"
+    );
     error!(bad_escape, "# escape=x\nFROM a\n", 1, "invalid escape");
     error!(
         two_escapes,
