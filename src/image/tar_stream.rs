@@ -11,7 +11,10 @@
 //! Formats read: v7, ustar (with its name prefix), GNU (long names `L`/`K`, old sparse
 //! files `S`, base-256 numbers) and PAX (`path`, `linkpath`, `size`, `uid`, `gid`, and
 //! GNU's sparse formats 0.0, 0.1 and 1.0; global headers are skipped, as Docker and
-//! containerd skip them). Header checksums
+//! containerd skip them). Of consecutive PAX extended headers only the last applies to
+//! the entry, as in Go's `archive/tar` (what Docker and containerd read layers with):
+//! where this reader and Go's could disagree on what an entry is, Go's test archives
+//! (`src/archive/tar/testdata`, recreated in `testdata/tar/`) decide. Header checksums
 //! are verified. A zero block, or the end of the stream at a header boundary, ends
 //! the archive; the end of the stream anywhere else is an error naming the offset.
 //!
@@ -187,11 +190,19 @@ impl<S: Source> TarReader<S> {
                     }
                     let body = self.read_special(stored)?;
                     match flag {
-                        b'x' => ext.pax(&body).map_err(|e| bad(at, e))?,
+                        // Only the last extended header before an entry applies: each
+                        // replaces the records of the one before (POSIX; Go's reader,
+                        // whose pax-multi-hdrs.tar reads as `bar`, and GNU and BSD tar).
+                        b'x' => {
+                            ext.clear_pax();
+                            ext.pax(&body).map_err(|e| bad(at, e))?;
+                        }
                         b'L' => ext.long_name = Some(trim_nul(body)),
                         b'K' => ext.long_link = Some(trim_nul(body)),
-                        // Global headers: skipped, as Docker and containerd skip them.
-                        _ => {}
+                        // Global headers: skipped, as Docker and containerd skip them. Go's
+                        // reader returns one as an entry of its own, so whatever extended
+                        // headers came before it apply to nothing.
+                        _ => ext = Extensions::default(),
                     }
                     continue;
                 }
@@ -502,6 +513,15 @@ impl PaxSparse {
 }
 
 impl Extensions {
+    /// Forgets the records of an earlier PAX extended header (GNU long names stay).
+    fn clear_pax(&mut self) {
+        *self = Self {
+            long_name: self.long_name.take(),
+            long_link: self.long_link.take(),
+            ..Self::default()
+        };
+    }
+
     fn any(&self) -> bool {
         self.path.is_some()
             || self.linkpath.is_some()
@@ -823,6 +843,38 @@ mod tests {
         assert_eq!(got[0].0.path, b"very/long/pax/name");
         assert_eq!(got[0].0.uid, 42);
         assert_eq!(got[0].1, b"abc");
+    }
+
+    #[test]
+    fn only_the_last_pax_header_applies() {
+        // Go's pax-multi-hdrs.tar, recreated: four PAX headers (path, path, linkpath,
+        // linkpath), then a symlink `bar` -> `foo`; Go's reader_test expects `bar` ->
+        // `PAX4/PAX4/long-linkpath-name` ("matches the behavior of GNU and BSD tar").
+        let got = entries(include_bytes!("../../testdata/tar/pax-multi-hdrs.tar")).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0.path, b"bar");
+        assert_eq!(got[0].0.kind, EntryKind::Symlink);
+        assert_eq!(got[0].0.link, b"PAX4/PAX4/long-linkpath-name");
+
+        // A GNU long name is not a PAX record: a later PAX header leaves it.
+        let records = pax_record("uid", "7");
+        let mut t = header(b"././@LongLink", b'L', 4, GNU).to_vec();
+        t.extend(padded(b"long"));
+        t.extend(header(b"PaxHeaders/x", b'x', records.len() as u64, POSIX));
+        t.extend(padded(records.as_bytes()));
+        t.extend(header(b"short", b'0', 0, POSIX));
+        let got = entries(&t).unwrap();
+        assert_eq!((got[0].0.path.as_slice(), got[0].0.uid), (&b"long"[..], 7));
+
+        // A global header between an extended header and the entry: Go returns the
+        // global header as an entry, and the extended header went with it.
+        let records = pax_record("path", "not/this");
+        let mut t = header(b"PaxHeaders/x", b'x', records.len() as u64, POSIX).to_vec();
+        t.extend(padded(records.as_bytes()));
+        t.extend(header(b"pax_global_header", b'g', 0, POSIX));
+        t.extend(header(b"this", b'0', 0, POSIX));
+        let got = entries(&t).unwrap();
+        assert_eq!(got[0].0.path, b"this");
     }
 
     #[test]
