@@ -16,7 +16,8 @@
 //! where this reader and Go's could disagree on what an entry is, Go's test archives
 //! (`src/archive/tar/testdata`, recreated in `testdata/tar/`) decide. Header checksums
 //! are verified. A zero block, or the end of the stream at a header boundary, ends
-//! the archive; the end of the stream anywhere else is an error naming the offset.
+//! the archive (extended headers with no entry after them apply to nothing, as in Go
+//! and GNU tar); the end of the stream anywhere else is an error naming the offset.
 //!
 //! Nothing is extracted or resolved here: an entry is its raw name and metadata, and
 //! its data is read through [`TarReader::read_data`] (sparse files with their holes
@@ -167,10 +168,9 @@ impl<S: Source> TarReader<S> {
         let mut ext = Extensions::default();
         loop {
             let at = self.pos;
+            // Extended headers with no entry after them, then the end: an archive with
+            // no entries, as Go's reader and GNU tar read it.
             let Some(block) = self.read_header()? else {
-                if ext.any() {
-                    return Err(bad(at, "extended header without the entry it describes"));
-                }
                 self.done = true;
                 return Ok(None);
             };
@@ -506,12 +506,6 @@ struct PaxSparse {
     numbers: Vec<u64>,
 }
 
-impl PaxSparse {
-    fn any(&self) -> bool {
-        self.real_size.is_some() || self.map_in_data || !self.numbers.is_empty()
-    }
-}
-
 impl Extensions {
     /// Forgets the records of an earlier PAX extended header (GNU long names stay).
     fn clear_pax(&mut self) {
@@ -520,17 +514,6 @@ impl Extensions {
             long_link: self.long_link.take(),
             ..Self::default()
         };
-    }
-
-    fn any(&self) -> bool {
-        self.path.is_some()
-            || self.linkpath.is_some()
-            || self.long_name.is_some()
-            || self.long_link.is_some()
-            || self.size.is_some()
-            || self.uid.is_some()
-            || self.gid.is_some()
-            || self.sparse.any()
     }
 
     /// Parses PAX records: `"<len> <key>=<value>\n"`, `len` counting the whole record.
@@ -979,11 +962,26 @@ mod tests {
         assert!(e.contains("truncated"), "{e}");
         let e = entries(&t[..100]).unwrap_err().to_string();
         assert!(e.contains("truncated in the header at byte 0"), "{e}");
-        // An extended header with no entry after it.
-        let mut dangling = header(b"L", b'L', 4, GNU).to_vec();
-        dangling.extend(padded(b"name"));
-        let e = entries(&dangling).unwrap_err().to_string();
-        assert!(e.contains("without the entry"), "{e}");
+    }
+
+    #[test]
+    fn extended_headers_then_the_end_are_an_empty_archive() {
+        // Go's pax-path-hdr.tar, recreated: a PAX header and nothing after it. Go's
+        // TestReadTruncation: "PAX header without data is a valid tar file" (no entry,
+        // io.EOF); a partial block after it is ErrUnexpectedEOF.
+        let pax = include_bytes!("../../testdata/tar/pax-path-hdr.tar");
+        assert_eq!(entries(pax).unwrap().len(), 0);
+        let mut t = pax.to_vec();
+        t.extend([0u8; 1024]);
+        assert_eq!(entries(&t).unwrap().len(), 0);
+        let mut t = pax.to_vec();
+        t.push(b'g');
+        let e = entries(&t).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{e}");
+        // A GNU long name likewise (Go returns io.EOF there too).
+        let mut t = header(b"././@LongLink", b'L', 4, GNU).to_vec();
+        t.extend(padded(b"name"));
+        assert_eq!(entries(&t).unwrap().len(), 0);
     }
 
     #[test]
