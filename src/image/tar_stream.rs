@@ -9,7 +9,7 @@
 //! [`MAX_SPARSE_BLOCKS`] extension blocks.
 //!
 //! Formats read: v7, ustar (with its name prefix), GNU (long names `L`/`K`, old sparse
-//! files `S`, base-256 numbers) and PAX (`path`, `linkpath`, `size`, `uid`, `gid`, and
+//! files `S`, incremental dump directories `D`, base-256 numbers) and PAX (`path`, `linkpath`, `size`, `uid`, `gid`, and
 //! GNU's sparse formats 0.0, 0.1 and 1.0; global headers are skipped, as Docker and
 //! containerd skip them). Of consecutive PAX extended headers only the last applies to
 //! the entry, as in Go's `archive/tar` (what Docker and containerd read layers with):
@@ -42,7 +42,8 @@ pub enum EntryKind {
     HardLink,
     /// `2`.
     Symlink,
-    /// `5`.
+    /// `5`, and GNU's `D` (an incremental dump's directory: its data, the listing of
+    /// the directory's names, is skipped).
     Dir,
     /// Devices, FIFOs and anything unknown: the type flag.
     Other(u8),
@@ -264,7 +265,7 @@ impl<S: Source> TarReader<S> {
             b'0' | 0 | b'7' | b'S' => EntryKind::File,
             b'1' => EntryKind::HardLink,
             b'2' => EntryKind::Symlink,
-            b'5' => EntryKind::Dir,
+            b'5' | b'D' => EntryKind::Dir,
             other => EntryKind::Other(other),
         };
         let num = |field: &[u8]| parse_number(field).map_err(|e| bad(at, e));
@@ -858,6 +859,20 @@ mod tests {
         t.extend(header(b"this", b'0', 0, POSIX));
         let got = entries(&t).unwrap();
         assert_eq!(got[0].0.path, b"this");
+    }
+
+    #[test]
+    fn gnu_dumpdir_is_a_directory() {
+        // Go's gnu-incremental.tar, recreated: `D` (GNU incremental dumpdir) with a
+        // 14-byte listing as data, then a file. Go's reader_test reads `test2/` with its
+        // size 14 and the file after it; GNU tar extracts a `D` as a directory.
+        let got = entries(include_bytes!("../../testdata/tar/gnu-incremental.tar")).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0.path, b"test2/");
+        assert_eq!(got[0].0.kind, EntryKind::Dir);
+        assert_eq!(got[1].0.path, b"test2/foo");
+        assert_eq!(got[1].0.kind, EntryKind::File);
+        assert_eq!(got[1].1, [b'f'; 64]);
     }
 
     #[test]
