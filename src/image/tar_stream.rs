@@ -536,6 +536,20 @@ impl Extensions {
             let record = &body[space + 1..len - 1];
             let eq = record.iter().position(|&b| b == b'=').ok_or(BAD)?;
             let (key, value) = (&record[..eq], &record[eq + 1..]);
+            // As Go's validPAXRecord: no empty key, no NUL in a key (an xattr name is
+            // one), none in a value that stands for a header's C string.
+            if key.is_empty() || key.contains(&0) {
+                return Err("a PAX record whose key is empty or has a NUL byte");
+            }
+            if value.contains(&0) {
+                match key {
+                    b"path" => return Err("a PAX `path` with a NUL byte"),
+                    b"linkpath" => return Err("a PAX `linkpath` with a NUL byte"),
+                    b"uname" => return Err("a PAX `uname` with a NUL byte"),
+                    b"gname" => return Err("a PAX `gname` with a NUL byte"),
+                    _ => {}
+                }
+            }
             let number = || -> Result<u64, &'static str> {
                 std::str::from_utf8(value)
                     .ok()
@@ -873,6 +887,51 @@ mod tests {
         assert_eq!(got[1].0.path, b"test2/foo");
         assert_eq!(got[1].0.kind, EntryKind::File);
         assert_eq!(got[1].1, [b'f'; 64]);
+    }
+
+    #[test]
+    fn nul_bytes_in_pax_keys_and_names_are_refused() {
+        // Go's pax-nul-path.tar and pax-nul-xattrs.tar, recreated: Go's reader refuses
+        // both (ErrHeader; "BSD tar v3.1.2 and GNU tar v1.27.1 both reject PAX records
+        // with NULs in the key"; a NUL in a path is refused as BSD tar does).
+        for (file, what) in [
+            (
+                &include_bytes!("../../testdata/tar/pax-nul-path.tar")[..],
+                "`path`",
+            ),
+            (
+                include_bytes!("../../testdata/tar/pax-nul-xattrs.tar"),
+                "key",
+            ),
+        ] {
+            let e = entries(file).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
+            let e = e.to_string();
+            assert!(
+                e.contains("tar header at byte 0") && e.contains("NUL"),
+                "{e}"
+            );
+            assert!(e.contains(what), "{e}");
+        }
+        for (key, value) in [("linkpath", "a\0b"), ("uname", "\0"), ("gname", "x\0")] {
+            let records = pax_record(key, value);
+            let mut t = header(b"PaxHeaders/x", b'x', records.len() as u64, POSIX).to_vec();
+            t.extend(padded(records.as_bytes()));
+            t.extend(header(b"f", b'0', 0, POSIX));
+            let e = entries(&t).unwrap_err().to_string();
+            assert!(e.contains(&format!("`{key}`")) && e.contains("NUL"), "{e}");
+        }
+        // An empty key likewise; a NUL in another value is accepted, as Go does (an
+        // SELinux label in an xattr ends with one).
+        for (record, ok) in [
+            ("7 =abc\n", false),
+            ("38 SCHILY.xattr.security.selinux=a:b\0\n", true),
+        ] {
+            let mut t = header(b"PaxHeaders/x", b'x', record.len() as u64, POSIX).to_vec();
+            t.extend(padded(record.as_bytes()));
+            t.extend(header(b"f", b'0', 0, POSIX));
+            assert_eq!(entries(&t).is_ok(), ok, "{record:?}");
+        }
     }
 
     #[test]
