@@ -194,10 +194,7 @@ impl<S: Source> TarReader<S> {
                         // Only the last extended header before an entry applies: each
                         // replaces the records of the one before (POSIX; Go's reader,
                         // whose pax-multi-hdrs.tar reads as `bar`, and GNU and BSD tar).
-                        b'x' => {
-                            ext.clear_pax();
-                            ext.pax(&body).map_err(|e| bad(at, e))?;
-                        }
+                        b'x' => ext.pax = Pax::parse(&body, at).map_err(|e| bad(at, e))?,
                         b'L' => ext.long_name = Some(trim_nul(body)),
                         b'K' => ext.long_link = Some(trim_nul(body)),
                         // Global headers: skipped, as Docker and containerd skip them. Go's
@@ -269,27 +266,80 @@ impl<S: Source> TarReader<S> {
             other => EntryKind::Other(other),
         };
         let num = |field: &[u8]| parse_number(field).map_err(|e| bad(at, e));
-        let pax_sparse = ext
+        let mode = u32::try_from(num(&header.0[100..108])? & 0o7777).unwrap_or(0);
+        let (mut uid, mut gid) = (num(&header.0[108..116])?, num(&header.0[116..124])?);
+        let mut path = header.name();
+        let mut link = field_bytes(&header.0[157..257]).to_vec();
+        let mut stored = stored;
+        // The PAX records, as Go's mergePAX applies them: each value checked as it is
+        // applied (the header's offset named), an empty one leaving the header's field.
+        let pax = ext.pax;
+        let pax_number = |key: &str, value: &[u8]| {
+            go_int(value)
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| {
+                    bad(
+                        pax.at,
+                        &format!(
+                            "a PAX `{key}` that is not a number ≥ 0 (`{}`)",
+                            shown(value)
+                        ),
+                    )
+                })
+        };
+        if let Some(name) = ext.long_name {
+            path = name;
+        }
+        if let Some(name) = ext.long_link {
+            link = name;
+        }
+        if let Some(v) = &pax.path {
+            path.clone_from(v);
+        }
+        if let Some(v) = &pax.linkpath {
+            link.clone_from(v);
+        }
+        if let Some(v) = &pax.uid {
+            uid = pax_number("uid", v)?;
+        }
+        if let Some(v) = &pax.gid {
+            gid = pax_number("gid", v)?;
+        }
+        if let Some(v) = &pax.size {
+            stored = pax_number("size", v)?;
+        }
+        for (key, value) in [
+            ("atime", &pax.atime),
+            ("mtime", &pax.mtime),
+            ("ctime", &pax.ctime),
+        ] {
+            if let Some(v) = value
+                && !valid_pax_time(v)
+            {
+                return Err(bad(
+                    pax.at,
+                    &format!("a PAX `{key}` that is not a time (`{}`)", shown(v)),
+                ));
+            }
+        }
+        if let Some(name) = pax.sparse.name {
+            path = name;
+        }
+        let pax_sparse = pax
             .sparse
             .real_size
-            .map(|size| (size, ext.sparse.map_in_data));
+            .map(|size| (size, pax.sparse.map_in_data));
         let mut entry = Entry {
-            path: (ext.sparse.name.or(ext.path))
-                .or(ext.long_name)
-                .unwrap_or_else(|| header.name()),
-            link: ext
-                .linkpath
-                .or(ext.long_link)
-                .unwrap_or_else(|| field_bytes(&header.0[157..257]).to_vec()),
+            path,
+            link,
             kind,
-            mode: u32::try_from(num(&header.0[100..108])? & 0o7777).unwrap_or(0),
-            uid: ext.uid.map_or_else(|| num(&header.0[108..116]), Ok)?,
-            gid: ext.gid.map_or_else(|| num(&header.0[116..124]), Ok)?,
+            mode,
+            uid,
+            gid,
             size: 0,
             data_offset: 0,
             contiguous: true,
         };
-        let stored = ext.size.unwrap_or(stored);
         // Links, directories and devices have no data, whatever their size says;
         // the tar crate and Go both still skip the stated size, and so does this.
         self.data = Data {
@@ -303,7 +353,7 @@ impl<S: Source> TarReader<S> {
             let numbers = if map_in_data {
                 self.sparse_map_in_data(at)?
             } else {
-                ext.sparse.numbers
+                pax.sparse.numbers
             };
             if numbers.len() % 2 != 0 || numbers.len() / 2 > MAX_SPARSE_SEGMENTS {
                 return Err(bad(at, "a bad sparse map"));
@@ -483,13 +533,29 @@ impl<S: Source> TarReader<S> {
 /// What PAX and GNU extension records say of the next entry.
 #[derive(Default)]
 struct Extensions {
-    path: Option<Vec<u8>>,
-    linkpath: Option<Vec<u8>>,
+    /// The last PAX extended header: each replaces the one before it.
+    pax: Pax,
     long_name: Option<Vec<u8>>,
     long_link: Option<Vec<u8>>,
-    size: Option<u64>,
-    uid: Option<u64>,
-    gid: Option<u64>,
+}
+
+/// The records of one PAX extended header that say what an entry is, as Go's
+/// `parsePAX` leaves them: a later record of a key replaces an earlier one, and an
+/// empty value is as good as none (Go's `mergePAX` keeps the header's field then).
+/// Values are checked when they are applied to the entry, as `mergePAX` does.
+#[derive(Default)]
+struct Pax {
+    /// Offset of the extended header, named by the errors found applying it.
+    at: u64,
+    path: Option<Vec<u8>>,
+    linkpath: Option<Vec<u8>>,
+    size: Option<Vec<u8>>,
+    uid: Option<Vec<u8>>,
+    gid: Option<Vec<u8>>,
+    /// Not used here, but Go refuses an entry whose times are not numbers.
+    atime: Option<Vec<u8>>,
+    mtime: Option<Vec<u8>>,
+    ctime: Option<Vec<u8>>,
     sparse: PaxSparse,
 }
 
@@ -507,19 +573,14 @@ struct PaxSparse {
     numbers: Vec<u64>,
 }
 
-impl Extensions {
-    /// Forgets the records of an earlier PAX extended header (GNU long names stay).
-    fn clear_pax(&mut self) {
-        *self = Self {
-            long_name: self.long_name.take(),
-            long_link: self.long_link.take(),
+impl Pax {
+    /// Parses PAX records: `"<len> <key>=<value>\n"`, `len` counting the whole record.
+    fn parse(mut body: &[u8], at: u64) -> Result<Self, &'static str> {
+        const BAD: &str = "a malformed PAX record";
+        let mut pax = Self {
+            at,
             ..Self::default()
         };
-    }
-
-    /// Parses PAX records: `"<len> <key>=<value>\n"`, `len` counting the whole record.
-    fn pax(&mut self, mut body: &[u8]) -> Result<(), &'static str> {
-        const BAD: &str = "a malformed PAX record";
         while !body.is_empty() {
             // Some writers pad the data with NULs.
             if body.iter().all(|&b| b == 0) {
@@ -556,32 +617,57 @@ impl Extensions {
                     .and_then(|s| s.parse().ok())
                     .ok_or("a PAX record with a bad number")
             };
+            let raw = || (!value.is_empty()).then(|| value.to_vec());
             match key {
-                b"path" => self.path = Some(value.to_vec()),
-                b"linkpath" => self.linkpath = Some(value.to_vec()),
-                b"size" => self.size = Some(number()?),
-                b"uid" => self.uid = Some(number()?),
-                b"gid" => self.gid = Some(number()?),
-                b"GNU.sparse.name" => self.sparse.name = Some(value.to_vec()),
+                b"path" => pax.path = raw(),
+                b"linkpath" => pax.linkpath = raw(),
+                b"size" => pax.size = raw(),
+                b"uid" => pax.uid = raw(),
+                b"gid" => pax.gid = raw(),
+                b"atime" => pax.atime = raw(),
+                b"mtime" => pax.mtime = raw(),
+                b"ctime" => pax.ctime = raw(),
+                b"GNU.sparse.name" => pax.sparse.name = Some(value.to_vec()),
                 b"GNU.sparse.realsize" | b"GNU.sparse.size" => {
-                    self.sparse.real_size = Some(number()?);
+                    pax.sparse.real_size = Some(number()?);
                 }
-                b"GNU.sparse.major" => self.sparse.map_in_data = value == b"1",
+                b"GNU.sparse.major" => pax.sparse.map_in_data = value == b"1",
                 b"GNU.sparse.offset" | b"GNU.sparse.numbytes" => {
-                    self.sparse.numbers.push(number()?);
+                    pax.sparse.numbers.push(number()?);
                 }
                 b"GNU.sparse.map" => {
                     for n in value.split(|&b| b == b',').filter(|n| !n.is_empty()) {
                         let n = std::str::from_utf8(n).ok().and_then(|n| n.parse().ok());
-                        self.sparse.numbers.push(n.ok_or("a bad GNU.sparse.map")?);
+                        pax.sparse.numbers.push(n.ok_or("a bad GNU.sparse.map")?);
                     }
                 }
                 _ => {}
             }
             body = &body[len..];
         }
-        Ok(())
+        Ok(pax)
     }
+}
+
+/// A decimal number as Go's `strconv.ParseInt(s, 10, 64)` reads it: an optional sign,
+/// then digits.
+fn go_int(value: &[u8]) -> Option<i64> {
+    std::str::from_utf8(value).ok()?.parse().ok()
+}
+
+/// A PAX time as Go's `parsePAXTime` accepts it: seconds (a sign allowed), then
+/// optionally `.` and digits.
+fn valid_pax_time(value: &[u8]) -> bool {
+    let (secs, fraction) = match value.iter().position(|&b| b == b'.') {
+        Some(dot) => (&value[..dot], &value[dot + 1..]),
+        None => (value, &[][..]),
+    };
+    go_int(secs).is_some() && fraction.iter().all(u8::is_ascii_digit)
+}
+
+/// At most 40 bytes of a value, escaped, for a message.
+fn shown(value: &[u8]) -> String {
+    value[..value.len().min(40)].escape_ascii().to_string()
 }
 
 struct Header<'a>(&'a [u8; BLOCK as usize]);
@@ -932,6 +1018,72 @@ mod tests {
             t.extend(header(b"f", b'0', 0, POSIX));
             assert_eq!(entries(&t).is_ok(), ok, "{record:?}");
         }
+    }
+
+    /// One PAX header with these records, then a file `f` with `data`.
+    fn pax_then_file(records: &[(&str, &str)], data: &[u8]) -> Vec<u8> {
+        let records: String = records.iter().map(|(k, v)| pax_record(k, v)).collect();
+        let mut t = header(b"PaxHeaders/f", b'x', records.len() as u64, POSIX).to_vec();
+        t.extend(padded(records.as_bytes()));
+        t.extend(header(b"f", b'0', data.len() as u64, POSIX));
+        t.extend(padded(data));
+        t
+    }
+
+    #[test]
+    fn pax_values_are_checked_as_go_applies_them() {
+        // Go's pax-bad-mtime-file.tar, recreated: `mtime=999xxx9324.432432444444`.
+        // Go's reader_test expects ErrHeader (mergePAX parses atime, mtime and ctime).
+        let e = entries(include_bytes!("../../testdata/tar/pax-bad-mtime-file.tar")).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
+        let e = e.to_string();
+        assert!(e.contains("tar header at byte 0: a PAX `mtime`"), "{e}");
+        for key in ["atime", "mtime", "ctime"] {
+            for (value, ok) in [
+                ("1350244992.023960108", true),
+                ("-1.5", true),
+                ("+7", true),
+                ("1.", true),
+                ("1.2.3", false),
+                (".5", false),
+                ("1e9", false),
+                ("1.x", false),
+            ] {
+                let got = entries(&pax_then_file(&[(key, value)], b""));
+                assert_eq!(got.is_ok(), ok, "{key}={value}");
+            }
+        }
+        // The same checks for uid, gid and size, as Go's strconv.ParseInt; a leading
+        // `+` and zeros are fine (Go's pax-pos-size-file.tar: size=000…0999).
+        let got = entries(&pax_then_file(
+            &[("size", "+000000000000000000000003")],
+            b"abc",
+        ));
+        assert_eq!(got.unwrap()[0].1, b"abc");
+        for (key, value) in [("uid", "x"), ("gid", "1.0"), ("size", "-1"), ("uid", "-1")] {
+            let e = entries(&pax_then_file(&[(key, value)], b""))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("a PAX `{key}`")), "{e}");
+        }
+        // Values are checked only where they apply: a later record of the same key
+        // replaces an earlier one, a later header the whole earlier one (Go's
+        // TestParsePAX: `key1=val1` then `key1=` leaves `key1` empty).
+        assert!(entries(&pax_then_file(&[("mtime", "bad"), ("mtime", "1")], b"")).is_ok());
+        let mut t = pax_then_file(&[("mtime", "bad"), ("uid", "x")], b"");
+        t.truncate(1024);
+        t.extend(pax_then_file(&[("uid", "5")], b""));
+        assert_eq!(entries(&t).unwrap()[0].0.uid, 5);
+        // An empty value leaves the header's field (Go's mergePAX skips it).
+        let got = entries(&pax_then_file(
+            &[("path", ""), ("uid", ""), ("size", ""), ("mtime", "")],
+            b"",
+        ))
+        .unwrap();
+        assert_eq!(
+            (got[0].0.path.as_slice(), got[0].0.uid),
+            (&b"f"[..], 0o1750)
+        );
     }
 
     #[test]
