@@ -60,7 +60,8 @@ pub struct Entry {
     pub mode: u32,
     pub uid: u64,
     pub gid: u64,
-    /// The file's size (for a sparse file, with its holes).
+    /// The file's size (for a sparse file, with its holes); 0 for the types that have
+    /// no data (links, devices, directories, FIFOs), whatever their header says.
     pub size: u64,
     /// Offset in the stream of the entry's first data byte.
     pub data_offset: u64,
@@ -305,9 +306,16 @@ impl<S: Source> TarReader<S> {
         if let Some(v) = &pax.gid {
             gid = pax_number("gid", v)?;
         }
-        if let Some(v) = &pax.size {
-            stored = pax_number("size", v)?;
-        }
+        // A negative size is refused below, unless the type has no data anyway (Go).
+        let pax_size = match &pax.size {
+            Some(v) => Some(go_int(v).ok_or_else(|| {
+                bad(
+                    pax.at,
+                    &format!("a PAX `size` that is not a number (`{}`)", shown(v)),
+                )
+            })?),
+            None => None,
+        };
         for (key, value) in [
             ("atime", &pax.atime),
             ("mtime", &pax.mtime),
@@ -340,8 +348,15 @@ impl<S: Source> TarReader<S> {
             data_offset: 0,
             contiguous: true,
         };
-        // Links, directories and devices have no data, whatever their size says;
-        // the tar crate and Go both still skip the stated size, and so does this.
+        // Links, devices, directories and FIFOs have no data, whatever their size says:
+        // Go's reader reads the next header right after theirs (isHeaderOnlyType; its
+        // hdr-only.tar), and so Docker and containerd create what follows.
+        if matches!(flag, b'1'..=b'6') {
+            stored = 0;
+        } else if let Some(size) = pax_size {
+            stored = u64::try_from(size)
+                .map_err(|_| bad(pax.at, &format!("a PAX `size` that is negative ({size})")))?;
+        }
         self.data = Data {
             stored_left: stored,
             padding: (BLOCK - stored % BLOCK) % BLOCK,
@@ -1084,6 +1099,38 @@ mod tests {
             (got[0].0.path.as_slice(), got[0].0.uid),
             (&b"f"[..], 0o1750)
         );
+    }
+
+    #[test]
+    fn header_only_types_have_no_data_whatever_their_size() {
+        // Go's hdr-only.tar, recreated: an entry of each type 0-6, then the same with a
+        // size of 512 and no data. Go's reader reads the next header right after a
+        // link, device, directory or FIFO (isHeaderOnlyType), so all 14 are entries;
+        // skipping the stated size swallowed the headers that follow.
+        let got = entries(include_bytes!("../../testdata/tar/hdr-only.tar")).unwrap();
+        let names: Vec<String> = got
+            .iter()
+            .map(|(e, _)| String::from_utf8_lossy(&e.path).into_owned())
+            .collect();
+        assert_eq!(got.len(), 14, "{names:?}");
+        for (i, (entry, data)) in got.iter().enumerate() {
+            assert_eq!((entry.size, data.len()), (0, 0), "{}", names[i]);
+        }
+        assert_eq!(got[12].0.kind, EntryKind::Dir);
+        assert_eq!(names[13], "fifo-sized");
+        // A PAX size does not give them data either; a negative one is no error for
+        // them (Go ignores the size of a header-only type).
+        for size in ["512", "-1"] {
+            let records = pax_record("size", size);
+            let mut t = header(b"PaxHeaders/d", b'x', records.len() as u64, POSIX).to_vec();
+            t.extend(padded(records.as_bytes()));
+            t.extend(header(b"d/", b'5', 0, POSIX));
+            t.extend(header(b"d/f", b'0', 1, POSIX));
+            t.extend(padded(b"1"));
+            let got = entries(&t).unwrap();
+            assert_eq!(got.len(), 2, "size={size}");
+            assert_eq!(got[1].1, b"1");
+        }
     }
 
     #[test]
