@@ -15,8 +15,8 @@
 //! the entry, as in Go's `archive/tar` (what Docker and containerd read layers with):
 //! where this reader and Go's could disagree on what an entry is, Go's test archives
 //! (`src/archive/tar/testdata`, recreated in `testdata/tar/`) decide. Header checksums
-//! are verified. A zero block, or the end of the stream at a header boundary, ends
-//! the archive (extended headers with no entry after them apply to nothing, as in Go
+//! are verified. Two zero blocks, one followed by the end of the stream, or the end of
+//! the stream at a header boundary end the archive (extended headers with no entry after them apply to nothing, as in Go
 //! and GNU tar); the end of the stream anywhere else is an error naming the offset.
 //!
 //! Nothing is extracted or resolved here: an entry is its raw name and metadata, and
@@ -516,6 +516,30 @@ impl<S: Source> TarReader<S> {
     /// A header block, or `None` at the end of the archive.
     fn read_header(&mut self) -> io::Result<Option<[u8; BLOCK as usize]>> {
         let at = self.pos;
+        let Some(block) = self.read_block()? else {
+            return Ok(None);
+        };
+        if block.iter().all(|&b| b == 0) {
+            // The end marker is two zero blocks; after one, as in Go's reader, only the
+            // end of the stream or a second zero block ends the archive. Anything else
+            // is refused, not skipped: it would be entries no reader agrees on.
+            let second = self.pos;
+            return match self.read_block()? {
+                Some(next) if next.iter().any(|&b| b != 0) => Err(bad(
+                    second,
+                    "a block after a single zero block (the end-of-archive marker is two)",
+                )),
+                _ => Ok(None),
+            };
+        }
+        Header(&block).verify_checksum().map_err(|e| bad(at, e))?;
+        Ok(Some(block))
+    }
+
+    /// The next 512 bytes, or `None` at the end of the stream; the end of the stream
+    /// within them is a truncated archive.
+    fn read_block(&mut self) -> io::Result<Option<[u8; BLOCK as usize]>> {
+        let at = self.pos;
         let mut block = [0u8; BLOCK as usize];
         let mut filled = 0;
         while filled < block.len() {
@@ -528,10 +552,6 @@ impl<S: Source> TarReader<S> {
             }
         }
         self.pos += BLOCK;
-        if block.iter().all(|&b| b == 0) {
-            return Ok(None);
-        }
-        Header(&block).verify_checksum().map_err(|e| bad(at, e))?;
         Ok(Some(block))
     }
 
@@ -1131,6 +1151,30 @@ mod tests {
             assert_eq!(got.len(), 2, "size={size}");
             assert_eq!(got[1].1, b"1");
         }
+    }
+
+    #[test]
+    fn a_zero_block_then_a_header_is_refused() {
+        // Go's TestReadTruncation: after one zero block, the end of the stream or a
+        // second zero block ends the archive; a partial block is ErrUnexpectedEOF; a
+        // block with anything in it is ErrHeader (the end marker is two zero blocks,
+        // and what follows one is not skipped but refused).
+        let mut t = header(b"a", b'0', 1, GNU).to_vec();
+        t.extend(padded(b"1"));
+        t.extend([0u8; 512]);
+        assert_eq!(entries(&t).unwrap().len(), 1);
+        let mut partial = t.clone();
+        partial.push(b'g');
+        let e = entries(&partial).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{e}");
+        let mut hidden = t.clone();
+        hidden.extend(header(b"bin/sh", b'0', 0, GNU));
+        let e = entries(&hidden).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
+        assert!(e.to_string().contains("tar header at byte 1536"), "{e}");
+        let mut garbage = t;
+        garbage.extend(b"garbage ".repeat(64));
+        assert!(entries(&garbage).is_err());
     }
 
     #[test]
