@@ -36,7 +36,8 @@ const MAX_SPARSE_SEGMENTS: usize = MAX_SPARSE_BLOCKS * 21;
 /// What an entry is, from its type flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
-    /// `0`, NUL, `7` (contiguous) and `S` (GNU sparse).
+    /// `0`, NUL, `7` (contiguous) and `S` (GNU sparse). A NUL type flag on a name
+    /// ending with `/` is a directory, as Go reads old archives.
     File,
     /// `1`: another name for a file earlier in the archive (or, in a layer, a lower one).
     HardLink,
@@ -288,18 +289,24 @@ impl<S: Source> TarReader<S> {
                     )
                 })
         };
-        if let Some(name) = ext.long_name {
-            path = name;
-        }
-        if let Some(name) = ext.long_link {
-            link = name;
-        }
         if let Some(v) = &pax.path {
             path.clone_from(v);
         }
         if let Some(v) = &pax.linkpath {
             link.clone_from(v);
         }
+        // GNU long names over PAX records, whichever came first; an empty one leaves the
+        // name as it was (Go's reader: `if gnuLongName != ""`, after mergePAX).
+        if let Some(name) = ext.long_name.filter(|n| !n.is_empty()) {
+            path = name;
+        }
+        if let Some(name) = ext.long_link.filter(|n| !n.is_empty()) {
+            link = name;
+        }
+        // Old archives mark directories with a trailing slash on a NUL type flag: Go's
+        // reader makes them directories (TypeRegA), so no data either.
+        let old_dir = flag == 0 && path.ends_with(b"/");
+        let kind = if old_dir { EntryKind::Dir } else { kind };
         if let Some(v) = &pax.uid {
             uid = pax_number("uid", v)?;
         }
@@ -351,7 +358,7 @@ impl<S: Source> TarReader<S> {
         // Links, devices, directories and FIFOs have no data, whatever their size says:
         // Go's reader reads the next header right after theirs (isHeaderOnlyType; its
         // hdr-only.tar), and so Docker and containerd create what follows.
-        if matches!(flag, b'1'..=b'6') {
+        if matches!(flag, b'1'..=b'6') || old_dir {
             stored = 0;
         } else if let Some(size) = pax_size {
             stored = u64::try_from(size)
@@ -1175,6 +1182,55 @@ mod tests {
         let mut garbage = t;
         garbage.extend(b"garbage ".repeat(64));
         assert!(entries(&garbage).is_err());
+    }
+
+    #[test]
+    fn names_are_resolved_as_go_resolves_them() {
+        let long = |flag: u8, name: &[u8]| {
+            let mut t = header(b"././@LongLink", flag, name.len() as u64, GNU).to_vec();
+            t.extend(padded(name));
+            t
+        };
+        let pax = |key: &str, value: &str| {
+            let records = pax_record(key, value);
+            let mut t = header(b"PaxHeaders/x", b'x', records.len() as u64, POSIX).to_vec();
+            t.extend(padded(records.as_bytes()));
+            t
+        };
+        // Go applies the PAX records, then the GNU long name and link over them,
+        // whichever came first.
+        for first_gnu in [true, false] {
+            let (a, b) = (long(b'L', b"gnu/name"), pax("path", "pax/name"));
+            let (c, d) = (long(b'K', b"gnu/link"), pax("linkpath", "pax/link"));
+            let mut t = Vec::new();
+            for part in if first_gnu {
+                [a, c, b, d]
+            } else {
+                [b, d, a, c]
+            } {
+                t.extend(part);
+            }
+            // Only the last PAX header applies: repeat the path one.
+            t.extend(pax("path", "pax/name"));
+            t.extend(header(b"ustar-name", b'2', 0, POSIX));
+            let got = entries(&t).unwrap();
+            assert_eq!(got[0].0.path, b"gnu/name", "GNU first: {first_gnu}");
+            assert_eq!(got[0].0.link, b"gnu/link", "GNU first: {first_gnu}");
+        }
+        // An empty long name leaves the header's (Go: `if gnuLongName != ""`).
+        let mut t = long(b'L', b"\0\0");
+        t.extend(header(b"ustar-name", b'0', 0, GNU));
+        assert_eq!(entries(&t).unwrap()[0].0.path, b"ustar-name");
+        // Typeflag NUL with a trailing slash is a directory, with no data (Go: "old
+        // archives use trailing slash for directories"); `0` stays a file.
+        let mut t = header(b"etc/", 0, 512, GNU).to_vec();
+        t.extend(header(b"etc/passwd", b'0', 0, GNU));
+        let got = entries(&t).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0.kind, EntryKind::Dir);
+        let mut t = header(b"etc/", b'0', 1, GNU).to_vec();
+        t.extend(padded(b"x"));
+        assert_eq!(entries(&t).unwrap()[0].0.kind, EntryKind::File);
     }
 
     #[test]
