@@ -200,9 +200,13 @@ impl<S: Source> TarReader<S> {
                         b'L' => ext.long_name = Some(trim_nul(body)),
                         b'K' => ext.long_link = Some(trim_nul(body)),
                         // Global headers: skipped, as Docker and containerd skip them. Go's
-                        // reader returns one as an entry of its own, so whatever extended
+                        // reader parses the records (a malformed one is an error) and
+                        // returns the header as an entry of its own, so whatever extended
                         // headers came before it apply to nothing.
-                        _ => ext = Extensions::default(),
+                        _ => {
+                            Pax::parse(&body, at).map_err(|e| bad(at, e))?;
+                            ext = Extensions::default();
+                        }
                     }
                     continue;
                 }
@@ -1231,6 +1235,28 @@ mod tests {
         let mut t = header(b"etc/", b'0', 1, GNU).to_vec();
         t.extend(padded(b"x"));
         assert_eq!(entries(&t).unwrap()[0].0.kind, EntryKind::File);
+    }
+
+    #[test]
+    fn global_headers_are_parsed_though_not_applied() {
+        // Go's reader parses a global header's records as an extended header's
+        // (parsePAX: a malformed record or a NUL in a key is ErrHeader) but ignores
+        // what merging them would say (its mergePAX error is dropped for `g`).
+        for (record, ok) in [
+            ("13 mtime=bad\n", true),
+            ("10 path=a\n", true),
+            ("11 path=a\n", false),
+            ("14 comment\0=x\n", false),
+        ] {
+            let mut t = header(b"pax_global_header", b'g', record.len() as u64, POSIX).to_vec();
+            t.extend(padded(record.as_bytes()));
+            t.extend(header(b"f", b'0', 0, POSIX));
+            let got = entries(&t);
+            assert_eq!(got.is_ok(), ok, "{record:?}: {got:?}");
+            if let Ok(got) = got {
+                assert_eq!(got[0].0.path, b"f");
+            }
+        }
     }
 
     #[test]
