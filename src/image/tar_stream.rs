@@ -627,17 +627,15 @@ impl Pax {
             at,
             ..Self::default()
         };
+        // Records to the end: NUL padding within the stated size is a malformed record,
+        // as in Go's parsePAX.
         while !body.is_empty() {
-            // Some writers pad the data with NULs.
-            if body.iter().all(|&b| b == 0) {
-                break;
-            }
             let space = body.iter().position(|&b| b == b' ').ok_or(BAD)?;
             let len: usize = std::str::from_utf8(&body[..space])
                 .ok()
                 .and_then(|s| s.parse().ok())
                 .ok_or(BAD)?;
-            if len <= space + 1 || len > body.len() || body[len - 1] != b'\n' {
+            if len < 5 || len <= space + 1 || len > body.len() || body[len - 1] != b'\n' {
                 return Err(BAD);
             }
             let record = &body[space + 1..len - 1];
@@ -1256,6 +1254,29 @@ mod tests {
             if let Ok(got) = got {
                 assert_eq!(got[0].0.path, b"f");
             }
+        }
+    }
+
+    #[test]
+    fn pax_records_are_all_there_is_in_an_extended_header() {
+        // Go's parsePAX reads records to the end of the stated size: NUL bytes after
+        // them are a malformed record (ErrHeader), as is a record shorter than 5 bytes
+        // or one without `=` (its TestParsePAX: "3 somelongkey=\n", "50 tooshort=\n").
+        for body in [
+            &b"10 path=a\n\0\0"[..],
+            b"\0",
+            b"3 somelongkey=\n",
+            b"50 tooshort=\n",
+            b"8 abcde\n",
+        ] {
+            let mut t = header(b"PaxHeaders/x", b'x', body.len() as u64, POSIX).to_vec();
+            t.extend(padded(body));
+            t.extend(header(b"f", b'0', 0, POSIX));
+            let e = entries(&t).unwrap_err().to_string();
+            assert!(
+                e.contains("tar header at byte 0: a malformed PAX record"),
+                "{e}"
+            );
         }
     }
 
