@@ -279,7 +279,7 @@ impl<S: Source> TarReader<S> {
         let mut stored = stored;
         // The PAX records, as Go's mergePAX applies them: each value checked as it is
         // applied (the header's offset named), an empty one leaving the header's field.
-        let pax = ext.pax;
+        let mut pax = ext.pax;
         let pax_number = |key: &str, value: &[u8]| {
             go_int(value)
                 .and_then(|n| u64::try_from(n).ok())
@@ -341,13 +341,32 @@ impl<S: Source> TarReader<S> {
                 ));
             }
         }
-        if let Some(name) = pax.sparse.name {
-            path = name;
-        }
-        let pax_sparse = pax
-            .sparse
-            .real_size
-            .map(|size| (size, pax.sparse.map_in_data));
+        // GNU's PAX sparse formats, as Go's readGNUSparsePAXHeaders reads them (not for
+        // an old GNU sparse file, whose map is in its header): only then do the sparse
+        // name and size apply.
+        let header_only = matches!(flag, b'1'..=b'6') || old_dir;
+        let pax_sparse = match pax.sparse.format() {
+            Some(_) if flag == b'S' => None,
+            Some(_) if header_only => {
+                return Err(bad(
+                    pax.at,
+                    "a GNU sparse map for an entry that has no data",
+                ));
+            }
+            Some(map_in_data) => {
+                if let Some(name) = pax.sparse.name.take() {
+                    path = name;
+                }
+                let size = match pax.sparse.size.as_ref().or(pax.sparse.realsize.as_ref()) {
+                    Some(v) => Some(go_int(v).and_then(|n| u64::try_from(n).ok()).ok_or_else(
+                        || bad(pax.at, &format!("a bad GNU sparse size (`{}`)", shown(v))),
+                    )?),
+                    None => None,
+                };
+                Some((size, map_in_data))
+            }
+            None => None,
+        };
         let mut entry = Entry {
             path,
             link,
@@ -362,7 +381,7 @@ impl<S: Source> TarReader<S> {
         // Links, devices, directories and FIFOs have no data, whatever their size says:
         // Go's reader reads the next header right after theirs (isHeaderOnlyType; its
         // hdr-only.tar), and so Docker and containerd create what follows.
-        if matches!(flag, b'1'..=b'6') || old_dir {
+        if header_only {
             stored = 0;
         } else if let Some(size) = pax_size {
             stored = u64::try_from(size)
@@ -374,18 +393,26 @@ impl<S: Source> TarReader<S> {
             ..Data::default()
         };
         let sparse = if flag == b'S' {
+            // Go's readOldGNUSparseMap: only in a GNU header (STAR's `S` differs).
+            if &header.0[257..265] != b"ustar  \0" {
+                return Err(bad(
+                    at,
+                    "a GNU sparse file (`S`) in a header that is not GNU's",
+                ));
+            }
             Some((self.sparse_map(at, header)?, num(&header.0[483..495])?))
         } else if let Some((size, map_in_data)) = pax_sparse {
             let numbers = if map_in_data {
                 self.sparse_map_in_data(at)?
             } else {
-                pax.sparse.numbers
+                pax.sparse.map_numbers().map_err(|e| bad(pax.at, e))?
             };
             if numbers.len() % 2 != 0 || numbers.len() / 2 > MAX_SPARSE_SEGMENTS {
                 return Err(bad(at, "a bad sparse map"));
             }
             let pairs = numbers.chunks(2).map(|p| (p[0], p[1]));
-            Some((pairs.filter(|&(o, n)| o != 0 || n != 0).collect(), size))
+            // Without a sparse size, the size is the stored one, as in Go.
+            Some((pairs.collect(), size.unwrap_or(self.data.stored_left)))
         } else {
             None
         };
@@ -450,13 +477,15 @@ impl<S: Source> TarReader<S> {
         let mut push = |table: &[u8], count: usize| -> io::Result<()> {
             for i in 0..count {
                 let e = &table[i * 24..i * 24 + 24];
-                let (offset, len) = (
+                // A table ends at an entry whose offset starts with NUL, as in GNU, BSD
+                // and Go's readers (the extension blocks are still read).
+                if e[0] == 0 {
+                    break;
+                }
+                segments.push((
                     parse_number(&e[..12]).map_err(|m| bad(at, m))?,
                     parse_number(&e[12..]).map_err(|m| bad(at, m))?,
-                );
-                if offset != 0 || len != 0 {
-                    segments.push((offset, len));
-                }
+                ));
             }
             Ok(())
         };
@@ -606,17 +635,54 @@ struct Pax {
 }
 
 /// GNU's PAX sparse formats: 0.0 lists `GNU.sparse.offset`/`numbytes` records, 0.1 a
-/// `GNU.sparse.map`, 1.0 puts the map at the start of the data. All name the file in
-/// `GNU.sparse.name` and give its size with holes in `GNU.sparse.realsize` (`size` in
-/// 0.x).
+/// `GNU.sparse.map`, both with `GNU.sparse.numblocks` and the size with holes in
+/// `GNU.sparse.size`; 1.0 puts the map at the start of the data, the size in
+/// `GNU.sparse.realsize`. All name the file in `GNU.sparse.name`. Raw values, empty
+/// ones none, as [`Pax`].
 #[derive(Default)]
 struct PaxSparse {
+    major: Option<Vec<u8>>,
+    minor: Option<Vec<u8>>,
     name: Option<Vec<u8>>,
-    real_size: Option<u64>,
-    /// Version 1.0: the map is in the data.
-    map_in_data: bool,
-    /// Versions 0.x: flat offset, length, offset, length...
-    numbers: Vec<u64>,
+    size: Option<Vec<u8>>,
+    realsize: Option<Vec<u8>>,
+    numblocks: Option<Vec<u8>>,
+    /// `GNU.sparse.map`, or the 0.0 records' values joined with commas (Go's parsePAX
+    /// turns them into the map).
+    map: Option<Vec<u8>>,
+}
+
+impl PaxSparse {
+    /// Go's readGNUSparsePAXHeaders: the format the records say, if any (whether the
+    /// map is in the data, for 1.0). An unknown version is a regular file.
+    fn format(&self) -> Option<bool> {
+        match (self.major.as_deref(), self.minor.as_deref()) {
+            (Some(b"0"), Some(b"0" | b"1")) => Some(false),
+            (Some(b"1"), Some(b"0")) => Some(true),
+            (None, None) if self.map.is_some() => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The numbers of a 0.x map: exactly `numblocks` pairs (Go's readGNUSparseMap0x1).
+    fn map_numbers(&self) -> Result<Vec<u64>, &'static str> {
+        const BAD: &str = "a bad GNU sparse map (GNU.sparse.numblocks, GNU.sparse.map)";
+        let blocks = self.numblocks.as_deref().and_then(go_int).ok_or(BAD)?;
+        let blocks = usize::try_from(blocks).map_err(|_| BAD)?;
+        let map = self.map.as_deref().unwrap_or_default();
+        let fields = if map.is_empty() {
+            0
+        } else {
+            map.iter().filter(|&&b| b == b',').count() + 1
+        };
+        if Some(fields) != blocks.checked_mul(2) || blocks > MAX_SPARSE_SEGMENTS {
+            return Err(BAD);
+        }
+        map.split(|&b| b == b',')
+            .filter(|_| fields > 0)
+            .map(|n| go_int(n).and_then(|n| u64::try_from(n).ok()).ok_or(BAD))
+            .collect()
+    }
 }
 
 impl Pax {
@@ -627,6 +693,7 @@ impl Pax {
             at,
             ..Self::default()
         };
+        let (mut pairs, mut pairs_seen) = (Vec::new(), 0usize);
         // Records to the end: NUL padding within the stated size is a malformed record,
         // as in Go's parsePAX.
         while !body.is_empty() {
@@ -655,12 +722,6 @@ impl Pax {
                     _ => {}
                 }
             }
-            let number = || -> Result<u64, &'static str> {
-                std::str::from_utf8(value)
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or("a PAX record with a bad number")
-            };
             let raw = || (!value.is_empty()).then(|| value.to_vec());
             match key {
                 b"path" => pax.path = raw(),
@@ -671,23 +732,35 @@ impl Pax {
                 b"atime" => pax.atime = raw(),
                 b"mtime" => pax.mtime = raw(),
                 b"ctime" => pax.ctime = raw(),
-                b"GNU.sparse.name" => pax.sparse.name = Some(value.to_vec()),
-                b"GNU.sparse.realsize" | b"GNU.sparse.size" => {
-                    pax.sparse.real_size = Some(number()?);
-                }
-                b"GNU.sparse.major" => pax.sparse.map_in_data = value == b"1",
+                b"GNU.sparse.major" => pax.sparse.major = raw(),
+                b"GNU.sparse.minor" => pax.sparse.minor = raw(),
+                b"GNU.sparse.name" => pax.sparse.name = raw(),
+                b"GNU.sparse.size" => pax.sparse.size = raw(),
+                b"GNU.sparse.realsize" => pax.sparse.realsize = raw(),
+                b"GNU.sparse.numblocks" => pax.sparse.numblocks = raw(),
+                b"GNU.sparse.map" => pax.sparse.map = raw(),
+                // Format 0.0: offset, numbytes, offset... in turn, no commas (Go).
                 b"GNU.sparse.offset" | b"GNU.sparse.numbytes" => {
-                    pax.sparse.numbers.push(number()?);
-                }
-                b"GNU.sparse.map" => {
-                    for n in value.split(|&b| b == b',').filter(|n| !n.is_empty()) {
-                        let n = std::str::from_utf8(n).ok().and_then(|n| n.parse().ok());
-                        pax.sparse.numbers.push(n.ok_or("a bad GNU.sparse.map")?);
+                    let want: &[u8] = if pairs_seen % 2 == 0 {
+                        b"GNU.sparse.offset"
+                    } else {
+                        b"GNU.sparse.numbytes"
+                    };
+                    if key != want || value.contains(&b',') {
+                        return Err("GNU sparse offset and numbytes records out of turn");
                     }
+                    if pairs_seen > 0 {
+                        pairs.push(b',');
+                    }
+                    pairs.extend_from_slice(value);
+                    pairs_seen += 1;
                 }
                 _ => {}
             }
             body = &body[len..];
+        }
+        if pairs_seen > 0 {
+            pax.sparse.map = (!pairs.is_empty()).then_some(pairs);
         }
         Ok(pax)
     }
@@ -1281,6 +1354,67 @@ mod tests {
     }
 
     #[test]
+    fn pax_sparse_records_apply_as_go_reads_them() {
+        // Go's readGNUSparsePAXHeaders: a file is GNU-sparse only for versions 0.0, 0.1
+        // (major/minor records, or no version and a GNU.sparse.map) and 1.0. Otherwise
+        // the records are ignored: GNU.sparse.name does not rename a regular file, and
+        // an unknown version is read as the regular file it is.
+        for records in [
+            &[("GNU.sparse.name", "other/name")][..],
+            &[("GNU.sparse.name", "other/name"), ("GNU.sparse.size", "8")],
+            &[
+                ("GNU.sparse.major", "2"),
+                ("GNU.sparse.minor", "0"),
+                ("GNU.sparse.name", "other/name"),
+                ("GNU.sparse.realsize", "8"),
+            ],
+        ] {
+            let got = entries(&pax_then_file(records, b"abc")).unwrap();
+            assert_eq!(got[0].0.path, b"f", "{records:?}");
+            assert_eq!((got[0].0.size, got[0].1.as_slice()), (3, &b"abc"[..]));
+        }
+        // Format 0.0 (offset/numbytes records, in turn), as GNU tar writes it with its
+        // numblocks; 0.x without numblocks, or records out of turn, is ErrHeader in Go.
+        let zero_zero = [
+            ("GNU.sparse.size", "8"),
+            ("GNU.sparse.numblocks", "2"),
+            ("GNU.sparse.offset", "2"),
+            ("GNU.sparse.numbytes", "2"),
+            ("GNU.sparse.offset", "6"),
+            ("GNU.sparse.numbytes", "1"),
+        ];
+        let got = entries(&pax_then_file(&zero_zero, b"abc")).unwrap();
+        assert_eq!(got[0].1, b"\0\0ab\0\0c\0");
+        for bad in [
+            &[("GNU.sparse.size", "8"), ("GNU.sparse.map", "2,2,6,1")][..],
+            &[
+                ("GNU.sparse.size", "8"),
+                ("GNU.sparse.numblocks", "1"),
+                ("GNU.sparse.numbytes", "3"),
+                ("GNU.sparse.offset", "0"),
+            ],
+        ] {
+            assert!(entries(&pax_then_file(bad, b"abc")).is_err(), "{bad:?}");
+        }
+        // A sparse map on a type that has no data is ErrHeader in Go.
+        let records = [
+            pax_record("GNU.sparse.numblocks", "0"),
+            pax_record("GNU.sparse.map", ","),
+        ]
+        .concat();
+        let mut t = header(b"PaxHeaders/x", b'x', records.len() as u64, POSIX).to_vec();
+        t.extend(padded(records.as_bytes()));
+        t.extend(header(b"link", b'2', 0, POSIX));
+        assert!(entries(&t).is_err());
+        // An old GNU sparse file (`S`) must be in a GNU header (Go: ErrHeader).
+        let mut h = header(b"sparse", b'S', 0, POSIX);
+        h[483..495].copy_from_slice(b"00000000010\0");
+        seal(&mut h);
+        let e = entries(&h).unwrap_err().to_string();
+        assert!(e.contains("tar header at byte 0"), "{e}");
+    }
+
+    #[test]
     fn ustar_prefix_is_joined_and_global_headers_are_skipped() {
         let mut t = header(b"pax_global_header", b'g', 0, POSIX).to_vec();
         let mut h = header(b"name", b'0', 0, POSIX);
@@ -1335,9 +1469,11 @@ mod tests {
         t.extend(header(b"GNUSparseFile.0/name", b'0', 512 + 3, POSIX));
         t.extend(padded(b"2\n2\n2\n6\n1\n"));
         t.extend(padded(b"abc"));
+        // 0.1 with its numblocks, as GNU tar writes it (Go refuses a 0.x map without).
         let zero_one = [
             pax_record("GNU.sparse.name", "real/name"),
             pax_record("GNU.sparse.size", "8"),
+            pax_record("GNU.sparse.numblocks", "2"),
             pax_record("GNU.sparse.map", "2,2,6,1"),
         ]
         .concat();
