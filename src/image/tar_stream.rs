@@ -179,9 +179,10 @@ impl<S: Source> TarReader<S> {
             };
             let header = Header(&block);
             let flag = header.flag();
-            let stored = header.size().map_err(|e| bad(at, e))?;
+            let size = header.size().map_err(|e| bad(at, e))?;
             match flag {
                 b'x' | b'g' | b'L' | b'K' => {
+                    let stored = u64::try_from(size).map_err(|_| bad(at, "a negative size"))?;
                     if stored > MAX_SPECIAL {
                         return Err(bad(
                             at,
@@ -212,7 +213,7 @@ impl<S: Source> TarReader<S> {
                 }
                 _ => {}
             }
-            return self.entry(at, &header, stored, ext).map(Some);
+            return self.entry(at, &header, size, ext).map(Some);
         }
     }
 
@@ -256,13 +257,7 @@ impl<S: Source> TarReader<S> {
         Ok(n)
     }
 
-    fn entry(
-        &mut self,
-        at: u64,
-        header: &Header,
-        stored: u64,
-        ext: Extensions,
-    ) -> io::Result<Entry> {
+    fn entry(&mut self, at: u64, header: &Header, size: i64, ext: Extensions) -> io::Result<Entry> {
         let flag = header.flag();
         let kind = match flag {
             b'0' | 0 | b'7' | b'S' => EntryKind::File,
@@ -272,11 +267,14 @@ impl<S: Source> TarReader<S> {
             other => EntryKind::Other(other),
         };
         let num = |field: &[u8]| parse_number(field).map_err(|e| bad(at, e));
-        let mode = u32::try_from(num(&header.0[100..108])? & 0o7777).unwrap_or(0);
+        // The permission bits (of a negative base-256 mode too, as Go keeps its bits).
+        let mode = go_numeric(&header.0[100..108]).map_err(|e| bad(at, e))?;
+        let mode = u32::try_from(mode & 0o7777).unwrap_or(0);
         let (mut uid, mut gid) = (num(&header.0[108..116])?, num(&header.0[116..124])?);
         let mut path = header.name();
         let mut link = field_bytes(&header.0[157..257]).to_vec();
-        let mut stored = stored;
+        // Negative: refused below, unless the type has no data anyway (as in Go).
+        let stored = u64::try_from(size).ok();
         // The PAX records, as Go's mergePAX applies them: each value checked as it is
         // applied (the header's offset named), an empty one leaving the header's field.
         let mut pax = ext.pax;
@@ -381,12 +379,14 @@ impl<S: Source> TarReader<S> {
         // Links, devices, directories and FIFOs have no data, whatever their size says:
         // Go's reader reads the next header right after theirs (isHeaderOnlyType; its
         // hdr-only.tar), and so Docker and containerd create what follows.
-        if header_only {
-            stored = 0;
+        let stored = if header_only {
+            0
         } else if let Some(size) = pax_size {
-            stored = u64::try_from(size)
-                .map_err(|_| bad(pax.at, &format!("a PAX `size` that is negative ({size})")))?;
-        }
+            u64::try_from(size)
+                .map_err(|_| bad(pax.at, &format!("a PAX `size` that is negative ({size})")))?
+        } else {
+            stored.ok_or_else(|| bad(at, "a negative size"))?
+        };
         self.data = Data {
             stored_left: stored,
             padding: (BLOCK - stored % BLOCK) % BLOCK,
@@ -573,6 +573,7 @@ impl<S: Source> TarReader<S> {
             };
         }
         Header(&block).verify_checksum().map_err(|e| bad(at, e))?;
+        Header(&block).check_numbers().map_err(|e| bad(at, e))?;
         Ok(Some(block))
     }
 
@@ -789,23 +790,53 @@ fn shown(value: &[u8]) -> String {
 
 struct Header<'a>(&'a [u8; BLOCK as usize]);
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    V7,
+    Ustar,
+    Star,
+    Gnu,
+}
+
 impl Header<'_> {
     fn flag(&self) -> u8 {
         self.0[156]
     }
 
-    fn size(&self) -> Result<u64, &'static str> {
-        parse_number(&self.0[124..136])
+    fn size(&self) -> Result<i64, &'static str> {
+        go_numeric(&self.0[124..136])
     }
 
-    /// ustar joins `prefix/name`; GNU and v7 headers have no prefix.
+    /// Go's `getFormat`, from the magic (and STAR's trailer).
+    fn format(&self) -> Format {
+        match (&self.0[257..263], &self.0[263..265], &self.0[508..512]) {
+            (b"ustar\0", _, b"tar\0") => Format::Star,
+            (b"ustar\0", _, _) => Format::Ustar,
+            (b"ustar ", b" \0", _) => Format::Gnu,
+            _ => Format::V7,
+        }
+    }
+
+    /// The name, with the prefix Go's reader joins to it: ustar's (155 bytes), STAR's
+    /// (131, its times after it), and in a GNU header, which has none, the same bytes
+    /// when its atime and ctime do not parse and they are ASCII (archives of Go's
+    /// writer before 1.8 put a prefix there).
     fn name(&self) -> Vec<u8> {
         let name = field_bytes(&self.0[..100]);
-        let posix = &self.0[257..263] == b"ustar\0";
-        let prefix = if posix {
-            field_bytes(&self.0[345..500])
-        } else {
-            &[]
+        let prefix = match self.format() {
+            Format::Ustar => field_bytes(&self.0[345..500]),
+            Format::Star => field_bytes(&self.0[345..476]),
+            Format::Gnu => {
+                let bad_time = |t: &[u8]| t[0] != 0 && go_numeric(t).is_err();
+                let prefix = field_bytes(&self.0[345..500]);
+                if (bad_time(&self.0[345..357]) || bad_time(&self.0[357..369])) && prefix.is_ascii()
+                {
+                    prefix
+                } else {
+                    &[]
+                }
+            }
+            Format::V7 => &[],
         };
         if prefix.is_empty() {
             name.to_vec()
@@ -814,10 +845,28 @@ impl Header<'_> {
         }
     }
 
+    /// The numeric fields Go's `readHeader` parses in every header, refusing the
+    /// header when one is malformed, whether used here or not: mode, ids, size and
+    /// modification time, the device numbers past v7, STAR's times.
+    fn check_numbers(&self) -> Result<(), &'static str> {
+        let format = self.format();
+        let mut fields = vec![100..108, 108..116, 116..124, 124..136, 136..148];
+        if format != Format::V7 {
+            fields.extend([329..337, 337..345]);
+        }
+        if format == Format::Star {
+            fields.extend([476..488, 488..500]);
+        }
+        for range in fields {
+            go_numeric(&self.0[range])?;
+        }
+        Ok(())
+    }
+
     /// The checksum is the sum of the header's bytes with its own field read as
     /// spaces; historic writers summed signed bytes, which is accepted too.
     fn verify_checksum(&self) -> Result<(), &'static str> {
-        let stated = parse_number(&self.0[148..156])?;
+        let stated = go_octal(&self.0[148..156])?;
         let (mut unsigned, mut signed) = (0u64, 0i64);
         for (i, &b) in self.0.iter().enumerate() {
             let b = if (148..156).contains(&i) { b' ' } else { b };
@@ -844,41 +893,57 @@ fn trim_nul(mut v: Vec<u8>) -> Vec<u8> {
     v
 }
 
-/// A numeric field: octal text (spaces and NULs around it), or GNU base-256 when the
-/// first byte's high bit is set.
+/// A numeric field that must not be negative (ids, sizes, sparse maps).
 fn parse_number(field: &[u8]) -> Result<u64, &'static str> {
+    u64::try_from(go_numeric(field)?).map_err(|_| "a negative number")
+}
+
+/// A numeric field as Go's `parseNumeric` reads it: GNU base-256 (two's complement,
+/// so possibly negative) when the first byte's high bit is set, else octal text.
+fn go_numeric(field: &[u8]) -> Result<i64, &'static str> {
     const BAD: &str = "a bad numeric field";
-    if let Some((&first, rest)) = field.split_first()
-        && first & 0x80 != 0
-    {
-        if first == 0xff {
-            return Err("a negative number");
-        }
-        let mut n = u64::from(first & 0x7f);
-        for &b in rest {
-            n = n
-                .checked_mul(256)
-                .and_then(|n| n.checked_add(u64::from(b)))
-                .ok_or(BAD)?;
-        }
-        return Ok(n);
-    }
-    // Digits, with spaces or NULs before them and a space or NUL after (then anything:
-    // some writers leave stale bytes past the terminator).
-    let start = field
-        .iter()
-        .position(|&b| b != b' ' && b != 0)
-        .unwrap_or(field.len());
-    let digits = &field[start..];
-    let end = digits
-        .iter()
-        .position(|&b| b == b' ' || b == 0)
-        .unwrap_or(digits.len());
-    let text = std::str::from_utf8(&digits[..end]).map_err(|_| BAD)?;
-    if text.is_empty() {
+    let Some(&first) = field.first() else {
         return Ok(0);
+    };
+    if first & 0x80 == 0 {
+        return go_octal(field).and_then(|n| i64::try_from(n).map_err(|_| BAD));
     }
-    u64::from_str_radix(text, 8).map_err(|_| BAD)
+    let invert = if first & 0x40 != 0 { 0xff } else { 0 };
+    let mut x = 0u64;
+    for (i, &b) in field.iter().enumerate() {
+        let c = if i == 0 {
+            (b ^ invert) & 0x7f
+        } else {
+            b ^ invert
+        };
+        if x >> 56 != 0 {
+            return Err(BAD);
+        }
+        x = x << 8 | u64::from(c);
+    }
+    let x = i64::try_from(x).map_err(|_| BAD)?;
+    Ok(if invert == 0xff { !x } else { x })
+}
+
+/// Octal text as Go's `parseOctal` reads it: spaces and NULs trimmed at both ends,
+/// then digits up to a NUL (some writers leave stale bytes past one), nothing else.
+fn go_octal(field: &[u8]) -> Result<u64, &'static str> {
+    const BAD: &str = "a bad numeric field";
+    let blank = |b: &u8| *b == b' ' || *b == 0;
+    let start = field.iter().position(|b| !blank(b)).unwrap_or(field.len());
+    let end = field
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(start, |i| i + 1);
+    let digits = field_bytes(&field[start..end]);
+    digits.iter().try_fold(0u64, |n, &b| {
+        if !(b'0'..=b'7').contains(&b) {
+            return Err(BAD);
+        }
+        n.checked_mul(8)
+            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+            .ok_or(BAD)
+    })
 }
 
 /// Segments must be in order, apart, within the file, and hold exactly the stored bytes.
@@ -1412,6 +1477,58 @@ mod tests {
         seal(&mut h);
         let e = entries(&h).unwrap_err().to_string();
         assert!(e.contains("tar header at byte 0"), "{e}");
+    }
+
+    #[test]
+    fn header_fields_are_read_as_go_reads_them() {
+        // Go's invalid-go17.tar, recreated: a GNU header whose atime/ctime bytes are a
+        // name prefix (written by Go's writer before 1.8). Go's reader takes that
+        // prefix when the times do not parse and it is ASCII: the entry is
+        // `aaa…a/foo`, not `foo`.
+        let mut h = header(b"foo", b'0', 0, GNU);
+        h[345..345 + 99].fill(b'a');
+        seal(&mut h);
+        let got = entries(&h).unwrap();
+        assert_eq!(got[0].0.path, [&[b'a'; 99][..], b"/foo"].concat());
+        // A STAR header's prefix is 131 bytes; its times follow.
+        let mut h = header(b"name", b'0', 0, POSIX);
+        h[345..476].fill(b'p');
+        h[476..488].copy_from_slice(b"00000000001\0");
+        h[508..512].copy_from_slice(b"tar\0");
+        seal(&mut h);
+        assert_eq!(
+            entries(&h).unwrap()[0].0.path,
+            [&[b'p'; 131][..], b"/name"].concat()
+        );
+        // Fields Go parses and refuses when malformed, used here or not: the mode,
+        // the modification time, the device numbers of a non-v7 header; octal text
+        // with anything but spaces and NULs around it (up to a NUL).
+        let v7 = [0u8; 8];
+        for (range, value, magic, ok) in [
+            (136..148, &b"xyz\0"[..], POSIX, false),
+            (136..148, b"0000000001 \0", POSIX, true),
+            (136..148, b"0000000001\0z", POSIX, true),
+            (136..148, b"1 2\0", POSIX, false),
+            (329..337, b"garbage\0", POSIX, false),
+            (329..337, b"garbage\0", GNU, false),
+            (329..337, b"garbage\0", &v7, true),
+            (100..108, b"644 x\0", POSIX, false),
+            (100..108, b"+644\0", POSIX, false),
+            // Base-256, negative: a time may be; a size may not.
+            (136..148, &[0xff; 12], POSIX, true),
+            (124..136, &[0xff; 12], POSIX, false),
+        ] {
+            let mut h = header(b"f", b'0', 0, magic);
+            h[range.clone()].fill(0);
+            h[range.start..range.start + value.len()].copy_from_slice(value);
+            seal(&mut h);
+            assert_eq!(entries(&h).is_ok(), ok, "{range:?} {value:?}");
+        }
+        // A negative size is no error for a type that has no data, as in Go.
+        let mut h = header(b"d/", b'5', 0, POSIX);
+        h[124..136].fill(0xff);
+        seal(&mut h);
+        assert_eq!(entries(&h).unwrap()[0].0.size, 0);
     }
 
     #[test]
