@@ -411,8 +411,9 @@ impl<S: Source> TarReader<S> {
                 return Err(bad(at, "a bad sparse map"));
             }
             let pairs = numbers.chunks(2).map(|p| (p[0], p[1]));
-            // Without a sparse size, the size is the stored one, as in Go.
-            Some((pairs.collect(), size.unwrap_or(self.data.stored_left)))
+            // Without a sparse size, the size is the entry's, map blocks included, as in
+            // Go (only a sparse size record replaces it).
+            Some((pairs.collect(), size.unwrap_or(stored)))
         } else {
             None
         };
@@ -1529,6 +1530,28 @@ mod tests {
         h[124..136].fill(0xff);
         seal(&mut h);
         assert_eq!(entries(&h).unwrap()[0].0.size, 0);
+    }
+
+    #[test]
+    fn pax_sparse_without_a_size_is_as_large_as_stored() {
+        // GNU sparse 1.0 with no realsize: Go keeps the entry's size, map blocks
+        // included (hdr.Size is only replaced by a sparse size record), and reads the
+        // segments then holes to that size.
+        let records = [
+            pax_record("GNU.sparse.major", "1"),
+            pax_record("GNU.sparse.minor", "0"),
+        ]
+        .concat();
+        let mut t = header(b"PaxHeaders/x", b'x', records.len() as u64, POSIX).to_vec();
+        t.extend(padded(records.as_bytes()));
+        t.extend(header(b"f", b'0', 512 + 3, POSIX));
+        t.extend(padded(b"1\n0\n3\n"));
+        t.extend(padded(b"abc"));
+        let got = entries(&t).unwrap();
+        assert_eq!(got[0].0.size, 515);
+        let mut want = b"abc".to_vec();
+        want.resize(515, 0);
+        assert_eq!(got[0].1, want);
     }
 
     #[test]
