@@ -77,17 +77,47 @@ const REJECTED_LISTED: usize = 100;
 /// parallel and charged again as they are applied. Charges are never given back, so
 /// what is charged bounds what is held.
 #[derive(Debug)]
-pub struct Budget(AtomicU64);
+pub struct Budget {
+    index: AtomicU64,
+    sparse: AtomicU64,
+}
+
+/// Most bytes the sparse files of one image may claim in all, holes included. A few
+/// bytes of a sparse map can claim terabytes of holes, which would be read (and
+/// hashed) as zeros for minutes; real layers hold sparse files rarely, and small
+/// (Go's tar writer, which Docker and BuildKit use, never writes one).
+pub const MAX_SPARSE_BYTES: u64 = 16 << 30;
 
 impl Budget {
     #[must_use]
     pub fn new(bytes: u64) -> Self {
-        Self(AtomicU64::new(bytes))
+        Self {
+            index: AtomicU64::new(bytes),
+            sparse: AtomicU64::new(MAX_SPARSE_BYTES),
+        }
+    }
+
+    /// Charges a sparse file's full size against [`MAX_SPARSE_BYTES`].
+    fn charge_sparse(&self, bytes: u64, name: &str) -> io::Result<()> {
+        self.sparse
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(bytes)
+            })
+            .map(|_| ())
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "sparse file `{name}` claims {bytes} bytes, more than the {} GiB the sparse files of one image may hold; refusing (the layer is hostile or corrupt)",
+                        MAX_SPARSE_BYTES >> 30
+                    ),
+                )
+            })
     }
 
     fn charge(&self, bytes: u64) -> io::Result<()> {
         match self
-            .0
+            .index
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
                 left.checked_sub(bytes)
             }) {
@@ -629,6 +659,9 @@ fn read_entries<R: Read>(
             EntryKind::File => {
                 node.kind = Kind::File;
                 node.size = entry.size;
+                if !entry.contiguous {
+                    budget.charge_sparse(entry.size, &name)?;
+                }
                 let named = KEPT_FILES.contains(&path.as_str());
                 // A small file may be what `/etc/passwd` links to: buffered, kept only
                 // when it reads like a passwd/group database.

@@ -89,6 +89,21 @@ FIXTURES = {
     # The same with a size stated: the next header follows at once, no data.
     + b"".join(header(name + b"-sized", flag, 512 if flag != ord("0") else 0) for flag, name in TYPES)
     + END,
+    # Not Go's: a PAX 1.0 sparse file whose map stores 3 bytes and claims 20 GiB of
+    # holes. Read as zeros, its holes would take minutes to hash; an image's sparse
+    # files may claim 16 GiB in all.
+    "sparse-huge-holes.tar": pax(
+        [
+            (b"GNU.sparse.major", b"1"),
+            (b"GNU.sparse.minor", b"0"),
+            (b"GNU.sparse.name", b"var/log/lastlog"),
+            (b"GNU.sparse.realsize", str(20 << 30).encode()),
+        ]
+    )
+    + header(b"GNUSparseFile.0/lastlog", ord("0"), BLOCK + 3)
+    + padded(b"1\n" + str((20 << 30) - 3).encode() + b"\n3\n")
+    + padded(b"abc")
+    + END,
 }
 
 

@@ -299,3 +299,126 @@ fn outputs_outside_the_project_need_allow_outside() {
     p.config("[[component]]\nname = \"a\"\ninputs = [\"src/**\"]\noutputs = [\"/etc/hostname\"]\nallow_outside = true\n");
     assert_exit(&p.run(&["snapshot"]), 0);
 }
+
+/// Layers read the way Go's `archive/tar` (what containerd and Docker use) reads
+/// them, so the merged filesystem holds what a runtime would create.
+mod tar_as_go_reads_it {
+    use crate::image::{layout, plain, tar_layer, tiny_elf};
+    use crate::support::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/testdata/tar/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    fn inspect(p: &Project, layers: Vec<Vec<u8>>, entrypoint: &[&str]) -> std::process::Output {
+        let shell = tar_layer(&[("bin/sh", tar::EntryType::Regular, &tiny_elf(), 0o755, "")]);
+        let mut all = vec![plain(shell)];
+        all.extend(layers.into_iter().map(plain));
+        let image = layout(p, "img", &all, entrypoint);
+        p.run(&["image", "inspect", &image, "--format", "json"])
+    }
+
+    // Go's `pax-nul-path.tar`: a PAX `path` with a NUL byte is `ErrHeader`.
+    #[test]
+    fn a_pax_path_with_a_nul_byte_is_refused() {
+        let p = Project::new();
+        let o = inspect(&p, vec![fixture("pax-nul-path.tar")], &["/bin/sh"]);
+        assert_bad_input(&o, "a PAX `path` with a NUL byte");
+    }
+
+    // Go's `pax-nul-xattrs.tar`: NUL in an xattr key is refused too.
+    #[test]
+    fn a_pax_key_with_a_nul_byte_is_refused() {
+        let p = Project::new();
+        let o = inspect(&p, vec![fixture("pax-nul-xattrs.tar")], &["/bin/sh"]);
+        assert_bad_input(&o, "whose key is empty or has a NUL byte");
+    }
+
+    // Go's `pax-bad-mtime-file.tar`.
+    #[test]
+    fn a_pax_mtime_that_is_not_a_number_is_refused() {
+        let p = Project::new();
+        let mut tar = fixture("pax-bad-mtime-file.tar");
+        tar.extend([0u8; 1024]);
+        let o = inspect(&p, vec![tar], &["/bin/sh"]);
+        assert_bad_input(&o, "a PAX `mtime` that is not a time");
+    }
+
+    // Go's `pax-path-hdr.tar`: a PAX header and then the end is an empty layer.
+    #[test]
+    fn a_pax_header_then_the_end_is_an_empty_layer() {
+        let p = Project::new();
+        let o = inspect(&p, vec![fixture("pax-path-hdr.tar")], &["/bin/sh"]);
+        assert_exit(&o, 0);
+    }
+
+    // Go's `pax-multi-hdrs.tar`: only the last of consecutive PAX headers applies, so
+    // the entry is the last header's path, not a merge of both.
+    #[test]
+    fn only_the_last_of_consecutive_pax_headers_applies() {
+        let p = Project::new();
+        let shell = tar_layer(&[("bin/sh", tar::EntryType::Regular, &tiny_elf(), 0o755, "")]);
+        let base = layout(&p, "base", &[plain(shell.clone())], &["/bin/sh"]);
+        let img = layout(
+            &p,
+            "img",
+            &[plain(shell), plain(fixture("pax-multi-hdrs.tar"))],
+            &["/bin/sh"],
+        );
+        let o = p.run(&["image", "diff", &base, &img, "--format", "json"]);
+        assert_exit(&o, 0);
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let added: Vec<&str> = report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(added, ["/bar"], "{report}");
+    }
+}
+
+/// `ENV K=C:\\tools\\` ends its instruction there (BuildKit's `trailing-backslash`
+/// testfile): the escaped escape is no continuation, so the ENTRYPOINT on the next
+/// line is an instruction of its own and its change is seen.
+#[test]
+fn an_escaped_trailing_backslash_does_not_swallow_the_next_instruction() {
+    let p = Project::new();
+    p.write(
+        "a.Dockerfile",
+        "FROM scratch\nENV K=C:\\\\tools\\\\\nENTRYPOINT [\"/app/server\"]\n",
+    )
+    .write(
+        "b.Dockerfile",
+        "FROM scratch\nENV K=C:\\\\tools\\\\\nENTRYPOINT [\"/app/server2\"]\n",
+    );
+    let o = p.run(&["dockerfile", "diff", "a.Dockerfile", "b.Dockerfile"]);
+    assert_exit(&o, 1);
+    assert!(
+        stdout(&o).contains("error[startup-changed] b.Dockerfile: ENTRYPOINT changed"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("(b.Dockerfile:3)"), "{}", stdout(&o));
+    let o = p.run(&["dockerfile", "diff", "a.Dockerfile", "a.Dockerfile"]);
+    assert_exit(&o, 0);
+}
+
+/// A few bytes of sparse map can claim terabytes of holes, read as zeros: the image's
+/// sparse files may claim 16 GiB in all, past that the layer is refused at once.
+#[test]
+fn a_sparse_file_claiming_huge_holes_is_refused_at_once() {
+    use crate::image::{layout, plain, tar_layer, tiny_elf};
+    let p = Project::new();
+    let shell = tar_layer(&[("bin/sh", tar::EntryType::Regular, &tiny_elf(), 0o755, "")]);
+    let tar = std::fs::read(format!(
+        "{}/testdata/tar/sparse-huge-holes.tar",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let img = layout(&p, "img", &[plain(shell), plain(tar)], &["/bin/sh"]);
+    let started = std::time::Instant::now();
+    let o = p.run_bounded(&["image", "inspect", &img]);
+    assert_bad_input(&o, "sparse file `var/log/lastlog` claims 21474836480 bytes");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

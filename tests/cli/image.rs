@@ -412,7 +412,7 @@ fn snapshot_exits_1_when_the_image_cannot_start() {
 // ---------------------------------------------------------------------------------
 // Hand-made layouts: hostile input and whiteouts.
 
-enum Blob {
+pub(crate) enum Blob {
     /// An uncompressed tar and its media type suffix ("tar", "tar+gzip", …) with the
     /// compressed bytes.
     Layer {
@@ -422,7 +422,7 @@ enum Blob {
     },
 }
 
-fn tar_layer(entries: &[(&str, tar::EntryType, &[u8], u32, &str)]) -> Vec<u8> {
+pub(crate) fn tar_layer(entries: &[(&str, tar::EntryType, &[u8], u32, &str)]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for &(name, kind, data, mode, link) in entries {
         let mut h = tar::Header::new_gnu();
@@ -441,7 +441,7 @@ fn tar_layer(entries: &[(&str, tar::EntryType, &[u8], u32, &str)]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
-fn plain(tar: Vec<u8>) -> Blob {
+pub(crate) fn plain(tar: Vec<u8>) -> Blob {
     let diff_id = Digest::of(&tar);
     Blob::Layer {
         media_type: "application/vnd.oci.image.layer.v1.tar".into(),
@@ -467,7 +467,7 @@ fn gzipped(tar: &[u8]) -> Blob {
 const BUSYBOX_ENTRY: &str = "bin/sh";
 
 /// Writes an OCI layout with the given layers and entrypoint under `p/name`.
-fn layout(p: &Project, name: &str, layers: &[Blob], entrypoint: &[&str]) -> String {
+pub(crate) fn layout(p: &Project, name: &str, layers: &[Blob], entrypoint: &[&str]) -> String {
     let dir = p.join(name);
     std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
     let put = |bytes: &[u8]| {
@@ -513,7 +513,7 @@ fn layout(p: &Project, name: &str, layers: &[Blob], entrypoint: &[&str]) -> Stri
 
 /// The smallest static ELF64 as far as startup verification cares: a header with no
 /// program headers (no loader, no libraries).
-fn tiny_elf() -> Vec<u8> {
+pub(crate) fn tiny_elf() -> Vec<u8> {
     let mut h = b"\x7fELF\x02\x01\x01".to_vec();
     h.resize(64, 0);
     h
