@@ -221,19 +221,14 @@ pub(crate) fn repo_relative(file: &str, paths: &Paths) -> String {
     }
 }
 
-/// Text made safe for a CI log: control characters other than newline and tab are
-/// shown escaped (`\u{1b}`, `\r`), so nothing a file name holds can move the cursor
-/// or recolour a terminal; and the two things the GitHub Actions runner obeys inside
-/// a log are defused: a line whose first non-blank characters are `::` (a workflow
-/// command) gets a backslash before them, and `##[` anywhere (the older command
-/// syntax) becomes `##\[`.
+/// Text with what the GitHub Actions runner obeys inside a log defused: a line whose
+/// first non-blank characters are `::` (a workflow command: `::add-mask::`,
+/// `::error …::`, `::stop-commands::`) gets a backslash before them, and `##[`
+/// anywhere in a line (the runner's older command syntax, found anywhere) becomes
+/// `##\[`. Everything else is left as it is, colour codes included.
 #[must_use]
-pub fn log_safe(text: &str) -> std::borrow::Cow<'_, str> {
-    let risky = text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-        || text.contains("##[")
-        || text.lines().any(|l| l.trim_start().starts_with("::"));
+pub fn defuse(text: &str) -> std::borrow::Cow<'_, str> {
+    let risky = text.contains("##[") || text.lines().any(|l| l.trim_start().starts_with("::"));
     if !risky {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -243,22 +238,35 @@ pub fn log_safe(text: &str) -> std::borrow::Cow<'_, str> {
             out.push('\n');
         }
         let body = line.trim_start();
-        let indent = &line[..line.len() - body.len()];
-        let mut push = |part: &str| {
-            for c in part.chars() {
-                match c {
-                    '\t' => out.push(c),
-                    '\r' => out.push_str("\\r"),
-                    c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
-                    c => out.push(c),
-                }
-            }
-        };
-        push(indent);
+        out.push_str(&line[..line.len() - body.len()]);
         if body.starts_with("::") {
-            push("\\");
+            out.push('\\');
         }
-        push(&body.replace("##[", "##\\["));
+        out.push_str(&body.replace("##[", "##\\["));
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Text made safe for a CI log: [`defuse`]d, and control characters other than
+/// newline and tab shown escaped (`\u{1b}`, `\r`), so nothing a file name holds can
+/// move the cursor or recolour a terminal.
+#[must_use]
+pub fn log_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let defused = defuse(text);
+    if !defused
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return defused;
+    }
+    let mut out = String::with_capacity(defused.len() + 16);
+    for c in defused.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
     }
     std::borrow::Cow::Owned(out)
 }

@@ -15,7 +15,16 @@ use crate::model::finding::{Finding, Level};
 /// Lists longer than this are cut, with a count of the rest.
 const LIST_LIMIT: usize = 20;
 
+/// Renders the report, then defuses what a CI runner would obey in it (see
+/// [`super::defuse`]): text reports are what CI logs show.
 pub(super) fn render(report: &Report, color: bool, out: &mut dyn io::Write) -> io::Result<()> {
+    let mut text = Vec::new();
+    render_raw(report, color, &mut text)?;
+    let text = String::from_utf8_lossy(&text);
+    out.write_all(super::defuse(&text).as_bytes())
+}
+
+fn render_raw(report: &Report, color: bool, out: &mut dyn io::Write) -> io::Result<()> {
     let paint = |style: Style, text: &str| -> String {
         if color {
             format!("{}{text}{}", style.render(), style.render_reset())

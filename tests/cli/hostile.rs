@@ -307,7 +307,11 @@ mod tar_as_go_reads_it {
     use crate::support::*;
 
     fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/testdata/tar/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!(
+            "{}/testdata/tar/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     fn inspect(p: &Project, layers: Vec<Vec<u8>>, entrypoint: &[&str]) -> std::process::Output {
@@ -421,4 +425,28 @@ fn a_sparse_file_claiming_huge_holes_is_refused_at_once() {
     let o = p.run_bounded(&["image", "inspect", &img]);
     assert_bad_input(&o, "sparse file `var/log/lastlog` claims 21474836480 bytes");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+/// A file name such as `x\n::error title=INJECTED::…` printed raw in an exit-2 message
+/// started a GitHub workflow command on stderr; text reports left `##[…]` (which the
+/// runner obeys anywhere in a line) as it was. Both are defused.
+#[test]
+fn names_cannot_inject_workflow_commands_into_ci_logs() {
+    let p = built_app();
+    let evil = "x\n::error title=INJECTED::owned\n##[add-mask]y.json";
+    let o = p.run(&["diff", evil, "base.json"]);
+    assert_exit(&o, 2);
+    for line in stderr(&o).lines() {
+        assert!(!line.trim_start().starts_with("::"), "{line:?}");
+        assert!(!line.contains("##["), "{line:?}");
+    }
+    // A changed input whose name carries the old command syntax.
+    p.write("src/##[add-mask]secret.go", "v1");
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    p.write("src/##[add-mask]secret.go", "v2");
+    let o = p.run(&["check", "--against", "base.json"]);
+    assert_exit(&o, 1);
+    let out = stdout(&o);
+    assert!(out.contains("##\\[add-mask]secret.go"), "{out}");
+    assert!(!out.contains("##[add-mask]"), "{out}");
 }
