@@ -16,7 +16,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut super::Streams<'_>) -> anyhow::Resu
     }
     let base = crate::load::manifest(&args.against)?;
     let config = Config::discover(args.config.config.as_deref())?;
-    let new = crate::snapshot::take(&config)?;
+    let new = crate::snapshot::take(&config, &super::sources(&args.registry))?;
     if let Some(path) = &args.write_manifest {
         crate::output::write_atomically(path, &new.to_json()?)?;
     }

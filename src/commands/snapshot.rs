@@ -7,7 +7,7 @@ use crate::rules::{self, Context, RuleId};
 
 pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     let config = Config::discover(args.config.config.as_deref())?;
-    let manifest = crate::snapshot::take(&config)?;
+    let manifest = crate::snapshot::take(&config, &super::sources(&args.registry))?;
     let bytes = match args.format {
         SnapshotFormat::Manifest => manifest.to_json()?,
         SnapshotFormat::InToto => crate::attest::statement(&manifest)?,

@@ -1,12 +1,16 @@
 //! The one integration-test binary: drives the real `buildproof` binary on real
 //! temporary trees, images and Nix builds. Each file is one capability.
 
+/// The registry tests' servers (docker-registry, token service, proxies, podman).
+#[path = "../registry/support.rs"]
+mod servers;
 mod support;
 
 mod core;
 mod dockerfile;
 mod image;
 mod nix;
+mod registry;
 mod reports;
 mod schema;
 mod verify;
