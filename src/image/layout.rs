@@ -266,27 +266,11 @@ pub(crate) fn locate(
     kind: LocalKind,
     platform: &Platform,
 ) -> Result<Located, LocateError> {
+    // Whether a directory or a file suits the prefix is checked before the store
+    // is opened (`image::read_local`).
     let is_dir = matches!(store, Store::Dir(_));
-    let what = if is_dir { "a directory" } else { "a file" };
-    let wrong = |prefix: &str, wants: &str| {
-        LocateError::Message(format!(
-            "{} is {what}, but `{prefix}` names {wants}; write `oci:` for an OCI layout directory, `oci-archive:` for an OCI tar, `docker-archive:` for `docker save` output",
-            store.describe()
-        ))
-    };
     let (oci, docker) = (store.has("index.json"), store.has("manifest.json"));
     let located = match kind {
-        LocalKind::Oci if !is_dir => return Err(wrong("oci:", "an OCI layout directory")),
-        LocalKind::OciArchive | LocalKind::DockerArchive if is_dir => {
-            return Err(wrong(
-                if kind == LocalKind::OciArchive {
-                    "oci-archive:"
-                } else {
-                    "docker-archive:"
-                },
-                "a tar archive",
-            ));
-        }
         LocalKind::DockerArchive if docker => locate_docker(store, &reference.selector),
         LocalKind::DockerArchive => {
             return Err(LocateError::Message(format!(

@@ -248,9 +248,27 @@ fn read_local(
     budget: &layers::Budget,
 ) -> Result<Fetched, ImageError> {
     let unreadable = unreadable(reference);
+    let is_dir = at.path.is_dir();
+    let wants = match kind {
+        reference::LocalKind::Oci if at.path.is_file() => Some(("oci:", "an OCI layout directory")),
+        reference::LocalKind::OciArchive if is_dir => Some(("oci-archive:", "a tar archive")),
+        reference::LocalKind::DockerArchive if is_dir => Some(("docker-archive:", "a tar archive")),
+        _ => None,
+    };
+    if let Some((prefix, what)) = wants {
+        return Err(unreadable(format!(
+            "`{}` is a {}, but `{prefix}` names {what}; write `oci:` for an OCI layout directory, `oci-archive:` for an OCI tar, `docker-archive:` for `docker save` output",
+            at.path.display(),
+            if is_dir { "directory" } else { "file" },
+        )));
+    }
     let store = layout::Store::open(&at.path).map_err(|e| {
-        // A name that is not a file may have been meant for a registry or an engine.
-        unreadable(format!("{e}. Image references are: {}", reference::FORMS))
+        if at.path.exists() {
+            unreadable(e)
+        } else {
+            // A name that is no file may have been meant for a registry or an engine.
+            unreadable(format!("{e}. Image references are: {}", reference::FORMS))
+        }
     })?;
     let located =
         layout::locate(&store, at, kind, platform).map_err(|e| located_error(reference, e))?;
