@@ -529,8 +529,10 @@ pub struct ImageSide {
     pub manifest_digest: Digest,
     pub identity: Digest,
     /// The layers' uncompressed digests, in order: they change with file times
-    /// even when the identity does not.
+    /// even when the identity does not. Reported as facts of their own.
+    #[serde(skip)]
     pub diff_ids: Vec<Digest>,
+    #[serde(skip)]
     pub labels: BTreeMap<String, String>,
 }
 

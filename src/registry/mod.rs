@@ -507,3 +507,57 @@ impl Client {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_are_checked_before_they_are_read() {
+        let manifest = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#;
+        let index = r#"{"schemaVersion":2,"manifests":[]}"#;
+        assert_eq!(
+            check_document(manifest.as_bytes(), Some(OCI_MANIFEST)),
+            Ok(DocumentKind::Manifest)
+        );
+        assert_eq!(
+            check_document(index.as_bytes(), Some(DOCKER_LIST)),
+            Ok(DocumentKind::Index)
+        );
+        // Some registries serve `application/json`: not a contradiction.
+        assert_eq!(
+            check_document(index.as_bytes(), Some("application/json")),
+            Ok(DocumentKind::Index)
+        );
+        let refused = [
+            (r#"{"schemaVersion":1,"fsLayers":[]}"#, None, "schema 1"),
+            (r#"{"schemaVersion":3,"manifests":[]}"#, None, "is 3, not 2"),
+            (
+                r#"{"schemaVersion":"2","manifests":[]}"#,
+                None,
+                "is \"2\", not 2",
+            ),
+            (r#"{"manifests":[]}"#, None, "no `schemaVersion`"),
+            (
+                r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","config":{}}"#,
+                None,
+                "says an image index, but the document is an image manifest",
+            ),
+            (index, Some(OCI_MANIFEST), "the descriptor's `mediaType`"),
+            (
+                r#"{"schemaVersion":2,"manifests":[],"layers":[]}"#,
+                None,
+                "both",
+            ),
+            (
+                r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.artifact.manifest.v1+json","config":{}}"#,
+                None,
+                "not an image manifest or index type",
+            ),
+        ];
+        for (doc, declared, needle) in refused {
+            let e = check_document(doc.as_bytes(), declared).unwrap_err();
+            assert!(e.contains(needle), "{doc}: {e}");
+        }
+    }
+}
