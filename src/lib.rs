@@ -21,7 +21,7 @@ pub mod digest;
 pub mod dockerfile;
 /// File helpers: non-blocking, no-follow opens; whole-file reads; path text.
 pub mod fsio;
-/// OCI layouts and archives, verified blobs, merged layers, static startup check.
+/// Images from layouts, archives, registries and engines; merged layers, content identity, static startup check.
 pub mod image;
 /// Reading the documents users pass (manifests, in-toto statements of them), bounded.
 pub mod load;

@@ -19,7 +19,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut super::Streams<'_>) -> anyhow::Resu
             ("the config", config.path.as_path()),
         ],
     )?;
-    let new = crate::snapshot::take(&config)?;
+    let new = crate::snapshot::take(&config, &super::sources(&args.registry))?;
     super::guard_inputs(&outputs, &config, &new)?;
     if let Some(path) = &args.write_manifest {
         crate::output::write_atomically(path, &new.to_json()?)?;

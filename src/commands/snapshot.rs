@@ -9,7 +9,7 @@ pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::R
     let config = Config::discover(args.config.config.as_deref())?;
     let outputs = [("`--output`", args.output.as_deref())];
     super::guard_outputs(&outputs, &[("the config", config.path.as_path())])?;
-    let manifest = crate::snapshot::take(&config)?;
+    let manifest = crate::snapshot::take(&config, &super::sources(&args.registry))?;
     super::guard_inputs(&outputs, &config, &manifest)?;
     let bytes = match args.format {
         SnapshotFormat::Manifest => manifest.to_json()?,

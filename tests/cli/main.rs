@@ -1,6 +1,9 @@
 //! The one integration-test binary: drives the real `buildproof` binary on real
 //! temporary trees, images and Nix builds. Each file is one capability.
 
+/// The registry tests' servers (docker-registry, token service, proxies, podman).
+#[path = "../registry/support.rs"]
+mod servers;
 mod support;
 
 mod core;
@@ -8,6 +11,7 @@ mod dockerfile;
 mod hostile;
 mod image;
 mod nix;
+mod registry;
 mod reports;
 mod schema;
 mod verify;
