@@ -147,26 +147,35 @@ pub struct SnapshotArgs {
     /// What to write.
     #[arg(long, value_enum, default_value = "manifest")]
     pub format: SnapshotFormat,
+    /// Also attach the manifest, as an in-toto statement, to every component image
+    /// in a registry (`docker://…`), at its digest (an OCI 1.1 referrer).
+    #[arg(long)]
+    pub attach: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The earlier manifest (usually the deployed release's).
+    /// The earlier manifest (usually the deployed release's), or
+    /// `docker://HOST/REPO@sha256:…` for the manifest attached to that image.
     pub base: PathBuf,
-    /// The later manifest.
+    /// The later manifest, or an image whose attached manifest to read.
     pub new: PathBuf,
     /// Config whose `[[accept]]` entries apply (default: found upward, if any).
     #[arg(short = 'c', long = "config", value_name = "CONFIG")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The manifest to compare with (usually the deployed release's).
+    /// The manifest to compare with (usually the deployed release's), or
+    /// `docker://HOST/REPO@sha256:…` (the digest that runs) for the manifest
+    /// attached to that image.
     #[arg(long, value_name = "BASE")]
     pub against: PathBuf,
     #[command(flatten)]
@@ -174,6 +183,11 @@ pub struct CheckArgs {
     /// Also write the new manifest to FILE (atomically).
     #[arg(long, value_name = "FILE")]
     pub write_manifest: Option<PathBuf>,
+    /// When the check passes, attach the new manifest to every component image in
+    /// a registry (`docker://…`), as `snapshot --attach` does; a failing build is
+    /// never attached.
+    #[arg(long)]
+    pub attach: bool,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
@@ -182,7 +196,8 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The manifest of what was built.
+    /// The manifest of what was built, or `docker://HOST/REPO@sha256:…` for the
+    /// manifest attached to that image.
     pub built: PathBuf,
     /// What runs: a manifest, Kubernetes or ECS JSON, or a list of Nix store paths.
     #[arg(long, value_name = "RUNNING")]
@@ -194,8 +209,15 @@ pub struct VerifyArgs {
     /// Config whose `[[accept]]` entries apply (default: found upward, if any).
     #[arg(short = 'c', long = "config", value_name = "CONFIG")]
     pub config: Option<PathBuf>,
+    /// For each container that runs another image than the one built, ask its
+    /// registry for the buildproof manifest attached to the running digest, and say
+    /// which release (label, git commit, snapshot time) actually runs.
+    #[arg(long)]
+    pub identify_running: bool,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,8 @@
 //! The library does the work and never prints; `main.rs` parses arguments, calls
 //! [`commands::run`], prints errors and picks the exit code.
 
+/// The manifest travels with the image: statements attached to registry images, read back.
+pub mod attach;
 /// in-toto statements: writing a manifest as one, unwrapping envelopes that carry one.
 pub mod attest;
 /// Verified blob reads: size and SHA-256 checked as the bytes stream.

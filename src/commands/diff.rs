@@ -1,4 +1,5 @@
-//! `buildproof diff BASE NEW`.
+//! `buildproof diff BASE NEW`. Either may be an image (`docker://…@sha256:…`):
+//! the manifest attached to it is read.
 
 use crate::cli::DiffArgs;
 use crate::config::Config;
@@ -10,9 +11,16 @@ pub(super) fn run(args: &DiffArgs, io: &mut super::Streams<'_>) -> anyhow::Resul
         reads.push(("the config", c.as_path()));
     }
     super::guard_outputs(&[("`--output`", args.report.output.as_deref())], &reads)?;
-    let base = crate::load::manifest(&args.base)?;
-    let new = crate::load::manifest(&args.new)?;
+    let base = super::attached::read_manifest(&args.base, &args.registry)?;
+    let new = super::attached::read_manifest(&args.new, &args.registry)?;
     let config = Config::discover_optional(args.config.as_deref())?;
-    let report = super::diff_report("diff", &base, &new, Context::today(config.as_ref()));
+    let mut report = super::diff_report(
+        "diff",
+        &base.manifest,
+        &new.manifest,
+        Context::today(config.as_ref()),
+    );
+    super::attached::note_attached("base", &base, &mut report, io)?;
+    super::attached::note_attached("new", &new, &mut report, io)?;
     super::emit_report(&report, &args.report, io)
 }

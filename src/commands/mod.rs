@@ -2,6 +2,7 @@
 //! library modules, and hand a [`Report`](crate::report::Report) to `report/`. Returns
 //! the exit code of a judged run; an `Err` means the run could not be judged (exit 2).
 
+mod attached;
 mod check;
 mod diff;
 mod dockerfile;

@@ -1,4 +1,6 @@
 //! `buildproof snapshot`: write the manifest; exit 1 if the new image cannot start.
+//! With `--attach`, the manifest is then attached to the component images in
+//! registries, whatever the verdict: it is the record of this build either way.
 
 use crate::cli::{SnapshotArgs, SnapshotFormat};
 use crate::config::Config;
@@ -7,6 +9,9 @@ use crate::rules::{self, Context, RuleId};
 
 pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     let config = Config::discover(args.config.config.as_deref())?;
+    if args.attach {
+        super::attached::plan_attach(&config)?;
+    }
     let outputs = [("`--output`", args.output.as_deref())];
     super::guard_outputs(&outputs, &[("the config", config.path.as_path())])?;
     let manifest = crate::snapshot::take(&config, &super::sources(&args.registry))?;
@@ -16,6 +21,9 @@ pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::R
         SnapshotFormat::InToto => crate::attest::statement(&manifest)?,
     };
     super::emit(args.output.as_deref(), &bytes, io)?;
+    if args.attach {
+        super::attached::attach_manifest(&config, &manifest, &args.registry, io)?;
+    }
 
     // The manifest owns stdout; what the snapshot alone can tell goes to stderr. Only
     // an image that cannot start fails a snapshot (SPEC.md); the rest is for `check`.

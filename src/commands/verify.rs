@@ -1,6 +1,8 @@
 //! `buildproof verify BUILT --running RUNNING`: what runs must be what was built.
-//! BUILT is a manifest (or an in-toto statement of one); RUNNING is any running state
-//! `deploy::read` detects.
+//! BUILT is a manifest (or an in-toto statement of one, or an image whose attached
+//! manifest is read); RUNNING is any running state `deploy::read` detects. With
+//! `--identify-running`, each container that runs another image is named by the
+//! release attached to its running digest.
 
 use crate::cli::VerifyArgs;
 use crate::config::Config;
@@ -17,7 +19,8 @@ pub(super) fn run(args: &VerifyArgs, io: &mut super::Streams<'_>) -> anyhow::Res
         reads.push(("the config", c.as_path()));
     }
     super::guard_outputs(&[("`--output`", args.report.output.as_deref())], &reads)?;
-    let mut built = crate::load::manifest(&args.built)?;
+    let loaded = super::attached::read_manifest(&args.built, &args.registry)?;
+    let mut built = loaded.manifest.clone();
     if !args.components.is_empty() {
         if let Some(unknown) = args
             .components
@@ -41,7 +44,10 @@ pub(super) fn run(args: &VerifyArgs, io: &mut super::Streams<'_>) -> anyhow::Res
     }
     let running = deploy::read(&args.running)?;
     let config = Config::discover_optional(args.config.as_deref())?;
-    let findings = rules::verify(&built, &running, Context::today(config.as_ref()));
+    let mut findings = rules::verify(&built, &running, Context::today(config.as_ref()));
+    if args.identify_running {
+        findings = super::attached::identify_running(findings, &running, &args.registry)?;
+    }
     let mut report = Report::new(
         "verify",
         built.components.keys().cloned().collect(),
@@ -52,5 +58,6 @@ pub(super) fn run(args: &VerifyArgs, io: &mut super::Streams<'_>) -> anyhow::Res
         "running".into(),
         serde_json::Value::from(format!("{} ({})", args.running.display(), running.format())),
     );
+    super::attached::note_attached("built", &loaded, &mut report, io)?;
     super::emit_report(&report, &args.report, io)
 }

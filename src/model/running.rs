@@ -49,6 +49,29 @@ pub struct Container {
     pub not_running: Option<String>,
 }
 
+/// Which release an image is, by the buildproof manifest attached to it in its
+/// registry (`verify --identify-running`): what a rollback left running, named.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RunningRelease {
+    /// `docker://host/repo@sha256:…`, the image the manifest is attached to.
+    pub image: String,
+    /// The artifact that carried the manifest.
+    pub artifact: Digest,
+    /// The manifest's `created`.
+    pub created: String,
+    /// The manifest's `label` (`--label`), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The manifest's git commit, and whether the tree was dirty, when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dirty: Option<bool>,
+    /// The tool that wrote it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
+}
+
 /// An image reference split into its parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageRef {

@@ -5,12 +5,15 @@
 //!   normalisation, `docker-daemon:NAME[:TAG]`, and `--platform`;
 //! - [`Client`]: manifests (OCI and Docker schema 2, indexes and manifest lists
 //!   resolved to one platform), blobs verified as they stream ([`BlobReader`]), layers
-//!   prefetched in parallel ([`Prefetch`]), pushes, tags and referrers;
+//!   prefetched in parallel ([`Prefetch`]), pushes, tags;
+//! - [`artifact`]: OCI 1.1 artifacts attached to a manifest (`subject`), pushed and
+//!   listed through the referrers API or the referrers tag scheme;
 //! - [`auth`]: credentials (auth files, credential helpers) and challenges;
 //! - [`daemon`]: `GET /images/{name}/get` streamed from the engine's socket.
 //!
 //! The client never prints and never puts a credential in an error.
 
+mod artifact;
 pub mod auth;
 mod blob;
 mod client;
@@ -26,6 +29,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use ureq::http::Method;
 
+pub use artifact::{Artifact, Attached, EMPTY_JSON, Listing, Referrers, Subject, referrers_tag};
 pub use auth::Credential;
 pub use blob::{BlobReader, RESUMES};
 pub use client::Client;

@@ -29,7 +29,9 @@ use crate::model::RuleId;
 use crate::model::finding::Finding;
 use crate::model::image::{IdentityBasis, ImageRecord, Transport};
 use crate::model::manifest::{ComponentRecord, Manifest};
-use crate::model::running::{Container, ImageRef, Running, recorded_repository, store_path_name};
+use crate::model::running::{
+    Container, ImageRef, Running, RunningRelease, recorded_repository, store_path_name,
+};
 
 /// The rules `verify` evaluates, for reports that list their checks.
 pub const VERIFY_RULES: &[RuleId] = &[
@@ -211,6 +213,62 @@ fn against_containers(
         }
     }
     findings
+}
+
+/// What `verify --identify-running` learned of the image a `deployed-mismatch`
+/// container runs, from the buildproof manifest attached to it in its registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunningIdentity {
+    /// The newest buildproof manifest attached to the running digest.
+    Release(RunningRelease),
+    /// The registry lists no buildproof manifest for it.
+    NoneAttached,
+    /// The registry could not be asked, or answered with something unreadable: why.
+    Unknown(String),
+}
+
+/// Says which release a mismatched container runs: the silent rollback named by
+/// its release, not only by a digest. The message gains a sentence and
+/// `details.running_release` the release; the fingerprint is unchanged (the same
+/// mismatch, better explained), so an `[[accept]]` of it still applies.
+#[must_use]
+pub fn name_running_release(mut finding: Finding, identity: &RunningIdentity) -> Finding {
+    match identity {
+        RunningIdentity::Release(r) => {
+            let git = r.commit.as_ref().map(|commit| {
+                let short = &commit[..commit.len().min(12)];
+                if r.dirty == Some(true) {
+                    format!("git {short}, dirty tree")
+                } else {
+                    format!("git {short}")
+                }
+            });
+            let what = match (&r.label, git) {
+                (Some(label), Some(git)) => {
+                    format!("release `{label}` ({git}, snapshot {})", r.created)
+                }
+                (Some(label), None) => format!("release `{label}` (snapshot {})", r.created),
+                (None, Some(git)) => format!("the build snapshotted at {} ({git})", r.created),
+                (None, None) => format!("the build snapshotted at {}", r.created),
+            };
+            finding.message.push_str(&format!(
+                "; the running image is {what}, by the buildproof manifest attached to it"
+            ));
+            finding.with_detail("running_release", r)
+        }
+        RunningIdentity::NoneAttached => {
+            finding.message.push_str(
+                "; no buildproof manifest is attached to the running image, so which release it is cannot be told",
+            );
+            finding.with_detail("running_release", serde_json::Value::Null)
+        }
+        RunningIdentity::Unknown(why) => {
+            finding
+                .message
+                .push_str(&format!("; which release runs could not be told: {why}"));
+            finding.with_detail("running_release_error", why)
+        }
+    }
 }
 
 /// Why nothing matched, and the workloads that would have matched but run nothing.

@@ -6,6 +6,7 @@
 mod servers;
 mod support;
 
+mod attach;
 mod core;
 mod dockerfile;
 mod hostile;

@@ -20,13 +20,13 @@ use crate::support::{assert_bad_input, assert_exit, buildproof, findings, stderr
 const REPO: &str = "team/app";
 
 /// The smallest static ELF64 startup verification accepts.
-fn tiny_elf() -> Vec<u8> {
+pub(crate) fn tiny_elf() -> Vec<u8> {
     let mut h = b"\x7fELF\x02\x01\x01".to_vec();
     h.resize(64, 0);
     h
 }
 
-fn image(arch: &'static str, motd: &str) -> TestImage {
+pub(crate) fn image(arch: &'static str, motd: &str) -> TestImage {
     TestImage {
         os: "linux",
         arch,
@@ -38,7 +38,7 @@ fn image(arch: &'static str, motd: &str) -> TestImage {
 }
 
 /// buildproof in `home`, with no auth file, proxy or engine of the machine's.
-fn bp(home: &Path, args: &[&str]) -> Output {
+pub(crate) fn bp(home: &Path, args: &[&str]) -> Output {
     let mut c = buildproof();
     c.current_dir(home)
         .env("HOME", home)
@@ -59,7 +59,7 @@ fn bp(home: &Path, args: &[&str]) -> Output {
     c.args(args).output().unwrap()
 }
 
-fn json(o: &Output) -> Value {
+pub(crate) fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
 }
 
@@ -82,7 +82,7 @@ fn write_auth(path: &Path, host: &str, user: &str, password: &str) {
     .unwrap();
 }
 
-fn snapshot_config(home: &Path, image: &str, extra: &str) {
+pub(crate) fn snapshot_config(home: &Path, image: &str, extra: &str) {
     std::fs::create_dir_all(home.join("src")).unwrap();
     std::fs::write(home.join("src/main.c"), "int main;").unwrap();
     std::fs::write(
