@@ -224,9 +224,18 @@ impl Client {
                 what: what.clone(),
             };
             let resp = self.send(&req)?;
+            let index_type = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_none_or(|t| t.starts_with(OCI_INDEX) || t.starts_with("application/json"));
             match resp.status().as_u16() {
-                200 => {}
-                404 if page == 0 => {
+                200 if index_type || page > 0 => {}
+                // A registry without the API answers 404 (the spec's word); some
+                // answer 400 or 406 for a route they do not know, or 200 with a
+                // page that is no index; go-containerregistry falls back on all of
+                // these, and so do we.
+                200 | 400 | 404 | 406 if page == 0 => {
                     drop(read_small(resp));
                     let mut list = match self.tag_index(reference, digest)? {
                         TagIndex::Index(index) => entries(&index, reference, &what)?,

@@ -564,3 +564,67 @@ fn a_registry_with_the_referrers_api_gets_no_tag() {
     assert_exit(&o, 0);
     assert!(stderr(&o).contains("nothing added"), "{}", stderr(&o));
 }
+
+/// A Python with the ORAS project's Python client (`oras` on PyPI):
+/// `$BUILDPROOF_ORAS_PYTHON`, else `python3`. Missing, the test is skipped locally
+/// and fails under CI (`.ci/run` installs it).
+fn oras_python() -> Option<String> {
+    let python = std::env::var("BUILDPROOF_ORAS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let found = Command::new(&python)
+        .args(["-c", "import oras.client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "`{python}` cannot import `oras` under CI; .ci/run installs it"
+        );
+        eprintln!("skipped: `{python}` cannot import `oras` (pip install oras)");
+    }
+    found.then_some(python)
+}
+
+/// Another client reads what was attached: ORAS's Python client fetches the artifact
+/// manifest by digest (valid by its manifest schema), pulls the statement under the
+/// file name the layer's title gives, and buildproof reads that file as a manifest.
+#[test]
+fn oras_pulls_the_attached_statement() {
+    let Some(s) = Setup::new("oras\n") else {
+        return;
+    };
+    let Some(python) = oras_python() else { return };
+    let host = s.reg.host();
+    assert_exit(&s.bp(&["snapshot", "--attach", "-o", "m.json"]), 0);
+    let index = skopeo_json(
+        &["inspect", "--raw"],
+        &host,
+        &format!(":sha256-{}", s.digest.hex()),
+    );
+    let artifact = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    let out = s.home().join("pulled");
+    let script = r#"
+import sys, jsonschema, oras.client, oras.schemas
+host, target, outdir = sys.argv[1:4]
+client = oras.client.OrasClient(hostname=host, insecure=True)
+manifest = client.get_manifest(target)
+jsonschema.validate(manifest, schema=oras.schemas.manifest)
+print(manifest["artifactType"], manifest["subject"]["digest"])
+for path in client.pull(target=target, outdir=outdir):
+    print(path)
+"#;
+    let said = run(Command::new(&python).args([
+        "-c",
+        script,
+        &host,
+        &format!("{host}/{REPO}@{artifact}"),
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        said.starts_with(&format!("{IN_TOTO} {}", s.digest)),
+        "{said}"
+    );
+    let pulled = out.join("buildproof.intoto.json");
+    assert!(said.contains(pulled.to_str().unwrap()), "{said}");
+    let o = s.bp(&["diff", pulled.to_str().unwrap(), "m.json"]);
+    assert_exit(&o, 0);
+}
