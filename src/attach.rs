@@ -300,6 +300,14 @@ pub fn fetch(image: &str, client: &Client) -> Result<Found, AttachError> {
     let via = found.via.describe(&digest);
     let mut list = found.list.into_iter();
     let Some(newest) = list.next() else {
+        // Nothing refers to it; say so plainly when there is no such image at all
+        // (a mistyped digest, another repository).
+        if let Err(source @ RegistryError::NotFound { .. }) = client.subject(&reference, &digest) {
+            return Err(AttachError::Read {
+                image: shown,
+                source,
+            });
+        }
         return Err(none_attached(&shown, &via, found.other_types));
     };
     let bytes = match newest.statement {

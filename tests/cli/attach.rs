@@ -322,6 +322,10 @@ fn an_image_without_an_attached_manifest_is_exit_2_with_the_hint() {
     ] {
         assert_bad_input(&s.bp(&args), "no buildproof manifest is attached");
     }
+    // A digest that names no image at all is said to be that, not a missing
+    // attachment.
+    let nothing = format!("docker://{host}/{REPO}@{}", Digest::of(b"no such image"));
+    assert_bad_input(&s.bp(&["check", "--against", &nothing]), "manifest unknown");
     // `--attach` with no registry image in the config: refused before any work.
     snapshot_config(s.home(), "local.oci", "");
     assert_bad_input(
@@ -630,4 +634,63 @@ for path in client.pull(target=target, outdir=outdir):
     assert!(said.contains(pulled.to_str().unwrap()), "{said}");
     let o = s.bp(&["diff", pulled.to_str().unwrap(), "m.json"]);
     assert_exit(&o, 0);
+}
+
+/// Kubernetes reports the index digest of a multi-platform image: the manifest is
+/// attached there too, and read from there.
+#[test]
+fn a_multi_platform_image_carries_the_manifest_at_its_index_digest_too() {
+    if !require_tools(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path();
+    let reg = Registry::start(&home.join("reg"), Auth::None);
+    let layout = write_layout(
+        &home.join("img"),
+        "multi",
+        &[image("amd64", "x86\n"), image("arm64", "arm\n")],
+    );
+    push(&layout, "multi", &reg, REPO, None, None);
+    let host = reg.host();
+    let index = layout.index.unwrap();
+    snapshot_config(home, &format!("docker://{host}/{REPO}:multi"), "");
+    let flags = ["--tls-verify=false", "--platform", "linux/amd64"];
+    let mut args = vec!["snapshot", "--attach", "-o", "m.json"];
+    args.extend(flags);
+    let o = bp(home, &args);
+    assert_exit(&o, 0);
+    let err = stderr(&o);
+    for digest in [layout.manifests[0], index] {
+        assert!(
+            err.contains(&format!(
+                "attached the manifest to `docker://{host}/{REPO}@{digest}`"
+            )),
+            "{err}"
+        );
+        assert!(tags(&host).contains(&format!("sha256-{}", digest.hex())));
+    }
+    let subject = skopeo_json(
+        &["inspect", "--raw"],
+        &host,
+        &format!(
+            "@{}",
+            skopeo_json(
+                &["inspect", "--raw"],
+                &host,
+                &format!(":sha256-{}", index.hex())
+            )["manifests"][0]["digest"]
+                .as_str()
+                .unwrap()
+        ),
+    )["subject"]
+        .clone();
+    assert_eq!(
+        subject["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let against = format!("docker://{host}/{REPO}@{index}");
+    let mut args = vec!["check", "--against", against.as_str()];
+    args.extend(flags);
+    assert_exit(&bp(home, &args), 0);
 }
