@@ -6,7 +6,7 @@
 //! - [`Client`]: manifests (OCI and Docker schema 2, indexes and manifest lists
 //!   resolved to one platform), blobs verified as they stream ([`BlobReader`]), layers
 //!   prefetched in parallel ([`Prefetch`]), pushes, tags;
-//! - [`artifact`]: OCI 1.1 artifacts attached to a manifest (`subject`), pushed and
+//! - `artifact.rs`: OCI 1.1 artifacts attached to a manifest (`subject`), pushed and
 //!   listed through the referrers API or the referrers tag scheme;
 //! - [`auth`]: credentials (auth files, credential helpers) and challenges;
 //! - [`daemon`]: `GET /images/{name}/get` streamed from the engine's socket.
