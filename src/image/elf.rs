@@ -480,7 +480,11 @@ pub fn system_dirs(image: &[u8]) -> Vec<String> {
             dirs.push(String::from_utf8_lossy(&s[..s.len() - 1]).into_owned());
             pos += len + 1;
         }
-        if dirs.len() >= 2 && dirs.iter().any(|d| d.split('/').any(|c| c.starts_with("lib"))) {
+        if dirs.len() >= 2
+            && dirs
+                .iter()
+                .any(|d| d.split('/').any(|c| c.starts_with("lib")))
+        {
             return dirs
                 .into_iter()
                 .map(|d| if d.is_empty() { "/".to_owned() } else { d })

@@ -450,11 +450,7 @@ impl LayerChanges {
                 )),
             }
         }
-        let mut removed = Removed {
-            fs,
-            layer,
-            budget,
-        };
+        let mut removed = Removed { fs, layer, budget };
         for dir in &self.opaque {
             removed.under(dir)?;
         }

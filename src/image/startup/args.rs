@@ -146,12 +146,7 @@ pub(super) fn wrapper(names: &[&str], args: &[String]) -> Option<Wrapped> {
 
 /// POSIX `getopt` with a leading `+` (stop at the first operand): `spec` as getopt
 /// takes it, `exits` the letters that print something and exit.
-fn getopt_short(
-    name: &'static str,
-    args: &[String],
-    spec: &str,
-    exits: &str,
-) -> Option<Wrapped> {
+fn getopt_short(name: &'static str, args: &[String], spec: &str, exits: &str) -> Option<Wrapped> {
     getopt_long(name, args, spec, exits, &[], &[])
 }
 
@@ -347,7 +342,10 @@ fn setpriv(args: &[String]) -> Option<Wrapped> {
         if a == "--" {
             break;
         }
-        if matches!(a.as_str(), "-d" | "--dump" | "-h" | "--help" | "-V" | "--version") {
+        if matches!(
+            a.as_str(),
+            "-d" | "--dump" | "-h" | "--help" | "-V" | "--version"
+        ) {
             return None;
         }
         let Some(body) = a.strip_prefix("--") else {
@@ -389,9 +387,8 @@ fn setpriv(args: &[String]) -> Option<Wrapped> {
         }
     }
     w.argv = args.get(i..).unwrap_or_default().to_vec();
-    w.switch = (uid.is_some() || gid.is_some() || groups != Groups::Keep).then_some(
-        Switch::Setpriv { uid, gid, groups },
-    );
+    w.switch = (uid.is_some() || gid.is_some() || groups != Groups::Keep)
+        .then_some(Switch::Setpriv { uid, gid, groups });
     Some(w)
 }
 
@@ -666,7 +663,13 @@ fn perl(args: &[String]) -> Option<ScriptArg> {
                 'l' | '0' => {
                     let hex = c == '0' && chars.next_if(|&(_, d)| d == 'x').is_some();
                     while chars
-                        .next_if(|&(_, d)| if hex { d.is_ascii_hexdigit() } else { ('0'..='7').contains(&d) })
+                        .next_if(|&(_, d)| {
+                            if hex {
+                                d.is_ascii_hexdigit()
+                            } else {
+                                ('0'..='7').contains(&d)
+                            }
+                        })
                         .is_some()
                     {}
                 }
@@ -727,8 +730,8 @@ fn shell(args: &[String]) -> Option<ScriptArg> {
         if a.starts_with("--") {
             match a.as_str() {
                 "--rcfile" | "--init-file" => i += 1,
-                "--login" | "--noprofile" | "--norc" | "--posix" | "--restricted"
-                | "--verbose" | "--noediting" | "--debugger" => {}
+                "--login" | "--noprofile" | "--norc" | "--posix" | "--restricted" | "--verbose"
+                | "--noediting" | "--debugger" => {}
                 _ => return None, // --help, --version, …
             }
             continue;
@@ -833,17 +836,92 @@ pub(super) struct SimpleCommand {
 /// reserved words, special and regular builtins, and the common bash/ash/ksh ones.
 const SHELL_BUILTINS: &[&str] = &[
     // reserved words
-    "!", "{", "}", "(", "case", "do", "done", "elif", "else", "esac", "fi", "for", "if", "in",
-    "then", "until", "while", "[[", "]]", "function", "select", "time", "coproc",
+    "!",
+    "{",
+    "}",
+    "(",
+    "case",
+    "do",
+    "done",
+    "elif",
+    "else",
+    "esac",
+    "fi",
+    "for",
+    "if",
+    "in",
+    "then",
+    "until",
+    "while",
+    "[[",
+    "]]",
+    "function",
+    "select",
+    "time",
+    "coproc",
     // special builtins
-    ":", ".", "break", "continue", "eval", "exec", "exit", "export", "readonly", "return", "set",
-    "shift", "times", "trap", "unset", // regular builtins
-    "[", "alias", "bg", "cd", "command", "echo", "false", "fc", "fg", "getopts", "hash", "jobs",
-    "kill", "newgrp", "printf", "pwd", "read", "test", "true", "type", "ulimit", "umask",
-    "unalias", "wait", // bash, ash, ksh
-    "source", "local", "let", "declare", "typeset", "builtin", "caller", "compgen", "complete",
-    "dirs", "disown", "enable", "help", "history", "logout", "mapfile", "popd", "pushd",
-    "readarray", "shopt", "suspend", "print", "whence",
+    ":",
+    ".",
+    "break",
+    "continue",
+    "eval",
+    "exec",
+    "exit",
+    "export",
+    "readonly",
+    "return",
+    "set",
+    "shift",
+    "times",
+    "trap",
+    "unset", // regular builtins
+    "[",
+    "alias",
+    "bg",
+    "cd",
+    "command",
+    "echo",
+    "false",
+    "fc",
+    "fg",
+    "getopts",
+    "hash",
+    "jobs",
+    "kill",
+    "newgrp",
+    "printf",
+    "pwd",
+    "read",
+    "test",
+    "true",
+    "type",
+    "ulimit",
+    "umask",
+    "unalias",
+    "wait", // bash, ash, ksh
+    "source",
+    "local",
+    "let",
+    "declare",
+    "typeset",
+    "builtin",
+    "caller",
+    "compgen",
+    "complete",
+    "dirs",
+    "disown",
+    "enable",
+    "help",
+    "history",
+    "logout",
+    "mapfile",
+    "popd",
+    "pushd",
+    "readarray",
+    "shopt",
+    "suspend",
+    "print",
+    "whence",
 ];
 
 /// A word that means the same to every shell: no quoting, expansion, globbing,
@@ -912,28 +990,52 @@ pub(super) fn simple_command(script: &str) -> Option<SimpleCommand> {
 mod tests {
     use super::*;
 
+    type WrapperCase<'a> = (&'a str, &'a [&'a str], Option<&'a [&'a str]>);
+    type ScriptCase<'a> = (&'a str, &'a [&'a str], Option<(&'a str, bool)>);
+    type ShellCase<'a> = (&'a [&'a str], Option<(&'a [&'a str], bool)>);
+
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| (*s).to_owned()).collect()
     }
 
     #[test]
     fn wrappers_find_their_command() {
-        let cases: &[(&str, &[&str], Option<&[&str]>)] = &[
-            ("tini", &["--", "python3", "app.py"], Some(&["python3", "app.py"])),
+        let cases: &[WrapperCase] = &[
+            (
+                "tini",
+                &["--", "python3", "app.py"],
+                Some(&["python3", "app.py"]),
+            ),
             ("tini", &["-s", "-p", "SIGTERM", "--", "x"], Some(&["x"])),
             ("tini", &["-vvg", "x", "-y"], Some(&["x", "-y"])),
             ("tini", &["--version"], None),
             ("tini", &["-q", "x"], None),
-            ("dumb-init", &["--", "python", "app.py"], Some(&["python", "app.py"])),
+            (
+                "dumb-init",
+                &["--", "python", "app.py"],
+                Some(&["python", "app.py"]),
+            ),
             ("dumb-init", &["-c", "--rewrite", "15:2", "x"], Some(&["x"])),
-            ("dumb-init", &["--rewrite=15:2", "-r", "1:2", "x"], Some(&["x"])),
+            (
+                "dumb-init",
+                &["--rewrite=15:2", "-r", "1:2", "x"],
+                Some(&["x"]),
+            ),
             ("catatonit", &["-g", "--", "/srv"], Some(&["/srv"])),
             ("gosu", &["nobody", "python3", "x"], Some(&["python3", "x"])),
             ("gosu", &["--help"], None),
             ("su-exec", &["app:app", "x"], Some(&["x"])),
             ("env", &["-i", "python3", "/a"], Some(&["python3", "/a"])),
-            ("env", &["-S", "python3 -u /a"], Some(&["python3", "-u", "/a"])),
-            ("env", &["-S python3 -u", "/a"], Some(&["python3", "-u", "/a"])),
+            (
+                "env",
+                &["-S", "python3 -u /a"],
+                Some(&["python3", "-u", "/a"]),
+            ),
+            (
+                "env",
+                &["-S python3 -u", "/a"],
+                Some(&["python3", "-u", "/a"]),
+            ),
             ("env", &["-Spython3", "/a"], Some(&["python3", "/a"])),
             ("env", &["A=1", "B=2", "x", "C=3"], Some(&["x", "C=3"])),
             ("env", &["-u", "HOME", "--", "x"], Some(&["x"])),
@@ -943,7 +1045,13 @@ mod tests {
             ("env", &[], Some(&[])),
             (
                 "setpriv",
-                &["--reuid=65534", "--regid", "65534", "--clear-groups", "python3"],
+                &[
+                    "--reuid=65534",
+                    "--regid",
+                    "65534",
+                    "--clear-groups",
+                    "python3",
+                ],
                 Some(&["python3"]),
             ),
             ("setpriv", &["--reu=1", "x"], None),
@@ -986,36 +1094,80 @@ mod tests {
 
     #[test]
     fn interpreter_scripts() {
-        let cases: &[(&str, &[&str], Option<(&str, bool)>)] = &[
+        let cases: &[ScriptCase] = &[
             ("python3", &["-u", "/app/x.py"], Some(("/app/x.py", true))),
-            ("python3.11", &["-uB", "-W", "ignore", "x.py", "-m"], Some(("x.py", true))),
-            ("python3", &["-Wignore", "-X", "dev", "x.py"], Some(("x.py", true))),
+            (
+                "python3.11",
+                &["-uB", "-W", "ignore", "x.py", "-m"],
+                Some(("x.py", true)),
+            ),
+            (
+                "python3",
+                &["-Wignore", "-X", "dev", "x.py"],
+                Some(("x.py", true)),
+            ),
             ("python3", &["-u", "-m", "mod"], None),
             ("python3", &["-c", "print(1)"], None),
             ("python3", &["-"], None),
             ("python3", &[], None),
             ("python", &["--", "-x.py"], Some(("-x.py", true))),
             ("node", &["/app/app.js"], Some(("/app/app.js", true))),
-            ("node", &["--enable-source-maps", "-r", "dotenv/config", "a.js"], Some(("a.js", true))),
-            ("node", &["--max-old-space-size=4096", "a.js"], Some(("a.js", true))),
-            ("node", &["--some-new-option", "a.js"], Some(("a.js", false))),
+            (
+                "node",
+                &["--enable-source-maps", "-r", "dotenv/config", "a.js"],
+                Some(("a.js", true)),
+            ),
+            (
+                "node",
+                &["--max-old-space-size=4096", "a.js"],
+                Some(("a.js", true)),
+            ),
+            (
+                "node",
+                &["--some-new-option", "a.js"],
+                Some(("a.js", false)),
+            ),
             ("node", &["-e", "1"], None),
             ("nodejs", &["--", "a.js"], Some(("a.js", true))),
-            ("ruby", &["-w", "-Ilib", "-r", "json", "app.rb"], Some(("app.rb", true))),
+            (
+                "ruby",
+                &["-w", "-Ilib", "-r", "json", "app.rb"],
+                Some(("app.rb", true)),
+            ),
             ("ruby3.1", &["-e", "puts 1"], None),
             ("ruby", &["-S", "rake"], None),
-            ("perl", &["-w", "-I", "lib", "app.pl"], Some(("app.pl", true))),
+            (
+                "perl",
+                &["-w", "-I", "lib", "app.pl"],
+                Some(("app.pl", true)),
+            ),
             ("perl", &["-Mstrict", "-le", "print"], None),
             ("perl5.36.0", &["-T", "x.pl"], Some(("x.pl", true))),
             ("php", &["/app/app.php"], Some(("/app/app.php", true))),
-            ("php8.2", &["-d", "memory_limit=1G", "-f", "a.php"], Some(("a.php", true))),
+            (
+                "php8.2",
+                &["-d", "memory_limit=1G", "-f", "a.php"],
+                Some(("a.php", true)),
+            ),
             ("php", &["-S", "0.0.0.0:80"], None),
             ("php", &["-r", "echo 1;"], None),
             ("sh", &["/app/run.sh"], Some(("/app/run.sh", true))),
-            ("bash", &["-e", "-o", "pipefail", "run.sh", "x"], Some(("run.sh", true))),
+            (
+                "bash",
+                &["-e", "-o", "pipefail", "run.sh", "x"],
+                Some(("run.sh", true)),
+            ),
             ("dash", &["-c", "echo"], None),
-            ("bash", &["--rcfile", "/x", "run.sh"], Some(("run.sh", true))),
-            ("java", &["-Xmx1g", "-Dx=y", "-jar", "/app/app.jar"], Some(("/app/app.jar", true))),
+            (
+                "bash",
+                &["--rcfile", "/x", "run.sh"],
+                Some(("run.sh", true)),
+            ),
+            (
+                "java",
+                &["-Xmx1g", "-Dx=y", "-jar", "/app/app.jar"],
+                Some(("/app/app.jar", true)),
+            ),
             ("java", &["-cp", "/app", "Main"], None),
             ("awk", &["x"], None),
         ];
@@ -1033,11 +1185,20 @@ mod tests {
 
     #[test]
     fn shell_form_commands() {
-        let cases: &[(&[&str], Option<(&[&str], bool)>)] = &[
-            (&["-c", "server --port 80"], Some((&["server", "--port", "80"], true))),
+        let cases: &[ShellCase] = &[
+            (
+                &["-c", "server --port 80"],
+                Some((&["server", "--port", "80"], true)),
+            ),
             (&["-c", "exec /app/server"], Some((&["/app/server"], true))),
-            (&["-c", "exec python3 /app/app.py"], Some((&["python3", "/app/app.py"], true))),
-            (&["-c", "exec gosu app \"$@\""], Some((&["gosu", "app"], false))),
+            (
+                &["-c", "exec python3 /app/app.py"],
+                Some((&["python3", "/app/app.py"], true)),
+            ),
+            (
+                &["-c", "exec gosu app \"$@\""],
+                Some((&["gosu", "app"], false)),
+            ),
             (&["-c", "FOO=1 server"], Some((&["server"], true))),
             (&["-c", "PATH=/x server"], None),
             (&["-c", "server && other"], Some((&["server"], false))),
@@ -1047,7 +1208,10 @@ mod tests {
             (&["-c", "\"quoted\""], None),
             (&["-c", "exec -a name server"], None),
             (&["-ec", "server"], Some((&["server"], true))),
-            (&["-o", "pipefail", "-c", "server"], Some((&["server"], true))),
+            (
+                &["-o", "pipefail", "-c", "server"],
+                Some((&["server"], true)),
+            ),
             (&["script.sh"], None),
         ];
         for (args, want) in cases {

@@ -232,7 +232,9 @@ impl<'a> Ctx<'a> {
             let (dirs, from) = match listed {
                 Some(dirs) => (dirs, format!("listed in `{file}`")),
                 None => (
-                    ["/lib", "/usr/local/lib", "/usr/lib"].map(str::to_owned).to_vec(),
+                    ["/lib", "/usr/local/lib", "/usr/lib"]
+                        .map(str::to_owned)
+                        .to_vec(),
                     "musl's default".to_owned(),
                 ),
             };
@@ -245,10 +247,7 @@ impl<'a> Ctx<'a> {
         }
         let (dirs, from) = match loader.filter(|l| !l.system_dirs.is_empty()) {
             Some(l) => (l.system_dirs.clone(), format!("built into `{interp}`")),
-            None => (
-                fallback_dirs(main),
-                "glibc's usual directories".to_owned(),
-            ),
+            None => (fallback_dirs(main), "glibc's usual directories".to_owned()),
         };
         Defaults {
             musl: false,
@@ -277,9 +276,13 @@ impl<'a> Ctx<'a> {
             return self.try_library(&path, main, search);
         }
         let dir_of = |o: &Obj<'_>| {
-            o.path
-                .rsplit_once('/')
-                .map_or("/".to_owned(), |(d, _)| if d.is_empty() { "/".to_owned() } else { d.to_owned() })
+            o.path.rsplit_once('/').map_or("/".to_owned(), |(d, _)| {
+                if d.is_empty() {
+                    "/".to_owned()
+                } else {
+                    d.to_owned()
+                }
+            })
         };
         let program_dir = dir_of(&objs[0]);
         let env_dirs: Vec<String> = run
@@ -292,16 +295,29 @@ impl<'a> Ctx<'a> {
             .collect();
         let requester = &objs[i];
         let try_dirs = |what: String,
-                            dirs: &[String],
-                            origin: &str,
-                            search: &mut Search|
+                        dirs: &[String],
+                        origin: &str,
+                        search: &mut Search|
          -> Option<(String, String, Option<&'a ElfInfo>)> {
             if dirs.is_empty() {
                 return None;
             }
-            search.places.push(format!("{what} `{}`", dirs.join(":")));
-            for dir in dirs {
-                let Some(dir) = expand(dir, origin, &run.cwd) else {
+            let expanded: Vec<Option<String>> =
+                dirs.iter().map(|d| expand(d, origin, &run.cwd)).collect();
+            let written = dirs.join(":");
+            let actual = expanded
+                .iter()
+                .flatten()
+                .map(|d| super::lexical([d]))
+                .collect::<Vec<_>>()
+                .join(":");
+            search.places.push(if actual == written {
+                format!("{what} `{written}`")
+            } else {
+                format!("{what} `{written}` (`{actual}`)")
+            });
+            for dir in expanded {
+                let Some(dir) = dir else {
                     search.uncertain = true;
                     continue;
                 };
@@ -320,7 +336,7 @@ impl<'a> Ctx<'a> {
             while let Some(k) = at {
                 let o = &objs[k];
                 let paths: Vec<String> = rpath(o).iter().chain(runpath(o)).cloned().collect();
-                let what = format!("the search path of `{}`", o.name);
+                let what = format!("the search path of `{}`:", o.name);
                 if let Some(hit) = try_dirs(what, &paths, &dir_of(o), search) {
                     return Some(hit);
                 }
@@ -332,7 +348,7 @@ impl<'a> Ctx<'a> {
                 while let Some(k) = at {
                     let o = &objs[k];
                     if runpath(o).is_empty() {
-                        let what = format!("RPATH of `{}`", o.name);
+                        let what = format!("the RPATH of `{}`:", o.name);
                         if let Some(hit) = try_dirs(what, rpath(o), &dir_of(o), search) {
                             return Some(hit);
                         }
@@ -343,7 +359,7 @@ impl<'a> Ctx<'a> {
             if let Some(hit) = try_dirs("LD_LIBRARY_PATH".into(), &env_dirs, &program_dir, search) {
                 return Some(hit);
             }
-            let what = format!("RUNPATH of `{}`", requester.name);
+            let what = format!("the RUNPATH of `{}`:", requester.name);
             if let Some(hit) = try_dirs(what, runpath(requester), &dir_of(requester), search) {
                 return Some(hit);
             }
@@ -353,7 +369,8 @@ impl<'a> Ctx<'a> {
             match &self.loader_files().cache {
                 Ok(Some(cache)) => {
                     search.places.push("`/etc/ld.so.cache`".to_owned());
-                    let entry = match ldconfig::expected_flags(main.machine, main.wide, main.flags) {
+                    let entry = match ldconfig::expected_flags(main.machine, main.wide, main.flags)
+                    {
                         Some(flags) => cache.lookup(name, flags),
                         None => cache.entries_for(name).find(|e| e.hwcap == 0),
                     };
@@ -509,9 +526,12 @@ impl<'a> Ctx<'a> {
     fn conf_hint(&self, path: &str, name: &str) -> Option<String> {
         let dir = path.rsplit_once('/')?.0;
         let real_dir = resolve(self.fs, dir).ok()?.0;
-        let listed = self.loader_files().conf.dirs.iter().find(|d| {
-            resolve(self.fs, &d.path).is_ok_and(|(real, _)| real == real_dir)
-        })?;
+        let listed = self
+            .loader_files()
+            .conf
+            .dirs
+            .iter()
+            .find(|d| resolve(self.fs, &d.path).is_ok_and(|(real, _)| real == real_dir))?;
         Some(format!(
             "`{}` is listed in `{}` (line {}), but `/etc/ld.so.cache` has no `{name}` from it: \
              `ldconfig` has not run since the library was installed",

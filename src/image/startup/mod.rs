@@ -126,8 +126,8 @@ struct Run {
     cwd: String,
     env: Env,
     /// The command's words are all known (a shell-form command's words stop at the
-    /// first buildproof does not expand): only then is a missing command or script
-    /// argument a problem.
+    /// first buildproof does not expand): only then is a wrapper given no command a
+    /// problem.
     complete: bool,
 }
 
@@ -378,8 +378,16 @@ impl<'a> Ctx<'a> {
                     }
                     near_miss.get_or_insert(found);
                 }
-                // A symlink that leads nowhere: worth naming when nothing is found.
-                Err(why) if why.missing && why.links.len() > 1 => {
+                // A symlink that leads nowhere (`/usr/bin/awk` → `/etc/alternatives/awk`
+                // → a deleted file): worth naming when nothing is found.
+                Err(why)
+                    if why.missing
+                        && self
+                            .fs
+                            .nodes
+                            .get(&physical(self.fs, &candidate))
+                            .is_some_and(|n| n.kind == Kind::Symlink) =>
+                {
                     dangling.get_or_insert(why);
                 }
                 Err(_) => {}
@@ -605,7 +613,9 @@ impl<'a> Ctx<'a> {
                             &found.real,
                             found.node,
                             &run.creds,
-                            &format!("{shown} is a `#!{interp}` script, which its interpreter reads"),
+                            &format!(
+                                "{shown} is a `#!{interp}` script, which its interpreter reads"
+                            ),
                         ));
                     }
                     // The interpreter's argv: [interp, arg?, script].
@@ -851,10 +861,7 @@ impl<'a> Ctx<'a> {
             Groups::Keep => base.groups.clone(),
             Groups::Clear => BTreeSet::new(),
             Groups::Init => member_groups(group_file.as_deref(), name.as_deref()),
-            Groups::List(list) => list
-                .iter()
-                .map(|g| gid_of(g))
-                .collect::<Result<_, _>>()?,
+            Groups::List(list) => list.iter().map(|g| gid_of(g)).collect::<Result<_, _>>()?,
         };
         Ok(creds)
     }
@@ -894,7 +901,8 @@ impl<'a> Ctx<'a> {
             {
                 return;
             }
-            if !s.certain || !run.complete {
+            // Options come before the script: words cut after it do not matter.
+            if !s.certain {
                 return;
             }
             let relative = !s.script.starts_with('/');
@@ -1100,7 +1108,11 @@ pub fn resolve_traced<'a>(fs: &'a MergedFs, path: &str) -> Result<Resolved<'a>, 
                 .join("/")
         );
         let Some(n) = fs.nodes.get(&here) else {
-            let full = lexical([here.as_str()].into_iter().chain(pending.iter().rev().map(String::as_str)));
+            let full = lexical(
+                [here.as_str()]
+                    .into_iter()
+                    .chain(pending.iter().rev().map(String::as_str)),
+            );
             let message = match links.last() {
                 Some(last) => {
                     let chain = links

@@ -420,3 +420,671 @@ fn path_search_takes_the_first_file_with_an_execute_bit() {
         "{p:?}"
     );
 }
+
+/// A minimal ELF64 little-endian shared object or executable: `PT_INTERP` (when
+/// given), `PT_DYNAMIC` with `DT_NEEDED`, `DT_SONAME`, `DT_RUNPATH`, one `PT_LOAD`
+/// over the whole file; `extra` bytes appended (a loader's built-in directories).
+struct ElfSpec<'a> {
+    machine: u16,
+    interp: Option<&'a str>,
+    needed: &'a [&'a str],
+    soname: Option<&'a str>,
+    runpath: Option<&'a str>,
+    extra: &'a [u8],
+}
+
+const X86_64: u16 = 62;
+
+impl Default for ElfSpec<'_> {
+    fn default() -> Self {
+        Self {
+            machine: X86_64,
+            interp: None,
+            needed: &[],
+            soname: None,
+            runpath: None,
+            extra: &[],
+        }
+    }
+}
+
+fn elf_of(spec: &ElfSpec<'_>) -> Vec<u8> {
+    const PHDR: usize = 56;
+    let phnum = if spec.interp.is_some() { 3 } else { 2 };
+    let data_at = 64 + PHDR * phnum;
+    // Strings: offset 0 is the empty string.
+    let mut strtab = vec![0u8];
+    let mut add = |s: &str| {
+        let at = strtab.len() as u64;
+        strtab.extend_from_slice(s.as_bytes());
+        strtab.push(0);
+        at
+    };
+    let mut dynamic: Vec<(u64, u64)> = spec.needed.iter().map(|n| (1, add(n))).collect();
+    if let Some(s) = spec.soname {
+        dynamic.push((14, add(s)));
+    }
+    if let Some(r) = spec.runpath {
+        dynamic.push((29, add(r)));
+    }
+    let interp_at = data_at;
+    let interp = spec.interp.map(|i| format!("{i}\0")).unwrap_or_default();
+    let strtab_at = interp_at + interp.len();
+    let dyn_at = (strtab_at + strtab.len()).next_multiple_of(8);
+    dynamic.push((5, strtab_at as u64));
+    dynamic.push((0, 0));
+    let mut out = vec![0u8; dyn_at + dynamic.len() * 16];
+    out[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+    out[16..18].copy_from_slice(&3u16.to_le_bytes());
+    out[0x12..0x14].copy_from_slice(&spec.machine.to_le_bytes());
+    out[0x20..0x28].copy_from_slice(&64u64.to_le_bytes());
+    out[0x36..0x38].copy_from_slice(&(PHDR as u16).to_le_bytes());
+    out[0x38..0x3a].copy_from_slice(&(phnum as u16).to_le_bytes());
+    let total = (out.len() + spec.extra.len()) as u64;
+    let mut phdrs: Vec<(u32, u64, u64)> = vec![(1, 0, total)];
+    phdrs.push((2, dyn_at as u64, (dynamic.len() * 16) as u64));
+    if spec.interp.is_some() {
+        phdrs.push((3, interp_at as u64, interp.len() as u64));
+    }
+    for (k, (kind, offset, size)) in phdrs.into_iter().enumerate() {
+        let at = 64 + k * PHDR;
+        out[at..at + 4].copy_from_slice(&kind.to_le_bytes());
+        out[at + 8..at + 16].copy_from_slice(&offset.to_le_bytes());
+        out[at + 16..at + 24].copy_from_slice(&offset.to_le_bytes());
+        out[at + 32..at + 40].copy_from_slice(&size.to_le_bytes());
+        out[at + 40..at + 48].copy_from_slice(&size.to_le_bytes());
+    }
+    out[interp_at..interp_at + interp.len()].copy_from_slice(interp.as_bytes());
+    out[strtab_at..strtab_at + strtab.len()].copy_from_slice(&strtab);
+    for (k, (tag, val)) in dynamic.iter().enumerate() {
+        let at = dyn_at + k * 16;
+        out[at..at + 8].copy_from_slice(&tag.to_le_bytes());
+        out[at + 8..at + 16].copy_from_slice(&val.to_le_bytes());
+    }
+    out.extend_from_slice(spec.extra);
+    out
+}
+
+/// An ELF32 i386 file (no segments): a library of the wrong class.
+fn elf32() -> Vec<u8> {
+    let mut h = b"\x7fELF\x01\x01\x01".to_vec();
+    h.resize(52, 0);
+    h[0x12..0x14].copy_from_slice(&3u16.to_le_bytes());
+    h
+}
+
+const LOADER: &str = "/lib64/ld-linux-x86-64.so.2";
+const DEBIAN_DIRS: &[u8] =
+    b"\0/lib/x86_64-linux-gnu/\0/usr/lib/x86_64-linux-gnu/\0/lib/\0/usr/lib/\0";
+
+/// Owned tar entries, borrowed as [`Entry`] for [`layered`].
+type Owned = Vec<(String, tar::EntryType, Vec<u8>, u32)>;
+
+fn entries(owned: &Owned) -> Vec<Entry<'_>> {
+    owned
+        .iter()
+        .map(|(n, k, d, m)| (n.as_str(), *k, d.as_slice(), *m))
+        .collect()
+}
+
+/// A merged-/usr Debian-like base: the loader (with Debian's built-in directories),
+/// libc, `/etc/passwd` with `nobody`, `/bin/sh`.
+fn debian_base() -> Owned {
+    let loader = elf_of(&ElfSpec {
+        soname: Some("ld-linux-x86-64.so.2"),
+        extra: DEBIAN_DIRS,
+        ..ElfSpec::default()
+    });
+    let libc = elf_of(&ElfSpec {
+        soname: Some("libc.so.6"),
+        needed: &["ld-linux-x86-64.so.2"],
+        ..ElfSpec::default()
+    });
+    let sh = elf_of(&ElfSpec {
+        interp: Some(LOADER),
+        needed: &["libc.so.6"],
+        ..ElfSpec::default()
+    });
+    let passwd =
+        b"root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\napp:x:1000:1000::/:/bin/sh\n";
+    let group = b"root:x:0:\nnogroup:x:65534:\napp:x:1000:\nstaff:x:50:app\n";
+    let lib = "usr/lib/x86_64-linux-gnu";
+    vec![
+        ("usr/".into(), DIR, Vec::new(), 0o755),
+        ("usr/bin/".into(), DIR, Vec::new(), 0o755),
+        ("usr/lib64/".into(), DIR, Vec::new(), 0o755),
+        (format!("{lib}/"), DIR, Vec::new(), 0o755),
+        ("bin".into(), SYM, b"usr/bin".to_vec(), 0o777),
+        ("lib".into(), SYM, b"usr/lib".to_vec(), 0o777),
+        ("lib64".into(), SYM, b"usr/lib64".to_vec(), 0o777),
+        (format!("{lib}/ld-linux-x86-64.so.2"), REG, loader, 0o755),
+        (
+            "usr/lib64/ld-linux-x86-64.so.2".into(),
+            SYM,
+            b"/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2".to_vec(),
+            0o777,
+        ),
+        (format!("{lib}/libc.so.6"), REG, libc, 0o755),
+        ("usr/bin/sh".into(), REG, sh, 0o755),
+        ("etc/".into(), DIR, Vec::new(), 0o755),
+        ("etc/passwd".into(), REG, passwd.to_vec(), 0o644),
+        ("etc/group".into(), REG, group.to_vec(), 0o644),
+    ]
+}
+
+/// The base plus `more` in one layer, then `upper` layers.
+fn debian(more: Owned, upper: &[Owned]) -> MergedFs {
+    let mut first = debian_base();
+    first.extend(more);
+    let first = entries(&first);
+    let uppers: Vec<Vec<Entry<'_>>> = upper.iter().map(entries).collect();
+    let mut all: Vec<&[Entry<'_>]> = vec![&first];
+    all.extend(uppers.iter().map(Vec::as_slice));
+    layered(&all)
+}
+
+fn program(needed: &[&str], runpath: Option<&str>) -> Vec<u8> {
+    elf_of(&ElfSpec {
+        interp: Some(LOADER),
+        needed,
+        runpath,
+        ..ElfSpec::default()
+    })
+}
+
+fn library(soname: &str, needed: &[&str]) -> Vec<u8> {
+    elf_of(&ElfSpec {
+        soname: Some(soname),
+        needed,
+        ..ElfSpec::default()
+    })
+}
+
+fn file(path: &str, data: Vec<u8>, mode: u32) -> (String, tar::EntryType, Vec<u8>, u32) {
+    (path.to_owned(), REG, data, mode)
+}
+
+fn kinds(problems: &[Problem]) -> Vec<&'static str> {
+    problems.iter().map(|p| p.kind.id()).collect()
+}
+
+// podman (testdata/debian broken-node-no-libicuuc): `node: error while loading
+// shared libraries: libicuuc.so.72: cannot open shared object file`.
+#[test]
+fn a_library_of_a_library_removed_by_a_later_layer() {
+    let lib = "usr/lib/x86_64-linux-gnu";
+    let fs = debian(
+        vec![
+            file(
+                "usr/bin/node",
+                program(&["libnode.so.108", "libc.so.6"], None),
+                0o755,
+            ),
+            file(
+                &format!("{lib}/libnode.so.108"),
+                library("libnode.so.108", &["libicuuc.so.72", "libc.so.6"]),
+                0o644,
+            ),
+            file(
+                &format!("{lib}/libicuuc.so.72"),
+                library("libicuuc.so.72", &[]),
+                0o644,
+            ),
+        ],
+        &[vec![(
+            format!("{lib}/.wh.libicuuc.so.72"),
+            REG,
+            Vec::new(),
+            0,
+        )]],
+    );
+    let p = run_as(&fs, "", &["node"]);
+    assert_eq!(kinds(&p), ["library-missing"], "{p:?}");
+    let ProblemKind::LibraryMissing {
+        library: name,
+        needed_by,
+        elsewhere,
+    } = &p[0].kind
+    else {
+        unreachable!()
+    };
+    assert_eq!(name, "libicuuc.so.72");
+    assert_eq!(
+        needed_by,
+        &["/usr/bin/node", "/lib/x86_64-linux-gnu/libnode.so.108"]
+    );
+    assert_eq!(*elsewhere, None);
+    let m = &p[0].message;
+    assert!(
+        m.contains("`/usr/bin/node` → `libnode.so.108` → needs `libicuuc.so.72`, which is not in the image (removed in layer 2)"),
+        "{m}"
+    );
+    assert!(
+        m.contains("`/lib/x86_64-linux-gnu`, `/usr/lib/x86_64-linux-gnu`, `/lib`, `/usr/lib` (built into `/lib64/ld-linux-x86-64.so.2`)"),
+        "{m}"
+    );
+    assert!(
+        p[0].files.contains(&format!("/{lib}/libicuuc.so.72")),
+        "{:?}",
+        p[0].files
+    );
+    // Untouched, it starts; libc needs the loader, which is loaded already.
+    let fs = debian(
+        vec![
+            file("usr/bin/node", program(&["libnode.so.108"], None), 0o755),
+            file(
+                &format!("{lib}/libnode.so.108"),
+                library("libnode.so.108", &["libc.so.6"]),
+                0o644,
+            ),
+        ],
+        &[],
+    );
+    assert_eq!(run_as(&fs, "", &["node"]), []);
+}
+
+// podman (testdata/debian ok-ldconf-ldconfig / broken-ldconf-no-ldconfig): the
+// library registered in ld.so.conf.d starts only once `ldconfig` has cached it.
+#[test]
+fn the_cache_finds_what_ldconfig_registered() {
+    let cache = include_bytes!("../../../testdata/ldcache/new.cache").to_vec();
+    let greet = || {
+        file(
+            "opt/greet/lib/libgreet.so.1",
+            library("libgreet.so.1", &[]),
+            0o644,
+        )
+    };
+    let app = || file("usr/bin/greet", program(&["libgreet.so.1"], None), 0o755);
+    let conf = || {
+        vec![
+            file(
+                "etc/ld.so.conf",
+                b"include /etc/ld.so.conf.d/*.conf\n".to_vec(),
+                0o644,
+            ),
+            file(
+                "etc/ld.so.conf.d/greet.conf",
+                b"# greet\n/opt/greet/lib\n".to_vec(),
+                0o644,
+            ),
+        ]
+    };
+    let mut with_cache = conf();
+    with_cache.extend([greet(), app(), file("etc/ld.so.cache", cache, 0o644)]);
+    assert_eq!(run_as(&debian(with_cache, &[]), "", &["greet"]), []);
+    let mut without = conf();
+    without.extend([greet(), app()]);
+    let p = run_as(&debian(without, &[]), "", &["greet"]);
+    assert_eq!(kinds(&p), ["library-missing"], "{p:?}");
+    assert!(
+        matches!(&p[0].kind, ProblemKind::LibraryMissing { elsewhere: Some(e), .. } if e == "/opt/greet/lib/libgreet.so.1")
+    );
+    assert!(
+        p[0].message
+            .contains("`/opt/greet/lib` is listed in `/etc/ld.so.conf.d/greet.conf` (line 2)"),
+        "{}",
+        p[0].message
+    );
+    // LD_LIBRARY_PATH in the image's environment finds it; `env -i` clears it.
+    let mut without = conf();
+    without.extend([greet(), app()]);
+    let fs = debian(without, &[]);
+    let env_file = elf_of(&ElfSpec {
+        interp: Some(LOADER),
+        needed: &["libc.so.6"],
+        ..ElfSpec::default()
+    });
+    let mut more = conf();
+    more.extend([greet(), app(), file("usr/bin/env", env_file, 0o755)]);
+    let fs_env = debian(more, &[]);
+    let s = |argv: &[&str]| Startup {
+        entrypoint: Some(argv.iter().map(|a| (*a).to_owned()).collect()),
+        env: Some(vec!["LD_LIBRARY_PATH=/opt/greet/lib".to_owned()]),
+        ..Startup::default()
+    };
+    assert_eq!(verify(&s(&["greet"]), &fs), []);
+    assert_eq!(verify(&s(&["env", "greet"]), &fs_env), []);
+    let p = verify(&s(&["env", "-i", "greet"]), &fs_env);
+    assert_eq!(kinds(&p), ["library-missing"], "{p:?}");
+    assert!(
+        p[0].message.starts_with("`env` runs `greet`: "),
+        "{}",
+        p[0].message
+    );
+}
+
+// podman (testdata/debian ok-runpath-origin / broken-runpath-origin-missing).
+#[test]
+fn runpath_with_origin() {
+    let app = || {
+        file(
+            "app/bin/app",
+            program(&["libgreet.so.1"], Some("$ORIGIN/../lib")),
+            0o755,
+        )
+    };
+    let greet = |at: &str| file(at, library("libgreet.so.1", &[]), 0o644);
+    let ok = debian(vec![app(), greet("app/lib/libgreet.so.1")], &[]);
+    assert_eq!(run_as(&ok, "", &["/app/bin/app"]), []);
+    let beside = debian(vec![app(), greet("app/bin/libgreet.so.1")], &[]);
+    let p = run_as(&beside, "", &["/app/bin/app"]);
+    assert_eq!(kinds(&p), ["library-missing"], "{p:?}");
+    assert!(
+        p[0].message
+            .contains("the RUNPATH of `/app/bin/app`: `$ORIGIN/../lib` (`/app/lib`)"),
+        "{}",
+        p[0].message
+    );
+    assert!(
+        matches!(&p[0].kind, ProblemKind::LibraryMissing { elsewhere: Some(e), .. } if e == "/app/bin/libgreet.so.1")
+    );
+}
+
+#[test]
+fn libraries_and_loaders_of_another_architecture_do_not_count() {
+    let lib = "usr/lib/x86_64-linux-gnu";
+    // Only a 32-bit libz: ld.so skips it, and so does LD_LIBRARY_PATH: an error.
+    let fs = debian(
+        vec![
+            file("usr/bin/app", program(&["libz.so.1"], None), 0o755),
+            file(&format!("{lib}/libz.so.1"), elf32(), 0o644),
+        ],
+        &[],
+    );
+    let p = run_as(&fs, "", &["/usr/bin/app"]);
+    assert_eq!(kinds(&p), ["library-missing"], "{p:?}");
+    assert!(matches!(
+        &p[0].kind,
+        ProblemKind::LibraryMissing {
+            elsewhere: None,
+            ..
+        }
+    ));
+    assert!(
+        p[0].message.contains(
+            "not in the image as ELF64 x86-64 (`/usr/lib/x86_64-linux-gnu/libz.so.1` is ELF32 i386)"
+        ),
+        "{}",
+        p[0].message
+    );
+    // An AArch64 program whose loader path holds the x86-64 loader.
+    let arm = elf_of(&ElfSpec {
+        machine: 183,
+        interp: Some(LOADER),
+        ..ElfSpec::default()
+    });
+    let fs = debian(vec![file("usr/bin/arm", arm, 0o755)], &[]);
+    let p = run_as(&fs, "", &["/usr/bin/arm"]);
+    assert_eq!(kinds(&p), ["loader-mismatch"], "{p:?}");
+    assert!(
+        p[0].message
+            .contains("is ELF64 x86-64, the program is ELF64 AArch64"),
+        "{}",
+        p[0].message
+    );
+}
+
+#[test]
+fn musl_finds_its_own_libc_and_its_default_dirs() {
+    let musl = "/lib/ld-musl-x86_64.so.1";
+    let fs = layered(&[&[
+        ("lib/", DIR, b"", 0o755),
+        (
+            "lib/ld-musl-x86_64.so.1",
+            REG,
+            &library("libc.musl-x86_64.so.1", &[]),
+            0o755,
+        ),
+        (
+            "usr/lib/libssl.so.3",
+            REG,
+            &library("libssl.so.3", &["libc.musl-x86_64.so.1"]),
+            0o644,
+        ),
+        (
+            "bin/app",
+            REG,
+            &elf_of(&ElfSpec {
+                interp: Some(musl),
+                needed: &["libssl.so.3", "libc.musl-x86_64.so.1", "libpthread.so.0"],
+                ..ElfSpec::default()
+            }),
+            0o755,
+        ),
+        (
+            "bin/bad",
+            REG,
+            &elf_of(&ElfSpec {
+                interp: Some(musl),
+                needed: &["libgone.so.1"],
+                ..ElfSpec::default()
+            }),
+            0o755,
+        ),
+    ]]);
+    assert_eq!(run_as(&fs, "", &["/bin/app"]), []);
+    let p = run_as(&fs, "", &["/bin/bad"]);
+    assert_eq!(kinds(&p), ["library-missing"], "{p:?}");
+    assert!(
+        p[0].message.contains("(musl's default)"),
+        "{}",
+        p[0].message
+    );
+}
+
+const SCRIPT: &[u8] = b"#!/bin/sh\necho started\n";
+
+// podman (testdata/debian broken-script-0711-nobody, ok-script-0711-root,
+// ok-elf-0711-uid): `/bin/sh: 0: cannot open ./entrypoint.sh: Permission denied`
+// for the script as nobody; root reads it; an ELF needs only the x bit.
+#[test]
+fn scripts_must_be_readable_binaries_need_not_be() {
+    let fs = debian(
+        vec![
+            file("app/entrypoint.sh", SCRIPT.to_vec(), 0o711),
+            file("app/grouped.sh", SCRIPT.to_vec(), 0o750),
+            file("app/hello", program(&["libc.so.6"], None), 0o711),
+        ],
+        &[],
+    );
+    let p = run_as(&fs, "nobody", &["/app/entrypoint.sh"]);
+    assert_eq!(kinds(&p), ["not-readable"], "{p:?}");
+    assert!(
+        p[0].message
+            .contains("uid 65534 may not read it: mode 0711"),
+        "{}",
+        p[0].message
+    );
+    assert_eq!(run_as(&fs, "", &["/app/entrypoint.sh"]), []);
+    assert_eq!(run_as(&fs, "65534", &["/app/hello"]), []);
+    // `sh SCRIPT` reads it too.
+    let p = run_as(&fs, "nobody", &["sh", "/app/entrypoint.sh"]);
+    assert_eq!(kinds(&p), ["not-readable"], "{p:?}");
+    // Group 50 (`staff`) lists `app`: its group bits apply.
+    let mut fs = fs;
+    fs.nodes.get_mut("/app/grouped.sh").unwrap().gid = 50;
+    assert_eq!(run_as(&fs, "app", &["/app/grouped.sh"]), []);
+    assert_eq!(
+        kinds(&run_as(&fs, "nobody", &["/app/grouped.sh"])),
+        ["not-executable"]
+    );
+}
+
+fn tool(path: &str) -> (String, tar::EntryType, Vec<u8>, u32) {
+    file(path, program(&["libc.so.6"], None), 0o755)
+}
+
+// podman (testdata/debian broken-tini-missing, broken-dumb-init-python,
+// broken-gosu-unknown-user, broken-gosu-script-0711, broken-setpriv-missing and
+// their ok- look-alikes).
+#[test]
+fn wrappers_run_their_command_as_whom_they_say() {
+    let fs = debian(
+        vec![
+            tool("usr/bin/tini"),
+            tool("usr/bin/dumb-init"),
+            tool("usr/sbin/gosu"),
+            tool("usr/bin/setpriv"),
+            tool("usr/bin/python3"),
+            file("app/entrypoint.sh", SCRIPT.to_vec(), 0o711),
+            file("app/app.py", b"print()\n".to_vec(), 0o600),
+        ],
+        &[],
+    );
+    let check = |argv: &[&str]| kinds(&run_as(&fs, "", argv));
+    assert_eq!(
+        check(&["tini", "--", "python3", "/app/app.py"]),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        check(&["tini", "--", "/app/server"]),
+        ["wrapped-command-missing"]
+    );
+    assert_eq!(check(&["tini", "--"]), ["wrapper-without-command"]);
+    assert_eq!(
+        check(&["/usr/bin/dumb-init", "--", "python", "app.py"]),
+        ["wrapped-command-missing"]
+    );
+    assert_eq!(
+        check(&["gosu", "app", "python3", "/app/app.py"]),
+        ["not-readable"]
+    );
+    assert_eq!(check(&["gosu", "ghost", "python3"]), ["user-unknown"]);
+    assert_eq!(
+        check(&["gosu", "nobody", "/app/entrypoint.sh"]),
+        ["not-readable"]
+    );
+    assert_eq!(
+        check(&["gosu", "root", "/app/entrypoint.sh"]),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        check(&[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "python"
+        ]),
+        ["wrapped-command-missing"]
+    );
+    let p = run_as(&fs, "", &["gosu", "ghost", "python3"]);
+    assert!(matches!(&p[0].kind, ProblemKind::UserUnknown { wrapper: Some(w), .. } if w == "gosu"));
+    assert!(!p[0].kind.about_user(), "fixed at ENTRYPOINT, not USER");
+    let p = run_as(&fs, "", &["tini", "--", "gosu", "nobody", "python"]);
+    assert_eq!(
+        p[0].message,
+        "`tini` runs `gosu`: `gosu` runs `python` as `nobody`: `python` is not found in PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)"
+    );
+}
+
+// podman (testdata/debian broken-python-missing-script, broken-workdir-root-script,
+// ok-workdir-script, ok-python-m): the interpreter starts, then cannot open its
+// script; `-m` names a module, not a path.
+#[test]
+fn interpreter_scripts_resolve_against_the_working_dir() {
+    let fs = debian(
+        vec![
+            tool("usr/bin/python3"),
+            tool("usr/bin/node"),
+            file("app/app.py", b"print()\n".to_vec(), 0o644),
+            file("app/index.js", b"1\n".to_vec(), 0o644),
+        ],
+        &[],
+    );
+    let in_dir = |dir: &str, argv: &[&str]| {
+        let s = Startup {
+            entrypoint: Some(argv.iter().map(|a| (*a).to_owned()).collect()),
+            working_dir: Some(dir.to_owned()),
+            ..Startup::default()
+        };
+        verify(&s, &fs)
+    };
+    assert_eq!(in_dir("/app", &["python3", "app.py"]), []);
+    let p = in_dir("/", &["python3", "app.py"]);
+    assert_eq!(kinds(&p), ["script-missing"], "{p:?}");
+    assert!(
+        p[0].message
+            .contains("no `/app.py` (relative to the working dir `/`)"),
+        "{}",
+        p[0].message
+    );
+    assert_eq!(in_dir("/srv", &["python3", "-u", "-m", "mod"]), []);
+    assert_eq!(
+        kinds(&in_dir("/", &["python3", "-u", "/app/gone.py"])),
+        ["script-missing"]
+    );
+    assert_eq!(in_dir("/app", &["node", "index"]), []);
+    assert_eq!(
+        kinds(&in_dir("/app", &["node", "main"])),
+        ["script-missing"]
+    );
+    // Shell form: `exec` and the interpreter's script alike.
+    assert_eq!(
+        in_dir("/", &["/bin/sh", "-c", "exec python3 /app/app.py"]),
+        []
+    );
+    let p = in_dir("/", &["/bin/sh", "-c", "exec python3 /app/gone.py \"$@\""]);
+    assert_eq!(kinds(&p), ["script-missing"], "{p:?}");
+    assert!(
+        p[0].message
+            .starts_with("the shell-form command `exec python3 /app/gone.py \"$@\"`: "),
+        "{}",
+        p[0].message
+    );
+}
+
+// podman (testdata/debian broken-awk-alternative-dangling, ok-awk-alternatives).
+#[test]
+fn a_dangling_alternative_names_its_links_and_the_layer_that_removed_it() {
+    let awk = || {
+        vec![
+            tool("usr/bin/mawk"),
+            (
+                "usr/bin/awk".to_owned(),
+                SYM,
+                b"/etc/alternatives/awk".to_vec(),
+                0o777,
+            ),
+            (
+                "etc/alternatives/awk".to_owned(),
+                SYM,
+                b"/usr/bin/mawk".to_vec(),
+                0o777,
+            ),
+        ]
+    };
+    let fs = debian(awk(), &[]);
+    let s = Startup {
+        cmd: Some(vec!["awk".into()]),
+        ..Startup::default()
+    };
+    assert_eq!(verify(&s, &fs), []);
+    assert_eq!(
+        command_path(&s, &fs).unwrap(),
+        [
+            "awk",
+            "/usr/bin/awk",
+            "/etc/alternatives/awk",
+            "/usr/bin/mawk"
+        ]
+    );
+    let fs = debian(
+        awk(),
+        &[vec![("usr/bin/.wh.mawk".to_owned(), REG, Vec::new(), 0)]],
+    );
+    let p = verify(&s, &fs);
+    assert_eq!(kinds(&p), ["not-in-path"], "{p:?}");
+    assert!(
+        p[0].message.ends_with(": `/usr/bin/awk` → `/etc/alternatives/awk` → `/usr/bin/mawk`, which does not exist in the image (removed in layer 2)"),
+        "{}",
+        p[0].message
+    );
+    assert!(
+        p[0].files.contains(&"/usr/bin/mawk".to_owned()),
+        "{:?}",
+        p[0].files
+    );
+    assert_eq!(command_path(&s, &fs), None);
+}
