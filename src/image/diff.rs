@@ -30,6 +30,8 @@ pub fn diff(old: &Image, old_ref: &str, new: &Image, new_ref: &str) -> ImageDiff
         old: side(old, old_ref),
         new: side(new, new_ref),
         fields,
+        old_labels: old.labels.clone(),
+        new_labels: new.labels.clone(),
         files: file_changes(&old.fs.nodes, &new.fs.nodes),
     }
 }

@@ -20,6 +20,7 @@ pub mod reference;
 pub mod startup;
 pub mod tar_stream;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -42,11 +43,13 @@ pub enum ImageError {
     },
 }
 
-/// An image read in full: its record and its merged filesystem.
+/// An image read in full: its record, its merged filesystem, and its config's
+/// labels (shown by `image inspect` and `image diff`, never part of its identity).
 #[derive(Debug)]
 pub struct Image {
     pub record: ImageRecord,
     pub fs: MergedFs,
+    pub labels: BTreeMap<String, String>,
 }
 
 /// Reads and verifies the image `reference` (relative to `root`) and records it.
@@ -159,7 +162,19 @@ pub fn load(root: &Path, reference: &str, opts: Options) -> Result<Image, ImageE
         problems,
         rejected_entries: fs.rejected.clone(),
     };
-    Ok(Image { record, fs })
+    let labels = config["config"]["Labels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Image {
+        record,
+        fs,
+        labels,
+    })
 }
 
 fn layer_name(layer: &layout::LayerRef) -> String {

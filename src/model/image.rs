@@ -1,6 +1,8 @@
 //! What a manifest records of an image: digests, layers, the startup fields of its
 //! config, and the problems static startup verification found.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -484,12 +486,15 @@ pub struct FieldDiff {
 }
 
 /// What `image diff` found besides findings: both sides, every startup field set on
-/// either side, and the file-level difference of the merged filesystems.
+/// either side, the labels of both, and the file-level difference of the merged
+/// filesystems.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageDiff {
     pub old: ImageSide,
     pub new: ImageSide,
     pub fields: Vec<FieldDiff>,
+    pub old_labels: BTreeMap<String, String>,
+    pub new_labels: BTreeMap<String, String>,
     /// Sorted by path.
     pub files: Vec<FileChange>,
 }
