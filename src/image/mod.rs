@@ -170,11 +170,7 @@ pub fn load(root: &Path, reference: &str, opts: Options) -> Result<Image, ImageE
                 .collect()
         })
         .unwrap_or_default();
-    Ok(Image {
-        record,
-        fs,
-        labels,
-    })
+    Ok(Image { record, fs, labels })
 }
 
 fn layer_name(layer: &layout::LayerRef) -> String {

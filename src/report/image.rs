@@ -71,7 +71,11 @@ pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
 
 /// Labels on both sides: in JSON both maps and whether they differ; in text the
 /// labels that changed, one `key: old → new` each.
-fn labels_diff(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>, json: bool) -> Value {
+fn labels_diff(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+    json: bool,
+) -> Value {
     if json {
         return json!({"old": old, "new": new, "changed": old != new});
     }

@@ -153,19 +153,19 @@ fn startup_broken_when_shell_form_command_is_missing() {
 }
 
 // podman: `error while loading shared libraries: libfoo.so: cannot open shared object`.
+// libfoo.so is nowhere in the image, so no LD_LIBRARY_PATH can save it: an error.
 #[test]
-fn library_missing_is_a_warning() {
+fn library_missing_everywhere_is_an_error() {
     let Some(image) = fixture("lib-missing.oci") else {
         return;
     };
     let o = inspect_json(&image);
-    assert_exit(&o, 0);
-    assert_eq!(rules_of(&o), ["library-missing:warning"]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["library-missing:error"]);
+    let message = findings(&o)[0]["message"].as_str().unwrap().to_owned();
     assert!(
-        findings(&o)[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("`libfoo.so`")
+        message.contains("`/app/server` → needs `libfoo.so`, which is not in the image"),
+        "{message}"
     );
 }
 

@@ -4,6 +4,7 @@
 mod support;
 
 mod core;
+mod debian;
 mod dockerfile;
 mod image;
 mod nix;
