@@ -409,6 +409,31 @@ fn snapshot_exits_1_when_the_image_cannot_start() {
     assert!(stderr(&o).contains("not executable"), "{}", stderr(&o));
 }
 
+// podman: `error while loading shared libraries: libfoo.so`; the library is nowhere
+// in the image, so `library-missing` is an error and fails the snapshot (SPEC.md).
+#[test]
+fn snapshot_exits_1_when_a_library_is_nowhere_in_the_image() {
+    let Some(broken) = fixture("lib-missing.oci") else {
+        return;
+    };
+    let p = Project::new();
+    p.write("src/main.c", "int main;")
+        .config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\nimage = \"app.oci\"\n");
+    copy_dir(Path::new(&broken), &p.join("app.oci"));
+    let o = p.run(&["snapshot", "-o", "m.json"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("error[library-missing]"),
+        "{}",
+        stderr(&o)
+    );
+    let manifest = p.read("m.json");
+    assert!(
+        manifest.contains("\"type\": \"library-missing\""),
+        "{manifest}"
+    );
+}
+
 // ---------------------------------------------------------------------------------
 // Hand-made layouts: hostile input and whiteouts.
 
