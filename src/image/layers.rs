@@ -969,6 +969,97 @@ mod tests {
         }
     }
 
+    /// A 1.4 MB ELF64 library whose string table starts past the first MiB and whose
+    /// dynamic section comes last, as a big library's do (libnode: `.dynstr` at 1.8 MB,
+    /// its `DT_NEEDED` names 5 MB into the file, `.dynamic` at 47 MB). One needed name
+    /// is the tail of a longer string, as linkers merge them.
+    fn big_library() -> Vec<u8> {
+        let strtab_at = 1_200_000usize;
+        let mut strtab =
+            b"\0_ZN4node8filler_symbolEv\0xlibz.so.1\0libuv.so.1\0$ORIGIN/../lib\0libnode.so.108\0"
+                .to_vec();
+        let off = |needle: &[u8]| {
+            strtab
+                .windows(needle.len())
+                .position(|w| w == needle)
+                .unwrap() as u64
+        };
+        let (z, uv, rp, so) = (
+            off(b"libz"),
+            off(b"libuv"),
+            off(b"$ORIGIN"),
+            off(b"libnode"),
+        );
+        let dyn_at = 1_400_000usize;
+        let dynamic: [(u64, u64); 6] = [
+            (1, z),
+            (1, uv),
+            (29, rp),
+            (14, so),
+            (5, strtab_at as u64),
+            (0, 0),
+        ];
+        let total = dyn_at + dynamic.len() * 16;
+        let mut f = vec![0u8; total];
+        f[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+        f[0x12..0x14].copy_from_slice(&62u16.to_le_bytes());
+        f[0x20..0x28].copy_from_slice(&64u64.to_le_bytes());
+        f[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+        f[0x38..0x3a].copy_from_slice(&2u16.to_le_bytes());
+        for (k, (kind, offset, size)) in [(1u32, 0u64, total as u64), (2, dyn_at as u64, 96)]
+            .into_iter()
+            .enumerate()
+        {
+            let at = 64 + k * 56;
+            f[at..at + 4].copy_from_slice(&kind.to_le_bytes());
+            f[at + 8..at + 16].copy_from_slice(&offset.to_le_bytes());
+            f[at + 16..at + 24].copy_from_slice(&offset.to_le_bytes());
+            f[at + 32..at + 40].copy_from_slice(&size.to_le_bytes());
+        }
+        f[strtab_at..strtab_at + strtab.len()].copy_from_slice(&strtab);
+        for (k, (tag, val)) in dynamic.iter().enumerate() {
+            let at = dyn_at + k * 16;
+            f[at..at + 8].copy_from_slice(&tag.to_le_bytes());
+            f[at + 8..at + 16].copy_from_slice(&val.to_le_bytes());
+        }
+        f
+    }
+
+    #[test]
+    fn libraries_named_past_the_prefix_are_caught_as_they_stream() {
+        let tar = tar_of(&[("usr/lib/libnode.so.108", &big_library(), 0o644)]);
+        for short in [false, true] {
+            let mut fs = MergedFs::default();
+            let media = "application/vnd.oci.image.layer.v1.tar";
+            let d = Digest::of(&tar);
+            let size = tar.len() as u64;
+            let res = if short {
+                apply_layer(
+                    &mut fs,
+                    ShortReads(&tar, 0),
+                    media,
+                    size,
+                    None,
+                    d,
+                    Options::default(),
+                )
+            } else {
+                apply_layer(&mut fs, &tar[..], media, size, None, d, Options::default())
+            };
+            res.unwrap_or_else(|e| panic!("{e:?}"));
+            let Head::Elf(info) = &fs.nodes["/usr/lib/libnode.so.108"].head else {
+                panic!("not ELF")
+            };
+            assert_eq!(
+                info.needed.as_deref(),
+                Some(&["libz.so.1".to_owned(), "libuv.so.1".to_owned()][..]),
+                "short reads: {short}"
+            );
+            assert_eq!(info.runpath, ["$ORIGIN/../lib"]);
+            assert_eq!(info.soname.as_deref(), Some("libnode.so.108"));
+        }
+    }
+
     #[test]
     fn the_budget_bounds_implied_parent_directories() {
         // Each entry 500 directories deep under its own top directory: ~170 KB of

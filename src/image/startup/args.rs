@@ -481,7 +481,7 @@ fn python(args: &[String]) -> Option<ScriptArg> {
                 'b' | 'B' | 'd' | 'E' | 'i' | 'I' | 'J' | 'O' | 'P' | 'q' | 'R' | 's' | 'S'
                 | 't' | 'u' | 'v' | 'x' => {}
                 'W' | 'X' => {
-                    skip_next = k + 1 == body.len();
+                    skip_next = k + c.len_utf8() == body.len();
                     break;
                 }
                 _ => return None, // -c, -m, -h, -V, unknown
@@ -605,7 +605,7 @@ fn ruby(args: &[String]) -> Option<ScriptArg> {
             break;
         };
         for (k, c) in body.char_indices() {
-            let rest = &body[k + 1..];
+            let rest = &body[k + c.len_utf8()..];
             match c {
                 'e' | 'S' | 'h' => return None,
                 'r' | 'I' | 'C' | 'E' => {
@@ -650,7 +650,7 @@ fn perl(args: &[String]) -> Option<ScriptArg> {
         };
         let mut chars = body.char_indices().peekable();
         while let Some((k, c)) = chars.next() {
-            let rest = &body[k + 1..];
+            let rest = &body[k + c.len_utf8()..];
             match c {
                 'e' | 'E' | 'S' | 'v' | 'V' | 'h' => return None,
                 'I' => {
@@ -797,12 +797,11 @@ pub(super) fn shell_script<'a>(names: &[&str], args: &'a [String]) -> Option<&'a
     let mut i = 0;
     while let Some(a) = args.get(i) {
         i += 1;
-        if a == "--" || (!a.starts_with('-') && !a.starts_with('+')) || a == "-" {
-            if a.starts_with('-') {
-                // `--`/`-` end the options
-            } else {
-                i -= 1;
-            }
+        if a == "--" || a == "-" {
+            break;
+        }
+        if !a.starts_with('-') && !a.starts_with('+') {
+            i -= 1;
             break;
         }
         if a.starts_with("--") {
@@ -1057,6 +1056,9 @@ mod tests {
             ("setpriv", &["--reu=1", "x"], None),
             ("setpriv", &["-d"], None),
             ("python3", &["x"], None),
+            ("env", &["-é"], None),
+            ("tini", &["-é", "x"], None),
+            ("dumb-init", &["--é", "x"], None),
         ];
         for (name, args, want) in cases {
             let got = wrapper(&[name], &strings(args));
@@ -1170,6 +1172,10 @@ mod tests {
             ),
             ("java", &["-cp", "/app", "Main"], None),
             ("awk", &["x"], None),
+            // Not ASCII: unknown options, never a panic.
+            ("ruby", &["-é", "x.rb"], None),
+            ("perl", &["-wé", "x.pl"], None),
+            ("python3", &["-é", "x.py"], None),
         ];
         for (name, args, want) in cases {
             let got = script(&[name], &strings(args)).map(|s| (s.script, s.certain));
