@@ -975,7 +975,7 @@ mod tests {
     /// is the tail of a longer string, as linkers merge them.
     fn big_library() -> Vec<u8> {
         let strtab_at = 1_200_000usize;
-        let mut strtab =
+        let strtab =
             b"\0_ZN4node8filler_symbolEv\0xlibz.so.1\0libuv.so.1\0$ORIGIN/../lib\0libnode.so.108\0"
                 .to_vec();
         let off = |needle: &[u8]| {
