@@ -378,3 +378,122 @@ fn startup_summary(s: &Startup) -> Value {
     put("working_dir", s.working_dir.clone().map(Value::from));
     Value::Object(m)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::Digest;
+    use crate::model::image::FileState;
+
+    fn record(problems: Vec<Problem>) -> ImageRecord {
+        ImageRecord {
+            manifest_digest: Digest::of(b"m"),
+            names: Vec::new(),
+            index_digests: Vec::new(),
+            config_digest: None,
+            content_digest: None,
+            layers: Vec::new(),
+            startup: Startup::default(),
+            problems,
+            rejected_entries: Vec::new(),
+        }
+    }
+
+    fn state(mode: u32) -> FileState {
+        FileState {
+            kind: "file",
+            size: 10,
+            mode,
+            uid: 0,
+            gid: 0,
+            digest: Some(Digest::of(b"x")),
+            target: None,
+        }
+    }
+
+    fn library(elsewhere: Option<&str>) -> Problem {
+        Problem::new(
+            ProblemKind::LibraryMissing {
+                library: "libz.so.1".into(),
+                needed_by: vec!["/usr/bin/python3.11".into()],
+                elsewhere: elsewhere.map(str::to_owned),
+            },
+            "libz.so.1",
+            "`/usr/bin/python3` → needs `libz.so.1`".into(),
+        )
+    }
+
+    #[test]
+    fn a_missing_library_is_an_error_unless_it_is_elsewhere_in_the_image() {
+        let f = state_since_none(library(None));
+        assert_eq!((f.rule, f.level), (RuleId::LibraryMissing, Level::Error));
+        assert!(
+            f.message.contains("the container cannot start"),
+            "{}",
+            f.message
+        );
+        let f = state_since_none(library(Some("/opt/lib/libz.so.1")));
+        assert_eq!((f.rule, f.level), (RuleId::LibraryMissing, Level::Warning));
+    }
+
+    fn state_since_none(p: Problem) -> Finding {
+        super::state("app", &record(vec![p]), None).remove(0)
+    }
+
+    #[test]
+    fn image_diff_names_the_changes_behind_a_finding() {
+        let script = Problem::new(
+            ProblemKind::NotReadable {
+                uid: 65534,
+                mode: 0o711,
+                owner: "0:0".into(),
+            },
+            "/app/run.sh",
+            "`/app/run.sh` is a `#!/bin/sh` script".into(),
+        )
+        .with_files(vec!["/app/run.sh".into()]);
+        let changes = vec![
+            FileChange::Modified {
+                path: "/app/run.sh".into(),
+                old: state(0o755),
+                new: state(0o711),
+            },
+            FileChange::Removed {
+                path: "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13".into(),
+                old: state(0o644),
+            },
+            FileChange::Added {
+                path: "/app/other".into(),
+                new: state(0o644),
+            },
+        ];
+        let found = state_since("app", &record(vec![script, library(None)]), &changes);
+        let by_rule = |rule| found.iter().find(|f| f.rule == rule).unwrap();
+        let f = by_rule(RuleId::StartupBroken);
+        assert!(
+            f.message
+                .contains("since the old image: `/app/run.sh` mode 0755 → 0711;"),
+            "{}",
+            f.message
+        );
+        // A library is matched by its file name wherever the loader looked.
+        let f = by_rule(RuleId::LibraryMissing);
+        assert!(!f.message.contains("libz.so.1.2.13"), "{}", f.message);
+        let mut renamed = changes.clone();
+        renamed[1] = FileChange::Removed {
+            path: "/usr/lib/x86_64-linux-gnu/libz.so.1".into(),
+            old: state(0o644),
+        };
+        let found = state_since("app", &record(vec![library(None)]), &renamed);
+        assert!(
+            found[0]
+                .message
+                .contains("since the old image: `/usr/lib/x86_64-linux-gnu/libz.so.1` removed;"),
+            "{}",
+            found[0].message
+        );
+        // The fingerprint is the problem's, whatever the diff adds to the message.
+        let alone = super::state("app", &record(vec![library(None)]), None);
+        assert_eq!(found[0].fingerprint, alone[0].fingerprint);
+    }
+}

@@ -969,6 +969,25 @@ fn wrappers_run_their_command_as_whom_they_say() {
         ]),
         ["wrapped-command-missing"]
     );
+    // su-exec: gosu's rules (a busybox-style image has it instead).
+    let fs = {
+        let mut fs = fs;
+        let su = fs.nodes["/usr/sbin/gosu"].clone();
+        fs.nodes.insert("/usr/sbin/su-exec".into(), su);
+        fs
+    };
+    assert_eq!(
+        kinds(&run_as(
+            &fs,
+            "",
+            &["su-exec", "nobody", "/app/entrypoint.sh"]
+        )),
+        ["not-readable"]
+    );
+    assert_eq!(
+        kinds(&run_as(&fs, "", &["su-exec", "app:app"])),
+        ["wrapper-without-command"]
+    );
     let p = run_as(&fs, "", &["gosu", "ghost", "python3"]);
     assert!(matches!(&p[0].kind, ProblemKind::UserUnknown { wrapper: Some(w), .. } if w == "gosu"));
     assert!(!p[0].kind.about_user(), "fixed at ENTRYPOINT, not USER");
@@ -1020,6 +1039,23 @@ fn interpreter_scripts_resolve_against_the_working_dir() {
         kinds(&in_dir("/app", &["node", "main"])),
         ["script-missing"]
     );
+    // java -jar: the jar, relative to the working dir; a main class is not a file.
+    let mut fs = fs;
+    let java = fs.nodes["/usr/bin/python3"].clone();
+    fs.nodes.insert("/usr/bin/java".into(), java);
+    let in_dir = |dir: &str, argv: &[&str]| {
+        let s = Startup {
+            entrypoint: Some(argv.iter().map(|a| (*a).to_owned()).collect()),
+            working_dir: Some(dir.to_owned()),
+            ..Startup::default()
+        };
+        verify(&s, &fs)
+    };
+    assert_eq!(
+        kinds(&in_dir("/app", &["java", "-Xmx1g", "-jar", "app.jar"])),
+        ["script-missing"]
+    );
+    assert_eq!(in_dir("/app", &["java", "-cp", "/app", "Main"]), []);
     // Shell form: `exec` and the interpreter's script alike.
     assert_eq!(
         in_dir("/", &["/bin/sh", "-c", "exec python3 /app/app.py"]),
