@@ -3,8 +3,9 @@
 //! `inspect` reads one image (every blob verified) and reports its digests, startup
 //! fields and static startup verification. `diff` reads two, compares their startup
 //! fields with the same rules `diff`/`check` use, and lists the file-level difference
-//! of their merged filesystems: summarised in text, complete in JSON. Findings carry
-//! the image reference as typed in `component` (SPEC.md).
+//! of their merged filesystems: summarised in text, complete in JSON; a startup
+//! finding of NEW names the changed files that cause it. Findings carry the image
+//! reference as typed in `component` (SPEC.md).
 
 use std::path::Path;
 
@@ -69,6 +70,7 @@ fn inspect(
 ) -> anyhow::Result<u8> {
     let img = image::load(Path::new("."), reference, Options::default(), sources)?;
     let r = &img.record;
+    let command = image::startup::command_path(&r.startup, &img.fs);
     let findings = at_image(image_rules::state(reference, r, None), reference);
     let mut report = Report::new(
         "image inspect",
@@ -76,7 +78,12 @@ fn inspect(
         vec![RuleId::StartupBroken, RuleId::LibraryMissing],
         findings,
     );
-    report.facts = report::image::inspect_facts(reference, r, args.format == Format::Json);
+    report.facts = report::image::inspect_facts(
+        reference,
+        r,
+        command.as_deref(),
+        args.format == Format::Json,
+    );
     super::emit_report(&report, args, io)
 }
 
@@ -90,8 +97,10 @@ fn diff(
     let opts = Options::default();
     let old = image::load(Path::new("."), old_ref, opts, sources)?;
     let new = image::load(Path::new("."), new_ref, opts, sources)?;
+    let diff = image::diff::diff(&old, old_ref, &new, new_ref);
     let mut findings = image_rules::compare(new_ref, &old.record, &new.record);
-    findings.extend(image_rules::state(new_ref, &new.record, None));
+    // A startup finding names the files that changed since OLD and cause it.
+    findings.extend(image_rules::state_since(new_ref, &new.record, &diff.files));
     let findings = at_image(findings, new_ref);
     let mut report = Report::new(
         "image diff",
@@ -104,7 +113,6 @@ fn diff(
         ],
         findings,
     );
-    let diff = image::diff::diff(&old, old_ref, &new, new_ref);
     report.facts = report::image::diff_facts(&diff, args.format == Format::Json);
     super::emit_report(&report, args, io)
 }

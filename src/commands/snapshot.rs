@@ -1,4 +1,5 @@
-//! `buildproof snapshot`: write the manifest; exit 1 if the new image cannot start.
+//! `buildproof snapshot`: write the manifest; exit 1 if the new image cannot start
+//! (`startup-broken`, or `library-missing` at error level: a library nowhere in it).
 
 use crate::cli::{SnapshotArgs, SnapshotFormat};
 use crate::config::Config;
@@ -18,7 +19,9 @@ pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::R
     super::emit(args.output.as_deref(), &bytes, io)?;
 
     // The manifest owns stdout; what the snapshot alone can tell goes to stderr. Only
-    // an image that cannot start fails a snapshot (SPEC.md); the rest is for `check`.
+    // an image that cannot start fails a snapshot (SPEC.md): `startup-broken`, and
+    // `library-missing` at error level (a warning-level one does not fail); the rest
+    // is for `check`.
     let findings = rules::state(&manifest, Context::today(Some(&config)));
     let mut report = Report::new(
         "snapshot",
@@ -26,7 +29,7 @@ pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::R
         Vec::new(),
         findings,
     );
-    report.fails_on = Some(vec![RuleId::StartupBroken]);
+    report.fails_on = Some(vec![RuleId::StartupBroken, RuleId::LibraryMissing]);
     if !report.findings.is_empty() {
         let mut text = Vec::new();
         report::render(&report, Format::Text, &RenderOptions::default(), &mut text)?;

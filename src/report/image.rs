@@ -1,5 +1,8 @@
 //! Facts of `image inspect` and `image diff` as reports show them: complete values
-//! in JSON, one readable line per fact in text and Markdown.
+//! in JSON, one readable line per fact in text and Markdown (lists such as argv as
+//! JSON arrays, so an argument holding `, ` reads as what it is).
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
@@ -19,6 +22,20 @@ pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
         "same_content".into(),
         json!(diff.old.identity == diff.new.identity),
     );
+    for field in &diff.fields {
+        let (a, b) = (
+            field.old.clone().unwrap_or(Value::Null),
+            field.new.clone().unwrap_or(Value::Null),
+        );
+        let value = if json {
+            json!({"old": a, "new": b, "changed": a != b})
+        } else if a == b {
+            json!(format!("{a} (unchanged)"))
+        } else {
+            json!(format!("{a} → {b}"))
+        };
+        f.insert(field.field.key().into(), value);
+    }
     // Recorded and shown, never part of the identity: layers that differ only in
     // file times, and labels.
     let same_layers = diff.old.diff_ids == diff.new.diff_ids;
@@ -37,31 +54,10 @@ pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
         },
     );
     if !diff.old.labels.is_empty() || !diff.new.labels.is_empty() {
-        let same_labels = diff.old.labels == diff.new.labels;
         f.insert(
             "labels".into(),
-            if json {
-                json!({"old": diff.old.labels, "new": diff.new.labels, "changed": !same_labels})
-            } else if same_labels {
-                json!(format!("{} (unchanged)", diff.new.labels.len()))
-            } else {
-                json!(label_changes(&diff.old.labels, &diff.new.labels))
-            },
+            labels_diff(&diff.old.labels, &diff.new.labels, json),
         );
-    }
-    for field in &diff.fields {
-        let (a, b) = (
-            field.old.clone().unwrap_or(Value::Null),
-            field.new.clone().unwrap_or(Value::Null),
-        );
-        let value = if json {
-            json!({"old": a, "new": b, "changed": a != b})
-        } else if a == b {
-            json!(format!("{a} (unchanged)"))
-        } else {
-            json!(format!("{a} → {b}"))
-        };
-        f.insert(field.field.key().into(), value);
     }
     let changes = &diff.files;
     let count = |want: fn(&FileChange) -> bool| changes.iter().filter(|c| want(c)).count();
@@ -90,21 +86,28 @@ pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
     f
 }
 
-/// `a: 1 → 2, b: unset → x` for the labels that differ.
-fn label_changes(
-    old: &std::collections::BTreeMap<String, String>,
-    new: &std::collections::BTreeMap<String, String>,
-) -> String {
+/// Labels on both sides: in JSON both maps and whether they differ; in text the
+/// labels that changed, one `key: old → new` each.
+fn labels_diff(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+    json: bool,
+) -> Value {
+    if json {
+        return json!({"old": old, "new": new, "changed": old != new});
+    }
     let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-    keys.into_iter()
+    let show = |v: Option<&String>| v.map_or_else(|| "unset".to_owned(), |v| json!(v).to_string());
+    let changed: Vec<String> = keys
+        .into_iter()
         .filter(|k| old.get(*k) != new.get(*k))
-        .map(|k| {
-            let show =
-                |v: Option<&String>| v.map_or_else(|| "unset".to_owned(), |v| format!("`{v}`"));
-            format!("{k}: {} → {}", show(old.get(k)), show(new.get(k)))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .map(|k| format!("{k}: {} → {}", show(old.get(k)), show(new.get(k))))
+        .collect();
+    if changed.is_empty() {
+        json!(format!("{} (unchanged)", old.len()))
+    } else {
+        json!(changed.join("; "))
+    }
 }
 
 fn describe_state(s: &FileState) -> String {
@@ -134,10 +137,17 @@ fn describe(c: &FileChange) -> String {
     }
 }
 
-/// `image inspect`'s facts: digests, layers, startup fields, and the verdict of
-/// static startup verification in a line.
+/// `image inspect`'s facts: digests, layers, startup fields, labels, what argv[0]
+/// resolves to (`command`: the name, the PATH entry, each link, the file), and the
+/// verdict of static startup verification in a line.
 #[must_use]
-pub fn inspect_facts(reference: &str, r: &ImageRecord, json: bool) -> Map<String, Value> {
+pub fn inspect_facts(
+    reference: &str,
+    r: &ImageRecord,
+    command: Option<&[String]>,
+    json: bool,
+) -> Map<String, Value> {
+    let labels = &r.labels;
     let mut f = Map::new();
     f.insert("image".into(), json!(reference));
     f.insert("manifest_digest".into(), json!(r.manifest_digest));
@@ -145,9 +155,6 @@ pub fn inspect_facts(reference: &str, r: &ImageRecord, json: bool) -> Map<String
     f.insert("identity".into(), json!(r.identity()));
     if !r.names.is_empty() {
         f.insert("names".into(), json!(r.names));
-    }
-    if !r.labels.is_empty() {
-        f.insert("labels".into(), json!(r.labels));
     }
     let layers: Vec<Value> = r
         .layers
@@ -165,15 +172,53 @@ pub fn inspect_facts(reference: &str, r: &ImageRecord, json: bool) -> Map<String
         .collect();
     f.insert("layers".into(), Value::Array(layers));
     if let Value::Object(map) = serde_json::to_value(&r.startup).unwrap_or_default() {
-        f.extend(map);
+        for (key, value) in map {
+            // argv-like lists read as JSON in text: `["sh", "-c", "a, b"]`.
+            let value = match (&value, json) {
+                (Value::Array(_), false) if key != "env" => json!(value.to_string()),
+                _ => value,
+            };
+            f.insert(key, value);
+        }
+    }
+    if let Some(chain) = command {
+        f.insert(
+            "command".into(),
+            if json {
+                json!(chain)
+            } else {
+                json!(chain.join(" → "))
+            },
+        );
+    }
+    if !labels.is_empty() {
+        f.insert(
+            "labels".into(),
+            if json {
+                json!(labels)
+            } else {
+                json!(json!(labels).to_string())
+            },
+        );
     }
     if !r.rejected_entries.is_empty() {
         f.insert("rejected_entries".into(), json!(r.rejected_entries));
     }
+    // `ENTRYPOINT [""]` is how a Dockerfile clears an inherited entrypoint: none.
+    let has_entrypoint = r
+        .startup
+        .entrypoint
+        .as_ref()
+        .is_some_and(|e| !(e.len() == 1 && e[0].is_empty()));
+    let what = if has_entrypoint {
+        "entrypoint"
+    } else {
+        "command"
+    };
     f.insert(
         "startup_verification".into(),
         json!(if r.problems.is_empty() {
-            "ok: the entrypoint resolves and can be executed".to_owned()
+            format!("ok: the {what} resolves and can be executed")
         } else {
             format!("{} problem(s)", r.problems.len())
         }),

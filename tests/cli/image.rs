@@ -153,19 +153,19 @@ fn startup_broken_when_shell_form_command_is_missing() {
 }
 
 // podman: `error while loading shared libraries: libfoo.so: cannot open shared object`.
+// libfoo.so is nowhere in the image, so no LD_LIBRARY_PATH can save it: an error.
 #[test]
-fn library_missing_is_a_warning() {
+fn library_missing_everywhere_is_an_error() {
     let Some(image) = fixture("lib-missing.oci") else {
         return;
     };
     let o = inspect_json(&image);
-    assert_exit(&o, 0);
-    assert_eq!(rules_of(&o), ["library-missing:warning"]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["library-missing:error"]);
+    let message = findings(&o)[0]["message"].as_str().unwrap().to_owned();
     assert!(
-        findings(&o)[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("`libfoo.so`")
+        message.contains("`/app/server` → needs `libfoo.so`, which is not in the image"),
+        "{message}"
     );
 }
 
@@ -407,6 +407,31 @@ fn snapshot_exits_1_when_the_image_cannot_start() {
     let o = p.run(&["snapshot", "-o", "m.json"]);
     assert_exit(&o, 1);
     assert!(stderr(&o).contains("not executable"), "{}", stderr(&o));
+}
+
+// podman: `error while loading shared libraries: libfoo.so`; the library is nowhere
+// in the image, so `library-missing` is an error and fails the snapshot (SPEC.md).
+#[test]
+fn snapshot_exits_1_when_a_library_is_nowhere_in_the_image() {
+    let Some(broken) = fixture("lib-missing.oci") else {
+        return;
+    };
+    let p = Project::new();
+    p.write("src/main.c", "int main;")
+        .config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\nimage = \"app.oci\"\n");
+    copy_dir(Path::new(&broken), &p.join("app.oci"));
+    let o = p.run(&["snapshot", "-o", "m.json"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("error[library-missing]"),
+        "{}",
+        stderr(&o)
+    );
+    let manifest = p.read("m.json");
+    assert!(
+        manifest.contains("\"type\": \"library-missing\""),
+        "{manifest}"
+    );
 }
 
 // ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ mod servers;
 mod support;
 
 mod core;
+mod debian;
 mod dockerfile;
 mod hostile;
 mod image;
