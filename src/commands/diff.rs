@@ -5,9 +5,15 @@ use crate::config::Config;
 use crate::rules::Context;
 
 pub(super) fn run(args: &DiffArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
+    super::plan_reports(&args.report, &[])?;
     let base = crate::load::manifest(&args.base)?;
     let new = crate::load::manifest(&args.new)?;
     let config = Config::discover_optional(args.config.as_deref())?;
-    let report = super::diff_report("diff", &base, &new, Context::today(config.as_ref()));
-    super::emit_report(&report, &args.report, io)
+    let report = super::diff_report(
+        "diff",
+        (&args.base.display().to_string(), &base),
+        (&args.new.display().to_string(), &new),
+        Context::today(config.as_ref()),
+    );
+    super::emit_report(report, &args.report, io)
 }

@@ -11,6 +11,7 @@ use crate::rules::{self, RuleId};
 pub(super) fn run(cmd: DockerfileCommand, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     match cmd {
         DockerfileCommand::Diff { old, new, report } => {
+            super::plan_reports(&report, &[])?;
             let old_name = old.display().to_string();
             let new_name = new.display().to_string();
             let base = dockerfile::read(&old, &old_name)?;
@@ -22,9 +23,9 @@ pub(super) fn run(cmd: DockerfileCommand, io: &mut super::Streams<'_>) -> anyhow
                 vec![RuleId::StartupChanged, RuleId::EnvChanged],
                 findings,
             );
-            out.facts.insert("old".to_owned(), summary(&base));
-            out.facts.insert("new".to_owned(), summary(&now));
-            super::emit_report(&out, &report, io)
+            out.facts.insert("old", summary(&base));
+            out.facts.insert("new", summary(&now));
+            super::emit_report(out, &report, io)
         }
     }
 }

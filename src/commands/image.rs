@@ -11,7 +11,7 @@ use std::path::Path;
 use crate::cli::{ImageCommand, ReportArgs};
 use crate::image::{self, Options};
 use crate::model::finding::{Finding, Location};
-use crate::report::{self, Format, Report};
+use crate::report::{self, Report};
 use crate::rules::{RuleId, image as image_rules};
 
 pub(super) fn run(cmd: ImageCommand, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
@@ -47,6 +47,7 @@ fn at_image(findings: Vec<Finding>, reference: &str) -> Vec<Finding> {
 }
 
 fn inspect(reference: &str, args: &ReportArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
+    super::plan_reports(args, &[])?;
     let img = image::load(Path::new("."), reference, Options::default())?;
     let r = &img.record;
     let findings = at_image(image_rules::state(reference, r, None), reference);
@@ -56,8 +57,9 @@ fn inspect(reference: &str, args: &ReportArgs, io: &mut super::Streams<'_>) -> a
         vec![RuleId::StartupBroken, RuleId::LibraryMissing],
         findings,
     );
-    report.facts = report::image::inspect_facts(reference, r, args.format == Format::Json);
-    super::emit_report(&report, args, io)
+    report.facts = report::image::inspect_facts(reference, r, false);
+    report.facts_in_full = Some(report::image::inspect_facts(reference, r, true));
+    super::emit_report(report, args, io)
 }
 
 fn diff(
@@ -66,6 +68,7 @@ fn diff(
     args: &ReportArgs,
     io: &mut super::Streams<'_>,
 ) -> anyhow::Result<u8> {
+    super::plan_reports(args, &[])?;
     let opts = Options { file_digests: true };
     let old = image::load(Path::new("."), old_ref, opts)?;
     let new = image::load(Path::new("."), new_ref, opts)?;
@@ -84,6 +87,7 @@ fn diff(
         findings,
     );
     let diff = image::diff::diff(&old, old_ref, &new, new_ref);
-    report.facts = report::image::diff_facts(&diff, args.format == Format::Json);
-    super::emit_report(&report, args, io)
+    report.facts = report::image::diff_facts(&diff, false);
+    report.facts_in_full = Some(report::image::diff_facts(&diff, true));
+    super::emit_report(report, args, io)
 }

@@ -155,6 +155,7 @@ pub fn load(root: &Path, reference: &str, opts: Options) -> Result<Image, ImageE
         config_digest: Some(located.config_digest),
         content_digest: Some(content_digest(&config)),
         layers: layer_records,
+        labels: labels_of(&config),
         startup,
         problems,
         rejected_entries: fs.rejected.clone(),
@@ -182,6 +183,18 @@ pub fn content_digest(config: &Value) -> Digest {
     }
     // serde_json's Map is a BTreeMap here (no `preserve_order`): keys come out sorted.
     Digest::of(c.to_string().as_bytes())
+}
+
+/// The config's `Labels`, string values only (the only kind Docker and buildah write).
+fn labels_of(config: &Value) -> std::collections::BTreeMap<String, String> {
+    config["config"]["Labels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn startup_of(config: &Value) -> Startup {

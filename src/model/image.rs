@@ -40,6 +40,10 @@ pub struct ImageRecord {
     pub layers: Vec<LayerRecord>,
     #[serde(default)]
     pub startup: Startup,
+    /// The config's labels (`LABEL`). Shown in a diff's `changes`; not part of the
+    /// image's identity (SPEC.md, "What counts as changed").
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
     /// Static startup verification: empty when the container would start.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<Problem>,

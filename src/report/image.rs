@@ -1,22 +1,25 @@
 //! Facts of `image inspect` and `image diff` as reports show them: complete values
 //! in JSON, one readable line per fact in text and Markdown.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+
+use super::Facts;
 
 use crate::model::image::{FileChange, FileState, ImageDiff, ImageRecord};
 
 /// How many changed files the text summary lists.
 const TEXT_FILES: usize = 20;
 
-/// `image diff`'s facts: both sides, each startup field set on either side, and the
-/// file-level difference (counts, then the first files in text; all of them in JSON).
+/// `image diff`'s facts, `old` before `new`: both sides, each startup field set on
+/// either side, and the file-level difference (in brief: counts, then the first files
+/// one per line; in full, for JSON and HTML: every file with both states).
 #[must_use]
-pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
-    let mut f = Map::new();
-    f.insert("old".into(), json!(diff.old));
-    f.insert("new".into(), json!(diff.new));
+pub fn diff_facts(diff: &ImageDiff, json: bool) -> Facts {
+    let mut f = Facts::default();
+    f.insert("old", json!(diff.old));
+    f.insert("new", json!(diff.new));
     f.insert(
-        "same_content".into(),
+        "same_content",
         json!(diff.old.identity == diff.new.identity),
     );
     for field in &diff.fields {
@@ -31,7 +34,7 @@ pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
         } else {
             json!(format!("{a} → {b}"))
         };
-        f.insert(field.field.key().into(), value);
+        f.insert(field.field.key(), value);
     }
     let changes = &diff.files;
     let count = |want: fn(&FileChange) -> bool| changes.iter().filter(|c| want(c)).count();
@@ -42,10 +45,10 @@ pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
         count(|c| matches!(c, FileChange::Modified { .. }))
     );
     if json {
-        f.insert("files_summary".into(), json!(summary));
-        f.insert("files".into(), json!(changes));
+        f.insert("files_summary", json!(summary));
+        f.insert("files", json!(changes));
     } else {
-        f.insert("files".into(), json!(summary));
+        f.insert("files", json!(summary));
         let mut lines: Vec<String> = changes.iter().take(TEXT_FILES).map(describe).collect();
         if changes.len() > TEXT_FILES {
             lines.push(format!(
@@ -54,7 +57,7 @@ pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
             ));
         }
         if !lines.is_empty() {
-            f.insert("changed_files".into(), json!(lines));
+            f.insert("changed_files", json!(lines));
         }
     }
     f
@@ -90,14 +93,14 @@ fn describe(c: &FileChange) -> String {
 /// `image inspect`'s facts: digests, layers, startup fields, and the verdict of
 /// static startup verification in a line.
 #[must_use]
-pub fn inspect_facts(reference: &str, r: &ImageRecord, json: bool) -> Map<String, Value> {
-    let mut f = Map::new();
-    f.insert("image".into(), json!(reference));
-    f.insert("manifest_digest".into(), json!(r.manifest_digest));
-    f.insert("config_digest".into(), json!(r.config_digest));
-    f.insert("identity".into(), json!(r.identity()));
+pub fn inspect_facts(reference: &str, r: &ImageRecord, json: bool) -> Facts {
+    let mut f = Facts::default();
+    f.insert("image", json!(reference));
+    f.insert("manifest_digest", json!(r.manifest_digest));
+    f.insert("config_digest", json!(r.config_digest));
+    f.insert("identity", json!(r.identity()));
     if !r.names.is_empty() {
-        f.insert("names".into(), json!(r.names));
+        f.insert("names", json!(r.names));
     }
     let layers: Vec<Value> = r
         .layers
@@ -113,15 +116,18 @@ pub fn inspect_facts(reference: &str, r: &ImageRecord, json: bool) -> Map<String
             }
         })
         .collect();
-    f.insert("layers".into(), Value::Array(layers));
+    f.insert("layers", Value::Array(layers));
     if let Value::Object(map) = serde_json::to_value(&r.startup).unwrap_or_default() {
         f.extend(map);
     }
+    if !r.labels.is_empty() {
+        f.insert("labels", json!(r.labels));
+    }
     if !r.rejected_entries.is_empty() {
-        f.insert("rejected_entries".into(), json!(r.rejected_entries));
+        f.insert("rejected_entries", json!(r.rejected_entries));
     }
     f.insert(
-        "startup_verification".into(),
+        "startup_verification",
         json!(if r.problems.is_empty() {
             "ok: the entrypoint resolves and can be executed".to_owned()
         } else {

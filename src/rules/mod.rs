@@ -12,6 +12,7 @@
 
 mod accept;
 mod artifacts;
+pub mod changes;
 pub mod deploy;
 pub mod dockerfile;
 pub mod image;
