@@ -159,10 +159,9 @@ fn write_changes(changes: &[ComponentChanges], md: &mut String) -> Option<String
             unchanged.push(c.component.as_str());
             continue;
         }
-        let mut item = String::new();
-        for (i, line) in super::text::brief(c).iter().enumerate() {
-            let indent = if i == 0 { "- " } else { "  - " };
-            let _ = writeln!(item, "{indent}{}", cell(line.trim()));
+        let mut item = format!("- {}: {}\n", code(&c.component), c.status.as_str());
+        for line in super::text::brief(c).iter().skip(1) {
+            let _ = writeln!(item, "  - {}", cell(line.trim()));
         }
         if item.len() > room {
             left_out += 1;

@@ -361,7 +361,7 @@ fn markdown_has_a_status_table_then_findings() {
     assert!(md.contains("| `worker` | ✅ ok | 0 | 0 | 0 |"), "{md}");
     assert!(md.contains("| `api` | ❌ error | 1 | 0 | 0 |"), "{md}");
     // A pipe in a message must not break the table or the list.
-    assert!(md.contains("\\|pipe\\|"), "{md}");
+    assert!(md.contains("&#124;pipe&#124;"), "{md}");
 }
 
 // End to end: the binary writes each format for a real `diff`, with config locations
@@ -533,10 +533,14 @@ fn sixty_stale_components_fit_a_github_comment() {
     }
     let shown = md.matches("<details>").count();
     assert!(shown > 0 && shown < 60, "{shown} details shown");
+    // The changes come after the findings, in what room is left.
+    let changes_shown = md.matches("\n- `component-").count();
+    assert!(md.contains("### Changes\n\n60 of 60 components changed."));
     assert!(
         md.trim_end().ends_with(&format!(
-            "… {} findings are shown without their details to keep this report under GitHub's 65,536-character limit; run with `--format json` or `--format sarif` for all of them in full.",
-            60 - shown
+            "… {} findings are shown without their details; the changes of {} components are left out to keep this report under GitHub's 65,536-character limit; run with `--format json` or `--format sarif` for all of them in full.",
+            60 - shown,
+            60 - changes_shown
         )),
         "{}",
         &md[md.len() - 400..]
