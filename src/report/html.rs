@@ -73,6 +73,8 @@ th { font-weight: 600; color: var(--muted); font-size: .85rem; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.side td { width: 42%; }
 table.side td.field { width: 16%; }
+table.files td:first-child { width: 7rem; }
+table.files td:nth-child(2) { width: 28%; }
 tr.differs td { background: var(--warning-bg); }
 article.finding { border: 1px solid var(--line); border-left: 4px solid var(--note); border-radius: 6px;
   padding: .75rem 1rem; margin: .75rem 0; background: var(--bg); break-inside: avoid; }
@@ -89,6 +91,7 @@ footer { color: var(--muted); font-size: .85rem; padding-top: 2rem; padding-bott
   header, main, footer { padding-left: .75rem; padding-right: .75rem; }
   th, td { padding: .25rem .3rem; }
   article.finding, section.component { padding: .6rem .7rem; }
+  .releases-table th:nth-child(n+4), .releases-table td:nth-child(n+4) { display: none; }
 }
 @media print {
   body { font-size: 11pt; }
@@ -132,6 +135,40 @@ impl Page {
         escape_into(value, &mut self.out);
         self.out.push('"');
         self
+    }
+
+    /// A message: text, with its `code spans` (backtick runs paired by length, as
+    /// CommonMark pairs them) as `<code>`; an unpaired run stays literal text.
+    fn rich(&mut self, value: &str) -> &mut Self {
+        let mut rest = value;
+        while let Some(start) = rest.find('`') {
+            let run = rest[start..].bytes().take_while(|b| *b == b'`').count();
+            let fence = &rest[start..start + run];
+            let after = &rest[start + run..];
+            // The next run of exactly `run` backticks closes the span.
+            let mut close = None;
+            let mut from = 0;
+            while let Some(i) = after[from..].find(fence) {
+                let at = from + i;
+                let len = after[at..].bytes().take_while(|b| *b == b'`').count();
+                if len == run {
+                    close = Some(at);
+                    break;
+                }
+                from = at + len;
+            }
+            match close {
+                Some(end) => {
+                    self.text(&rest[..start]).code(&after[..end]);
+                    rest = &after[end + run..];
+                }
+                None => {
+                    self.text(&rest[..start + run]);
+                    rest = after;
+                }
+            }
+        }
+        self.text(rest)
     }
 
     /// `<code>value</code>`.
@@ -527,7 +564,7 @@ fn finding(i: usize, f: &Finding, p: &mut Page) {
         .tag(" in ")
         .code(&f.component)
         .tag("</h3>\n<p class=\"message\">")
-        .text(&f.message)
+        .rich(&f.message)
         .tag("</p>\n");
     if let Some(loc) = &f.location {
         let place = match loc.line {
@@ -537,7 +574,7 @@ fn finding(i: usize, f: &Finding, p: &mut Page) {
         p.tag("<p class=\"where\">at ").code(&place).tag("</p>\n");
     }
     if let Some(help) = f.help.as_deref() {
-        p.tag("<p class=\"help\">").text(help).tag("</p>\n");
+        p.tag("<p class=\"help\">").rich(help).tag("</p>\n");
     }
     let details: Vec<(String, Value)> = f
         .flat_details()
@@ -607,7 +644,7 @@ fn component(c: &ComponentChanges, p: &mut Page) {
         .badge(status_class(c.status), c.status.as_str())
         .tag("</h3>\n");
     if let Some(inputs) = &c.inputs {
-        p.tag("<h4>Inputs</h4>\n<p>");
+        p.tag("<h4>Inputs</h4>\n<p>digest ");
         digest_pair(&inputs.digest, p);
         p.tag("</p>\n");
         files(&inputs.files, inputs.counts, "input files", p);
@@ -639,7 +676,7 @@ fn digest_pair(pair: &Pair<crate::digest::Digest>, p: &mut Page) {
             .tag(" → ")
             .code(&show(pair.new.as_ref()));
     } else {
-        p.tag("unchanged ").code(&show(pair.new.as_ref()));
+        p.code(&show(pair.new.as_ref()));
     }
 }
 
@@ -890,6 +927,16 @@ fn nix(n: &NixChanges, p: &mut Page) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_spans_in_messages_become_code() {
+        let mut p = Page { out: String::new() };
+        p.rich("a `x<y>` b ``c`d`` ` e");
+        assert_eq!(
+            p.out,
+            "a <code>x&lt;y&gt;</code> b <code>c`d</code> ` e"
+        );
+    }
 
     #[test]
     fn values_are_escaped_and_markup_is_static() {

@@ -5,6 +5,7 @@ mod support;
 
 mod core;
 mod dockerfile;
+mod html;
 mod image;
 mod nix;
 mod reports;
