@@ -38,7 +38,13 @@ fn summary(record: &DockerfileRecord) -> serde_json::Value {
         map.insert("stage".into(), name.clone().into());
     }
     map.insert("from".into(), record.stage.base.clone().into());
-    if let Some(image) = &record.stage.base_image {
+    // The base once: `base_image` only when `FROM` names an earlier stage.
+    if let Some(image) = record
+        .stage
+        .base_image
+        .as_ref()
+        .filter(|image| **image != record.stage.base)
+    {
         map.insert("base_image".into(), image.clone().into());
     }
     for (name, field) in record.startup.compared() {

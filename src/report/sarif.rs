@@ -11,6 +11,13 @@
 //! finding is a `note` with an external suppression carrying the accept's reason.
 //! SARIF requires nothing else; a test validates the output against the official
 //! schema in `testdata/schemas/`.
+//!
+//! For code scanning, a result is placed where the pull request touched the code:
+//! a `stale-artifact` at the changed input files ([`Finding::related`]), with the
+//! config entry as a related location. Each rule carries a `fullDescription` (what it
+//! means), `help` (its section of `docs/rules.md`, as Markdown: meaning, a real
+//! example, how to fix, how to accept) and a `helpUri` to that section; the page is
+//! compiled in, so the help always matches the binary.
 
 use std::io;
 
@@ -30,17 +37,46 @@ const FALLBACK_URI: &str = "buildproof.toml";
 /// Where people read about the tool (the predicate type's domain, see `manifest.rs`).
 const INFORMATION_URI: &str = "https://buildproof.dev";
 
+/// `docs/rules.md`, one `## \`rule-id\`` section per rule.
+const RULES_DOC: &str = include_str!("../../docs/rules.md");
+
+/// Where `docs/rules.md` is published; a rule's section is its id as the anchor.
+const RULES_URI: &str = "https://buildproof.dev/docs/rules.md";
+
+/// A rule's section of `docs/rules.md`, without its heading.
+pub(crate) fn rule_help(rule: RuleId) -> Option<&'static str> {
+    let heading = format!("## `{}`\n", rule.as_str());
+    let start = RULES_DOC.find(&heading)? + heading.len();
+    let rest = &RULES_DOC[start..];
+    let end = rest.find("\n## ").map_or(rest.len(), |i| i + 1);
+    Some(rest[..end].trim())
+}
+
+/// What a rule means: the first paragraph of its section that is not the level line.
+pub(crate) fn rule_meaning(rule: RuleId) -> Option<String> {
+    rule_help(rule)?
+        .split("\n\n")
+        .map(str::trim)
+        .find(|p| !p.is_empty() && !p.starts_with("**Level"))
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ").replace('`', ""))
+}
+
 pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) -> io::Result<()> {
     let rules: Vec<Value> = RuleId::ALL
         .iter()
         .map(|rule| {
-            json!({
+            let mut r = json!({
                 "id": rule.as_str(),
                 "name": rule_name(*rule),
                 "shortDescription": {"text": rule.description()},
-                "fullDescription": {"text": rule.description()},
+                "fullDescription": {"text": rule_meaning(*rule).unwrap_or_else(|| rule.description().to_owned())},
+                "helpUri": format!("{RULES_URI}#{}", rule.as_str()),
                 "defaultConfiguration": {"level": rule.level().as_str()},
-            })
+            });
+            if let Some(help) = rule_help(*rule) {
+                r["help"] = json!({"text": help, "markdown": help});
+            }
+            r
         })
         .collect();
     let results: Vec<Value> = report.findings.iter().map(|f| result(f, paths)).collect();
@@ -86,18 +122,31 @@ fn result(f: &Finding, paths: &Paths) -> Value {
     result.insert("ruleIndex".into(), Value::from(rule_index));
     result.insert("level".into(), Value::from(f.level.as_str()));
     result.insert("message".into(), json!({"text": text}));
-    let location = match f.location.clone() {
-        Some(loc) => {
-            let mut physical = Map::new();
-            physical.insert(
-                "artifactLocation".into(),
-                json!({"uri": uri(&super::repo_relative(&loc.file, paths))}),
-            );
-            if let Some(line) = loc.line.filter(|l| *l >= 1) {
-                physical.insert("region".into(), json!({"startLine": line}));
-            }
-            json!({"physicalLocation": Value::Object(physical)})
+    let physical = |loc: &crate::model::finding::Location| {
+        let mut physical = Map::new();
+        physical.insert(
+            "artifactLocation".into(),
+            json!({"uri": uri(&super::repo_relative(&loc.file, paths))}),
+        );
+        if let Some(line) = loc.line.filter(|l| *l >= 1) {
+            physical.insert("region".into(), json!({"startLine": line}));
         }
+        json!({"physicalLocation": Value::Object(physical)})
+    };
+    if !f.related.is_empty() {
+        // Where the pull request touched the code; the config entry (or Dockerfile
+        // line) the finding is fixed or accepted at becomes a related location.
+        let locations: Vec<Value> = f.related.iter().map(&physical).collect();
+        result.insert("locations".into(), Value::Array(locations));
+        if let Some(loc) = &f.location {
+            let mut related = physical(loc);
+            related["id"] = json!(0);
+            related["message"] = json!({"text": "where to fix or accept it"});
+            result.insert("relatedLocations".into(), json!([related]));
+        }
+    }
+    let location = match f.location.clone() {
+        Some(loc) => physical(&loc),
         // GitHub code scanning refuses the whole file when one result has no
         // location ("locationFromSarifResult: expected at least one location"), so a
         // finding without one (no config was found) is anchored at the config file a
@@ -107,7 +156,9 @@ fn result(f: &Finding, paths: &Paths) -> Value {
             "message": {"text": "no file location: reported for the whole project"},
         }),
     };
-    result.insert("locations".into(), json!([location]));
+    if !result.contains_key("locations") {
+        result.insert("locations".into(), json!([location]));
+    }
     result.insert(
         "partialFingerprints".into(),
         json!({"buildproof/v1": f.fingerprint.to_string()}),

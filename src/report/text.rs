@@ -200,7 +200,10 @@ pub(super) fn brief(c: &ComponentChanges) -> Vec<String> {
             .filter(|l| l.change != Change::Unchanged)
             .count();
         if labels > 0 {
-            line.push_str(&format!("; {labels} labels changed"));
+            line.push_str(&format!(
+                "; {labels} label{} changed",
+                if labels == 1 { "" } else { "s" }
+            ));
         }
         let layers = i
             .layers

@@ -802,9 +802,28 @@ fn component_selects_what_a_running_state_can_judge() {
         })),
     );
     let pods = fixture("kubernetes-pods.json");
+    // Kubernetes shows containers: `site` (no image) cannot be shown there, which is
+    // a note saying so (SPEC.md, `not-deployed`), not an error.
     let o = verify(&p, &pods);
+    assert_exit(&o, 0);
+    assert_eq!(rules_of(&o), ["not-deployed:note"], "{}", stdout(&o));
+    let message = findings(&o)[0]["message"].as_str().unwrap().to_owned();
     assert!(
-        rules_of(&o).contains(&"not-deployed:error".to_owned()),
+        message.starts_with(
+            "`site` cannot be verified against this running state: it has no image, and kubernetes shows only containers"
+        ),
+        "{message}"
+    );
+    // A store path list shows store paths: neither component can be shown there.
+    p.write(
+        "closure.txt",
+        "/nix/store/0c2kcjc6zk9sbdxvq7wncxbxpigks7v1-hello-2.12\n",
+    );
+    let o = verify(&p, "closure.txt");
+    assert_exit(&o, 0);
+    assert_eq!(
+        rules_of(&o),
+        ["not-deployed:note", "not-deployed:note"],
         "{}",
         stdout(&o)
     );
