@@ -932,10 +932,7 @@ mod tests {
     fn code_spans_in_messages_become_code() {
         let mut p = Page { out: String::new() };
         p.rich("a `x<y>` b ``c`d`` ` e");
-        assert_eq!(
-            p.out,
-            "a <code>x&lt;y&gt;</code> b <code>c`d</code> ` e"
-        );
+        assert_eq!(p.out, "a <code>x&lt;y&gt;</code> b <code>c`d</code> ` e");
     }
 
     #[test]

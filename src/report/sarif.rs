@@ -58,7 +58,12 @@ pub(crate) fn rule_meaning(rule: RuleId) -> Option<String> {
         .split("\n\n")
         .map(str::trim)
         .find(|p| !p.is_empty() && !p.starts_with("**Level"))
-        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ").replace('`', ""))
+        .map(|p| {
+            p.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace('`', "")
+        })
 }
 
 pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) -> io::Result<()> {

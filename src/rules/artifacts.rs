@@ -284,7 +284,11 @@ pub(super) fn added(name: &str, new: &ComponentRecord) -> Finding {
             if new.inputs.files.len() == 1 { "" } else { "s" },
             new.outputs.len(),
             if new.outputs.len() == 1 { "" } else { "s" },
-            if new.image.is_some() { ", an image" } else { "" },
+            if new.image.is_some() {
+                ", an image"
+            } else {
+                ""
+            },
         ),
         &[],
     )

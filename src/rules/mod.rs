@@ -177,7 +177,10 @@ fn link_one_cause(base: &ComponentRecord, new: &ComponentRecord, findings: &mut 
         .map(|c| c.path)
         .collect();
     let mut excluded = BTreeSet::new();
-    for f in findings.iter_mut().filter(|f| f.rule == RuleId::InputExcluded) {
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.rule == RuleId::InputExcluded)
+    {
         let named: Vec<String> = match (f.details.get("input"), f.details.get("files")) {
             (Some(serde_json::Value::String(one)), _) => vec![one.clone()],
             (_, Some(serde_json::Value::Array(many))) => many
@@ -281,10 +284,9 @@ fn finish(mut findings: Vec<Finding>, ctx: Context<'_>) -> Vec<Finding> {
     if let Some(config) = ctx.config {
         for f in &mut findings {
             for related in &mut f.related {
-                related.file =
-                    crate::fsio::join(&config.root, std::path::Path::new(&related.file))
-                        .display()
-                        .to_string();
+                related.file = crate::fsio::join(&config.root, std::path::Path::new(&related.file))
+                    .display()
+                    .to_string();
             }
             let location = match f.location.take() {
                 Some(mut own) => {

@@ -136,7 +136,14 @@ fn the_release_managers_html_report_reads_in_a_real_browser() {
     // with the one deployed.
     let o = buildproof()
         .current_dir(&root)
-        .args(["snapshot", "-c", "testdata/demo/buildproof.toml", "--label", "v1.4.2", "-o"])
+        .args([
+            "snapshot",
+            "-c",
+            "testdata/demo/buildproof.toml",
+            "--label",
+            "v1.4.2",
+            "-o",
+        ])
         .arg(&new)
         .output()
         .unwrap();
@@ -145,7 +152,13 @@ fn the_release_managers_html_report_reads_in_a_real_browser() {
         .current_dir(&root)
         .args(["diff", "testdata/demo/deployed.json"])
         .arg(&new)
-        .args(["-c", "testdata/demo/buildproof.toml", "--format", "html", "-o"])
+        .args([
+            "-c",
+            "testdata/demo/buildproof.toml",
+            "--format",
+            "html",
+            "-o",
+        ])
         .arg(&report)
         .arg("--report")
         .arg(format!("json={}", json.display()))
@@ -177,7 +190,10 @@ fn the_release_managers_html_report_reads_in_a_real_browser() {
     let trap = Trap::start();
     let page = dir.path().join("probe-1280.html");
     std::fs::write(&page, probed(&html, 0)).unwrap();
-    let dom = chromium(&trap, &["--window-size=1280,1000", "--dump-dom", &file_url(&page)]);
+    let dom = chromium(
+        &trap,
+        &["--window-size=1280,1000", "--dump-dom", &file_url(&page)],
+    );
     assert_eq!(probe(&dom, "overflow"), "false", "wider than 1280 px");
     assert_eq!(probe(&dom, "resources"), "0", "the page fetched something");
     // The sections, and the counts the JSON report has.
@@ -192,7 +208,10 @@ fn the_release_managers_html_report_reads_in_a_real_browser() {
     ] {
         assert!(dom.contains(&format!("id=\"{id}\"")), "no #{id}");
     }
-    assert!(dom.contains("v1.4.1 → v1.4.2 ("), "header without both releases");
+    assert!(
+        dom.contains("v1.4.1 → v1.4.2 ("),
+        "header without both releases"
+    );
     assert!(
         dom.contains(&format!(
             "id=\"count-error\"><strong>{errors}</strong>errors"
@@ -216,7 +235,10 @@ fn the_release_managers_html_report_reads_in_a_real_browser() {
     // A phone's width: nothing makes the page wider than the screen.
     let page = dir.path().join("probe-390.html");
     std::fs::write(&page, probed(&html, 390)).unwrap();
-    let dom = chromium(&trap, &["--window-size=500,900", "--dump-dom", &file_url(&page)]);
+    let dom = chromium(
+        &trap,
+        &["--window-size=500,900", "--dump-dom", &file_url(&page)],
+    );
     assert_eq!(
         probe(&dom, "overflow"),
         "false",
@@ -226,7 +248,10 @@ fn the_release_managers_html_report_reads_in_a_real_browser() {
     let height: u32 = {
         let page = dir.path().join("probe-height.html");
         std::fs::write(&page, probed(&html, 0)).unwrap();
-        let dom = chromium(&trap, &["--window-size=1280,1000", "--dump-dom", &file_url(&page)]);
+        let dom = chromium(
+            &trap,
+            &["--window-size=1280,1000", "--dump-dom", &file_url(&page)],
+        );
         probe(&dom, "height").parse().unwrap()
     };
 

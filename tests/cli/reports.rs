@@ -614,3 +614,146 @@ fn report_first_headline(report: &Report) -> String {
         f.message
     )
 }
+
+#[test]
+fn sarif_rules_carry_their_section_of_docs_rules_md() {
+    let sarif: Value = serde_json::from_str(&rendered(Format::Sarif)).unwrap();
+    let doc = std::fs::read_to_string(root().join("docs/rules.md")).unwrap();
+    for rule in sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+    {
+        let id = rule["id"].as_str().unwrap();
+        assert!(
+            doc.contains(&format!("\n## `{id}`\n")),
+            "docs/rules.md has no section for {id}"
+        );
+        let short = rule["shortDescription"]["text"].as_str().unwrap();
+        let full = rule["fullDescription"]["text"].as_str().unwrap();
+        assert_ne!(short, full, "{id}");
+        assert!(full.len() > short.len(), "{id}: {full}");
+        let help = rule["help"]["markdown"].as_str().unwrap();
+        for part in ["**Level:**", "**Example", "**Fix.**", "**Accept"] {
+            assert!(help.contains(part), "{id}: help without {part}");
+        }
+        assert!(
+            !help.contains(&format!("## `{id}`")),
+            "{id}: heading in help"
+        );
+        assert!(
+            rule["helpUri"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("docs/rules.md#{id}"))
+        );
+    }
+}
+
+/// Code scanning shows a result where the pull request touched the code: a stale
+/// artifact at the changed input files, with the config entry as a related location.
+#[test]
+fn sarif_places_a_stale_artifact_at_the_changed_input_files() {
+    let p = Project::new();
+    p.config("[[component]]\nname = \"api\"\ninputs = [\"src/**\"]\noutputs = [\"out/api\"]\n")
+        .write("src/main.go", "package main\n")
+        .write("src/util.go", "package main\n")
+        .write("out/api", "binary\n");
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    p.write("src/main.go", "package main // fixed\n");
+    let o = p.run(&["check", "--against", "base.json", "--format", "sarif"]);
+    assert_exit(&o, 1);
+    let sarif: Value = serde_json::from_slice(&o.stdout).unwrap();
+    validate_sarif(&sarif);
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "stale-artifact");
+    let uris: Vec<&str> = result["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            l["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(uris, ["src/main.go"]);
+    assert_eq!(
+        result["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "buildproof.toml"
+    );
+}
+
+/// GitLab's Code Quality report: the fields GitLab documents as required
+/// (<https://docs.gitlab.com/ci/testing/code_quality/#code-quality-report-format>),
+/// checked with a schema written from that list.
+#[test]
+fn gitlab_code_quality_has_every_required_field() {
+    let schema = json!({
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["description", "check_name", "fingerprint", "severity", "location"],
+            "properties": {
+                "description": {"type": "string", "minLength": 1},
+                "check_name": {"type": "string", "minLength": 1},
+                "fingerprint": {"type": "string", "minLength": 1},
+                "severity": {"enum": ["info", "minor", "major", "critical", "blocker"]},
+                "location": {
+                    "type": "object",
+                    "required": ["path", "lines"],
+                    "properties": {
+                        "path": {"type": "string", "minLength": 1},
+                        "lines": {
+                            "type": "object",
+                            "required": ["begin"],
+                            "properties": {"begin": {"type": "integer", "minimum": 1}}
+                        }
+                    }
+                }
+            }
+        }
+    });
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let report: Value = serde_json::from_str(&rendered(Format::Gitlab)).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let issues = report.as_array().unwrap();
+    assert_eq!(issues.len(), fixed_report().findings.len());
+    // Fingerprints are unique (GitLab keeps only the first of each).
+    let unique: std::collections::BTreeSet<&str> = issues
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(unique.len(), issues.len());
+    let startup = issues
+        .iter()
+        .find(|i| i["check_name"] == "startup-changed")
+        .unwrap();
+    assert_eq!(startup["severity"], "critical");
+    assert_eq!(startup["location"]["path"], "web/Dockerfile");
+    assert_eq!(startup["location"]["lines"]["begin"], 7);
+    // No location: anchored at the config, line 1.
+    let db = issues
+        .iter()
+        .find(|i| i["check_name"] == "not-deployed")
+        .unwrap();
+    assert_eq!(db["location"]["path"], "buildproof.toml");
+    assert_eq!(db["location"]["lines"]["begin"], 1);
+    let note = issues
+        .iter()
+        .find(|i| i["check_name"] == "unexplained-change")
+        .unwrap();
+    assert_eq!(note["severity"], "info");
+
+    // End to end, from a real diff.
+    let p = stale_project();
+    let o = p.run(&["diff", "base.json", "new.json", "--format", "gitlab"]);
+    assert_exit(&o, 1);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(validator.is_valid(&report));
+    assert_eq!(report[0]["location"]["path"], "buildproof.toml");
+    assert_eq!(report[0]["location"]["lines"]["begin"], 4);
+}
