@@ -727,7 +727,23 @@ fn manifest_and_report_to_the_same_file_is_exit_2() {
         "--output",
         "r.json",
     ]);
-    assert_bad_input(&o, "both name `r.json`");
+    assert_bad_input(
+        &o,
+        "`r.json` is named twice (by `--write-manifest` and by the text report)",
+    );
+    // Spelled differently, still one file; and a `--report` is an output too.
+    for extra in [
+        &["--output", "./sub/../r.json"][..],
+        &["--report", "json=r.json"][..],
+    ] {
+        let o = p.run(
+            &[&["check", "--against", "base.json", "--write-manifest", "r.json"][..], extra]
+                .concat(),
+        );
+        assert_bad_input(&o, "`");
+        assert!(stderr(&o).contains("is named twice"), "{}", stderr(&o));
+    }
+    assert!(!p.join("r.json").exists(), "nothing may be written");
 }
 
 #[test]
