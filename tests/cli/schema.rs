@@ -433,23 +433,44 @@ fn image_and_nix_changes_are_pinned() {
     let p = Project::new();
     p.write(
         "v1.json",
-        release("v2.3.1", 10, None, "2.3.1", "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-web"),
+        release(
+            "v2.3.1",
+            10,
+            None,
+            "2.3.1",
+            "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-web",
+        ),
     );
     p.write(
         "v2.json",
-        release("v2.4.0", 20, Some("1000"), "2.4.0", "/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-web"),
+        release(
+            "v2.4.0",
+            20,
+            Some("1000"),
+            "2.4.0",
+            "/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-web",
+        ),
     );
     let o = p.run(&["diff", "v1.json", "v2.json", "--format", "json"]);
     assert_exit(&o, 1);
     let report: Report = serde_json::from_slice(&o.stdout).expect("report shape");
     let releases = report.releases.unwrap();
-    assert_eq!(releases["new"].git.as_ref().unwrap().commit, "a1b2c3d4".repeat(5));
+    assert_eq!(
+        releases["new"].git.as_ref().unwrap().commit,
+        "a1b2c3d4".repeat(5)
+    );
     let web = &report.changes.unwrap()[0];
     let image = web.image.as_ref().unwrap();
     assert_eq!(image.change, "modified");
-    assert_eq!(image.manifest_digest.new.as_deref(), Some(digest(21).as_str()));
+    assert_eq!(
+        image.manifest_digest.new.as_deref(),
+        Some(digest(21).as_str())
+    );
     let user = image.startup.iter().find(|f| f.field == "user").unwrap();
-    assert_eq!((user.change.as_str(), user.new.clone()), ("added", Some(serde_json::json!("1000"))));
+    assert_eq!(
+        (user.change.as_str(), user.new.clone()),
+        ("added", Some(serde_json::json!("1000")))
+    );
     assert_eq!(image.labels[0].old.as_deref(), Some("2.3.1"));
     assert_eq!(image.labels[0].new.as_deref(), Some("2.4.0"));
     let layers: Vec<&str> = image.layers.iter().map(|l| l.change.as_str()).collect();
@@ -457,7 +478,10 @@ fn image_and_nix_changes_are_pinned() {
     let nix = web.nix.as_ref().unwrap();
     assert_eq!(nix.change, "modified");
     assert_eq!(nix.out_paths[0].output, "out");
-    assert_eq!(web.outputs[0].new.as_ref().unwrap().store_path.as_deref(), Some("/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-web"));
+    assert_eq!(
+        web.outputs[0].new.as_ref().unwrap().store_path.as_deref(),
+        Some("/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-web")
+    );
     // The header names both releases, with their commits.
     let o = p.run(&["diff", "v1.json", "v2.json"]);
     assert!(

@@ -52,8 +52,7 @@ fn schema(name: &str) -> &'static jsonschema::Validator {
             .join(format!("{name}.schema.json"));
         let schema: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        jsonschema::draft202012::new(&schema)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        jsonschema::draft202012::new(&schema).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     })
 }
 
@@ -119,7 +118,9 @@ impl Drop for Project {
                     stack.push((path, depth + 1));
                 } else if meta.is_file()
                     && meta.len() < 64 << 20
-                    && path.extension().is_some_and(|e| e == "json" || e == "sarif")
+                    && path
+                        .extension()
+                        .is_some_and(|e| e == "json" || e == "sarif")
                 {
                     let Ok(bytes) = std::fs::read(&path) else {
                         continue;
