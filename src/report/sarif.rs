@@ -19,8 +19,10 @@
 //! example, how to fix, how to accept) and a `helpUri` to that section; the page is
 //! compiled in, so the help always matches the binary.
 
-use std::io;
+use std::io::{self, Write as _};
 
+use serde::ser::{SerializeMap as _, SerializeSeq as _};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::{Paths, Report};
@@ -84,25 +86,89 @@ pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) ->
             r
         })
         .collect();
-    let results: Vec<Value> = report.findings.iter().map(|f| result(f, paths)).collect();
-    let sarif = json!({
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "buildproof",
-                "version": env!("CARGO_PKG_VERSION"),
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": INFORMATION_URI,
-                "rules": rules,
-            }},
-            "automationDetails": {"id": format!("buildproof/{}/", report.command)},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
+    let run = json!({
+        "tool": {"driver": {
+            "name": "buildproof",
+            "version": env!("CARGO_PKG_VERSION"),
+            "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "informationUri": INFORMATION_URI,
+            "rules": rules,
+        }},
+        "automationDetails": {"id": format!("buildproof/{}/", report.command)},
+        "columnKind": "unicodeCodePoints",
     });
-    serde_json::to_writer_pretty(&mut *out, &sarif)?;
-    out.write_all(b"\n")
+    let sarif = Sarif {
+        run,
+        results: Results { report, paths },
+    };
+    let mut writer = io::BufWriter::new(&mut *out);
+    serde_json::to_writer_pretty(&mut writer, &sarif)?;
+    writer.write_all(b"\n")?;
+    writer.flush()
+}
+
+/// The log, keys sorted as a `Value` would sort them, with the results written one
+/// at a time: 100,000 findings are never one tree in memory.
+struct Sarif<'a> {
+    /// The run without its results.
+    run: Value,
+    results: Results<'a>,
+}
+
+struct Results<'a> {
+    report: &'a Report,
+    paths: &'a Paths,
+}
+
+struct Run<'a> {
+    run: &'a Value,
+    results: &'a Results<'a>,
+}
+
+impl Serialize for Sarif<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("$schema", SARIF_SCHEMA)?;
+        map.serialize_entry(
+            "runs",
+            &[Run {
+                run: &self.run,
+                results: &self.results,
+            }],
+        )?;
+        map.serialize_entry("version", "2.1.0")?;
+        map.end()
+    }
+}
+
+impl Serialize for Run<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fields = self.run.as_object().cloned().unwrap_or_default();
+        // `results` sorts between `columnKind` and `tool`.
+        let mut map = serializer.serialize_map(Some(fields.len() + 1))?;
+        let mut written = false;
+        for (key, value) in &fields {
+            if !written && key.as_str() > "results" {
+                map.serialize_entry("results", self.results)?;
+                written = true;
+            }
+            map.serialize_entry(key, value)?;
+        }
+        if !written {
+            map.serialize_entry("results", self.results)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.report.findings.len()))?;
+        for f in &self.report.findings {
+            seq.serialize_element(&result(f, self.paths))?;
+        }
+        seq.end()
+    }
 }
 
 fn result(f: &Finding, paths: &Paths) -> Value {
