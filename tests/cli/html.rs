@@ -128,14 +128,17 @@ fn the_release_managers_html_report_reads_in_a_real_browser() {
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    let new = dir.path().join("v1.4.2.json");
-    let report = dir.path().join("report.html");
+    let report = dir.path().join("release-report.html");
     let json = dir.path().join("report.json");
+    // The README's commands, word for word, from a directory that sees the
+    // repository's `testdata` (the release manifest is written there, not into the
+    // repository).
+    std::os::unix::fs::symlink(root.join("testdata"), dir.path().join("testdata")).unwrap();
 
     // The walk-through: the next release is snapshotted with its label, then compared
     // with the one deployed.
     let o = buildproof()
-        .current_dir(&root)
+        .current_dir(dir.path())
         .args([
             "snapshot",
             "-c",
@@ -143,25 +146,26 @@ fn the_release_managers_html_report_reads_in_a_real_browser() {
             "--label",
             "v1.4.2",
             "-o",
+            "v1.4.2.json",
         ])
-        .arg(&new)
         .output()
         .unwrap();
     assert_exit(&o, 0);
     let o = buildproof()
-        .current_dir(&root)
-        .args(["diff", "testdata/demo/deployed.json"])
-        .arg(&new)
+        .current_dir(dir.path())
         .args([
+            "diff",
+            "testdata/demo/deployed.json",
+            "v1.4.2.json",
             "-c",
             "testdata/demo/buildproof.toml",
             "--format",
             "html",
             "-o",
+            "release-report.html",
+            "--report",
+            "json=report.json",
         ])
-        .arg(&report)
-        .arg("--report")
-        .arg(format!("json={}", json.display()))
         .output()
         .unwrap();
     assert_exit(&o, 1);
