@@ -14,10 +14,13 @@
 //! case. A finding about a subject or rule the report did not list still gets its
 //! suite and case, so nothing is dropped.
 //!
+//! For `diff` and `check`, each suite's `<system-out>` says what changed in the
+//! component, in brief, and the `<testsuites>` name carries the releases compared.
+//!
 //! Text is escaped for XML 1.0; characters XML cannot hold at all (control characters
 //! other than tab and newline) become U+FFFD.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io;
 
@@ -29,6 +32,12 @@ pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) ->
     // One grouping pass: per subject its findings, per finding its rule (linear in
     // subjects and findings; 100,000 subjects render in well under a second).
     let grouped = report.by_subject();
+    let changes: HashMap<&str, &crate::model::changes::ComponentChanges> = report
+        .changes
+        .iter()
+        .flatten()
+        .map(|c| (c.component.as_str(), c))
+        .collect();
     let mut suites = String::new();
     let (mut total_tests, mut total_failures) = (0, 0);
     for subject in &grouped.subjects {
@@ -98,6 +107,15 @@ pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) ->
         }
         total_tests += checks.len();
         total_failures += failures;
+        // `diff` and `check`: what changed in the component, in brief, beside its
+        // checks (the suite's output, which every JUnit viewer shows).
+        if let Some(c) = changes.get(subject) {
+            let _ = writeln!(
+                cases,
+                "    <system-out>{}</system-out>",
+                xml(&super::text::brief(c).join("\n"))
+            );
+        }
         let _ = write!(
             suites,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n{cases}  </testsuite>\n",
@@ -110,7 +128,10 @@ pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) ->
     let _ = writeln!(
         doc,
         "<testsuites name=\"{}\" tests=\"{total_tests}\" failures=\"{total_failures}\" errors=\"0\">",
-        xml(&format!("buildproof {}", report.command)),
+        xml(&match super::releases_line(&report.releases) {
+            Some(releases) => format!("buildproof {}: {releases}", report.command),
+            None => format!("buildproof {}", report.command),
+        }),
     );
     doc.push_str(&suites);
     doc.push_str("</testsuites>\n");

@@ -86,7 +86,7 @@ pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) ->
             r
         })
         .collect();
-    let run = json!({
+    let mut run = json!({
         "tool": {"driver": {
             "name": "buildproof",
             "version": env!("CARGO_PKG_VERSION"),
@@ -97,6 +97,23 @@ pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) ->
         "automationDetails": {"id": format!("buildproof/{}/", report.command)},
         "columnKind": "unicodeCodePoints",
     });
+    // The releases compared and, for `diff` and `check`, every component's changes
+    // in full, as the run's properties (SARIF's place for what a tool adds).
+    let mut properties = Map::new();
+    if !report.releases.is_empty() {
+        let releases: Map<String, Value> = report
+            .releases
+            .iter()
+            .map(|r| (r.role.to_owned(), serde_json::to_value(r).unwrap_or_default()))
+            .collect();
+        properties.insert("releases".into(), Value::Object(releases));
+    }
+    if let Some(changes) = &report.changes {
+        properties.insert("changes".into(), serde_json::to_value(changes)?);
+    }
+    if !properties.is_empty() {
+        run["properties"] = Value::Object(properties);
+    }
     let sarif = Sarif {
         run,
         results: Results { report, paths },

@@ -278,6 +278,20 @@ fn the_release_managers_html_report_reads_in_a_real_browser() {
         std::fs::copy(&shot, &dest).unwrap();
     }
 
+    // Printable: Chromium prints it to PDF (print CSS opens every fold).
+    let pdf = dir.path().join("report.pdf");
+    chromium(
+        &trap,
+        &[
+            "--no-pdf-header-footer",
+            &format!("--print-to-pdf={}", pdf.display()),
+            &file_url(&report),
+        ],
+    );
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    assert!(bytes.len() > 10_000, "{} bytes", bytes.len());
+
     // Nothing went to the network from the report. The control page proves the
     // trap would have seen it.
     assert_eq!(trap.page_requests(), Vec::<String>::new());

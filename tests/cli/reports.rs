@@ -936,3 +936,115 @@ fn rendering_is_linear_in_subjects() {
         );
     }
 }
+
+/// SPEC.md: every format of a `diff` or `check` shows the changes (text and Markdown
+/// in brief, JSON, SARIF and HTML in full, JUnit per suite, GitHub as log lines) and
+/// the releases compared.
+#[test]
+fn every_format_shows_the_changes_and_the_releases() {
+    let p = stale_project();
+    let run = |format: &str| {
+        let o = p.run(&["diff", "base.json", "new.json", "--format", format]);
+        assert_exit(&o, 1);
+        stdout(&o)
+    };
+    let text = run("text");
+    assert!(text.starts_with("releases: base.json → new.json\n"), "{text}");
+    assert!(text.contains("changes: 1 of 1 components changed\n  api: changed\n"), "{text}");
+    assert!(text.contains("    output result-api: unchanged (sha256:222222222222…)"), "{text}");
+    let md = run("markdown");
+    assert!(md.contains("**releases**: base.json → new.json"), "{md}");
+    assert!(md.contains("### Changes\n\n1 of 1 components changed.\n\n- `api`: changed\n"), "{md}");
+    let junit = run("junit");
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    assert_eq!(
+        doc.root_element().attribute("name"),
+        Some("buildproof diff: base.json → new.json")
+    );
+    let out = doc
+        .descendants()
+        .find(|n| n.has_tag_name("system-out") && n.parent().unwrap().has_tag_name("testsuite"))
+        .unwrap();
+    assert!(out.text().unwrap().starts_with("  api: changed\n"), "{junit}");
+    let github = run("github");
+    assert!(github.starts_with("buildproof diff: base.json → new.json\n"), "{github}");
+    assert!(github.contains("\n  api: changed\n"), "{github}");
+    let sarif: Value = serde_json::from_str(&run("sarif")).unwrap();
+    validate_sarif(&sarif);
+    let props = &sarif["runs"][0]["properties"];
+    assert_eq!(props["changes"][0]["component"], "api");
+    assert_eq!(props["releases"]["base"]["name"], "base.json");
+    let html = run("html");
+    assert!(html.contains("id=\"component-api\""), "{html}");
+    assert!(html.contains("<p class=\"releases\" id=\"releases\">base.json → new.json</p>"));
+}
+
+/// Text polish seen in use (issue 14, point 10): a stale image says it was not rebuilt
+/// or did not see the change, not Nix's fixed-output hash; a `stale-artifact` and an
+/// `input-excluded` with one cause name each other; a CRLF script is pointed at among
+/// the inputs (and SARIF places the finding there).
+#[test]
+fn messages_name_the_cause_where_the_fix_is() {
+    let digest = |n: u32| format!("sha256:{n:064x}");
+    let manifest = |notes: u32, index: u32| {
+        json!({
+            "schema": "buildproof.manifest/v1", "created": "2026-01-01T00:00:00Z",
+            "generator": "buildproof 0.1.0",
+            "components": {"web": {
+                "inputs": {"digest": digest(notes + index), "files": [
+                    {"path": "web/NOTES.md", "kind": "file", "size": 3, "digest": digest(notes)},
+                    {"path": "web/index.html", "kind": "file", "size": 3, "digest": digest(index)},
+                    {"path": "web/bin/start.sh", "kind": "executable", "size": 3, "digest": digest(9)}]},
+                "image": {"manifest_digest": digest(1), "content_digest": digest(2),
+                          "startup": {"entrypoint": ["/app/bin/start.sh"]},
+                          "problems": [{"kind": {"type": "shebang-crlf"}, "path": "/app/bin/start.sh",
+                                        "message": "`/app/bin/start.sh` has a `#!` line ending in `\\r`"}]},
+                "dockerfile": {"path": "web/Dockerfile",
+                               "stage": {"base": "scratch", "line": 1},
+                               "startup": {"entrypoint": {"value": "[\"/app/bin/start.sh\"]", "line": 4}},
+                               "excluded": [{"path": "web/NOTES.md", "reason": "dockerignore",
+                                             "pattern": "*.md", "file": "web/.dockerignore", "line": 1}]}
+            }}
+        })
+        .to_string()
+    };
+    let p = Project::new();
+    p.write("v1.json", manifest(100, 200))
+        .write("v2.json", manifest(101, 201));
+    let o = p.run(&["diff", "v1.json", "v2.json", "--format", "json"]);
+    assert_exit(&o, 1);
+    let all = findings(&o);
+    let message = |rule: &str| -> String {
+        all.iter()
+            .find(|f| f["rule"] == rule)
+            .unwrap_or_else(|| panic!("no {rule}: {all:?}"))["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let stale = message("stale-artifact");
+    assert!(stale.contains("the image was not rebuilt, or its build did not see the change (`.dockerignore`, the Dockerfile's `COPY` lines)"), "{stale}");
+    assert!(!stale.contains("fixed-output hash"), "{stale}");
+    assert!(stale.ends_with("; `web/NOTES.md` cannot reach the build at all (see `input-excluded`)"), "{stale}");
+    let excluded = message("input-excluded");
+    assert!(excluded.ends_with("; this is why `stale-artifact` fired for this component: the change cannot reach the artifact"), "{excluded}");
+    let broken = message("startup-broken");
+    assert!(broken.contains("the script is `web/bin/start.sh` among the inputs"), "{broken}");
+
+    let o = p.run(&["diff", "v1.json", "v2.json", "--format", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&o.stdout).unwrap();
+    validate_sarif(&sarif);
+    let crlf = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "startup-broken")
+        .unwrap();
+    let loc = &crlf["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "web/bin/start.sh");
+    assert_eq!(loc["region"]["startLine"], 1);
+    assert_eq!(
+        crlf["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "web/Dockerfile"
+    );
+}
