@@ -883,3 +883,37 @@ fn a_pod_reporting_the_index_digest_of_a_multi_platform_image_runs_the_built_ima
     assert_exit(&o, 1);
     assert_eq!(rules_of(&o), ["deployed-mismatch:error"]);
 }
+
+/// `verify` says which release runs: the built one (its label and commit) for every
+/// component found running its built artifacts, and which are not.
+#[test]
+fn verify_names_the_release_it_finds_running() {
+    let p = Project::new();
+    let mut built: Value = serde_json::from_str(&manifest(&web_built())).unwrap();
+    built["label"] = json!("v2.4.0");
+    built["git"] = json!({"commit": "e4f5a6b7".repeat(5), "dirty": false});
+    p.write("built.json", built.to_string());
+    let o = verify(&p, &fixture("kubernetes-pods.json"));
+    assert_exit(&o, 0);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["running_release"], "v2.4.0 (e4f5a6b) runs: `web`");
+    assert_eq!(report["releases"]["built"]["label"], "v2.4.0");
+    let o = verify(&p, &fixture("kubernetes-pods-rolled-back.json"));
+    assert_exit(&o, 1);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        report["running_release"],
+        "not v2.4.0 (e4f5a6b): no component was verified to run as built"
+    );
+    // Against a running manifest, its release is named too.
+    let mut running = built.clone();
+    running["label"] = json!("v2.3.1");
+    p.write("running.json", running.to_string());
+    let o = p.run(&["verify", "built.json", "--running", "running.json"]);
+    assert_exit(&o, 0);
+    assert!(
+        stdout(&o).starts_with("releases: built: v2.4.0 (e4f5a6b); running: v2.3.1 (e4f5a6b)\n"),
+        "{}",
+        stdout(&o)
+    );
+}
