@@ -10,6 +10,8 @@
 //!   "schema": "buildproof.manifest/v1",
 //!   "created": "2026-11-22T01:00:00Z",
 //!   "generator": "buildproof 0.1.0",
+//!   "label": "v2.4.0",
+//!   "git": { "commit": "e4f5a6b…", "dirty": false },
 //!   "components": {
 //!     "goinstance": {
 //!       "inputs": { "digest": "sha256:…", "unmatched": [],
@@ -23,7 +25,9 @@
 //! }
 //! ```
 //! `image`, `dockerfile`, `nix` and `deploy` appear in a component when its config
-//! declares them.
+//! declares them; `label` (from `--label`) and `git` (the commit of the config's work
+//! tree, `git.rs`) when there is one. Both are optional, so manifests written before
+//! them still read. `schemas/manifest.schema.json` publishes the layout.
 
 use std::collections::BTreeMap;
 use std::path::Path;
