@@ -928,6 +928,60 @@ fn nix(n: &NixChanges, p: &mut Page) {
 mod tests {
     use super::*;
 
+    /// Names from files and images reach the page only as text: a file named like
+    /// markup shows as its name.
+    #[test]
+    fn hostile_names_stay_text_in_the_whole_page() {
+        use crate::digest::Digest;
+        use crate::model::RuleId;
+        use crate::model::changes::{FileSide, InputChanges};
+        use crate::model::manifest::FileKind;
+        let evil = "<img src=x onerror=alert(1)>\"'&.js";
+        let finding = Finding::new(
+            RuleId::StaleArtifact,
+            "web",
+            format!("inputs changed ({evil} (modified)) `{evil}`"),
+            &[],
+        )
+        .with_detail("changed_inputs", [evil]);
+        let mut report = Report::new("diff", vec!["web".into()], Vec::new(), vec![finding]);
+        let side = FileSide {
+            kind: FileKind::File,
+            size: 1,
+            digest: Digest::of(b"x"),
+        };
+        report.changes = Some(vec![ComponentChanges {
+            component: "web".into(),
+            status: Status::Changed,
+            inputs: Some(InputChanges {
+                digest: Pair {
+                    old: Some(Digest::of(b"a")),
+                    new: Some(Digest::of(b"b")),
+                },
+                counts: Counts {
+                    modified: 1,
+                    ..Counts::default()
+                },
+                files: vec![FileChange {
+                    path: evil.into(),
+                    change: Change::Modified,
+                    old: Some(side.clone()),
+                    new: Some(side),
+                }],
+            }),
+            outputs: Vec::new(),
+            image: None,
+            dockerfile: None,
+            nix: None,
+        }]);
+        let mut out = Vec::new();
+        render(&report, &Paths::default(), &mut out).unwrap();
+        let html = String::from_utf8(out).unwrap();
+        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("onerror=alert(1)>\""), "{html}");
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;.js"));
+    }
+
     #[test]
     fn code_spans_in_messages_become_code() {
         let mut p = Page { out: String::new() };

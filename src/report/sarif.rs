@@ -104,7 +104,12 @@ pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) ->
         let releases: Map<String, Value> = report
             .releases
             .iter()
-            .map(|r| (r.role.to_owned(), serde_json::to_value(r).unwrap_or_default()))
+            .map(|r| {
+                (
+                    r.role.to_owned(),
+                    serde_json::to_value(r).unwrap_or_default(),
+                )
+            })
             .collect();
         properties.insert("releases".into(), Value::Object(releases));
     }

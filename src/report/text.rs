@@ -129,7 +129,16 @@ pub(super) fn brief(c: &ComponentChanges) -> Vec<String> {
                 "    inputs: {} files",
                 inputs.counts.changed() + inputs.counts.unchanged
             )),
-            _ if inputs.counts.changed() == 0 => lines.push("    inputs: unchanged".to_owned()),
+            _ if inputs.counts.changed() == 0 && !inputs.digest.changed() => {
+                lines.push("    inputs: unchanged".to_owned());
+            }
+            // The digest covers the file records; records without a file list (a
+            // hand-written manifest) still differ by digest.
+            _ if inputs.counts.changed() == 0 => lines.push(format!(
+                "    inputs: digest {} → {}",
+                short_opt(inputs.digest.old.as_ref()),
+                short_opt(inputs.digest.new.as_ref())
+            )),
             _ => lines.push(format!(
                 "    inputs: {}: {}",
                 inputs.counts.brief(),
