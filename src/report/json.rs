@@ -30,7 +30,7 @@ struct Top<'a> {
 }
 
 /// A list whose items are written with sorted keys, one at a time.
-struct Sorted<'a, T>(&'a [T]);
+pub(super) struct Sorted<'a, T>(pub &'a [T]);
 
 impl<T: Serialize> Serialize for Sorted<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

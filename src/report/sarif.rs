@@ -98,29 +98,32 @@ pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) ->
         "columnKind": "unicodeCodePoints",
     });
     // The releases compared and, for `diff` and `check`, every component's changes
-    // in full, as the run's properties (SARIF's place for what a tool adds).
-    let mut properties = Map::new();
-    if !report.releases.is_empty() {
-        let releases: Map<String, Value> = report
-            .releases
-            .iter()
-            .map(|r| {
-                (
-                    r.role.to_owned(),
-                    serde_json::to_value(r).unwrap_or_default(),
-                )
-            })
-            .collect();
-        properties.insert("releases".into(), Value::Object(releases));
+    // in full, as the run's properties (SARIF's place for what a tool adds); the
+    // changes stream out like the results.
+    let releases: Option<Value> = (!report.releases.is_empty()).then(|| {
+        Value::Object(
+            report
+                .releases
+                .iter()
+                .map(|r| {
+                    (
+                        r.role.to_owned(),
+                        serde_json::to_value(r).unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        )
+    });
+    if releases.is_some() || report.changes.is_some() {
+        run["properties"] = json!({});
     }
-    if let Some(changes) = &report.changes {
-        properties.insert("changes".into(), serde_json::to_value(changes)?);
-    }
-    if !properties.is_empty() {
-        run["properties"] = Value::Object(properties);
-    }
+    let properties = Properties {
+        releases,
+        changes: report.changes.as_deref(),
+    };
     let sarif = Sarif {
         run,
+        properties,
         results: Results { report, paths },
     };
     let mut writer = io::BufWriter::new(&mut *out);
@@ -132,9 +135,29 @@ pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) ->
 /// The log, keys sorted as a `Value` would sort them, with the results written one
 /// at a time: 100,000 findings are never one tree in memory.
 struct Sarif<'a> {
-    /// The run without its results.
+    /// The run without its results (and with an empty `properties` when it has some).
     run: Value,
+    properties: Properties<'a>,
     results: Results<'a>,
+}
+
+/// The run's `properties`: the releases, and the changes written one at a time.
+struct Properties<'a> {
+    releases: Option<Value>,
+    changes: Option<&'a [crate::model::changes::ComponentChanges]>,
+}
+
+impl Serialize for Properties<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(changes) = self.changes {
+            map.serialize_entry("changes", &super::json::Sorted(changes))?;
+        }
+        if let Some(releases) = &self.releases {
+            map.serialize_entry("releases", releases)?;
+        }
+        map.end()
+    }
 }
 
 struct Results<'a> {
@@ -144,6 +167,7 @@ struct Results<'a> {
 
 struct Run<'a> {
     run: &'a Value,
+    properties: &'a Properties<'a>,
     results: &'a Results<'a>,
 }
 
@@ -155,6 +179,7 @@ impl Serialize for Sarif<'_> {
             "runs",
             &[Run {
                 run: &self.run,
+                properties: &self.properties,
                 results: &self.results,
             }],
         )?;
@@ -166,7 +191,8 @@ impl Serialize for Sarif<'_> {
 impl Serialize for Run<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let fields = self.run.as_object().cloned().unwrap_or_default();
-        // `results` sorts between `columnKind` and `tool`.
+        // Keys in sorted order, as a `Value` would write them: `results` sorts
+        // between `properties` and `tool`.
         let mut map = serializer.serialize_map(Some(fields.len() + 1))?;
         let mut written = false;
         for (key, value) in &fields {
@@ -174,7 +200,11 @@ impl Serialize for Run<'_> {
                 map.serialize_entry("results", self.results)?;
                 written = true;
             }
-            map.serialize_entry(key, value)?;
+            if key == "properties" {
+                map.serialize_entry(key, self.properties)?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
         }
         if !written {
             map.serialize_entry("results", self.results)?;
