@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::cli::{ImageCommand, ReportArgs};
 use crate::image::{self, Options, Sources};
 use crate::model::finding::{Finding, Location};
-use crate::report::{self, Format, Report};
+use crate::report::{self, Report};
 use crate::rules::{RuleId, image as image_rules};
 
 pub(super) fn run(cmd: ImageCommand, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
@@ -68,6 +68,7 @@ fn inspect(
     sources: &Sources,
     io: &mut super::Streams<'_>,
 ) -> anyhow::Result<u8> {
+    super::plan_reports(args, &[])?;
     let img = image::load(Path::new("."), reference, Options::default(), sources)?;
     let r = &img.record;
     let command = image::startup::command_path(&r.startup, &img.fs);
@@ -78,13 +79,14 @@ fn inspect(
         vec![RuleId::StartupBroken, RuleId::LibraryMissing],
         findings,
     );
-    report.facts = report::image::inspect_facts(
+    report.facts = report::image::inspect_facts(reference, r, command.as_deref(), false);
+    report.facts_in_full = Some(report::image::inspect_facts(
         reference,
         r,
         command.as_deref(),
-        args.format == Format::Json,
-    );
-    super::emit_report(&report, args, io)
+        true,
+    ));
+    super::emit_report(report, args, io)
 }
 
 fn diff(
@@ -94,6 +96,7 @@ fn diff(
     sources: &Sources,
     io: &mut super::Streams<'_>,
 ) -> anyhow::Result<u8> {
+    super::plan_reports(args, &[])?;
     let opts = Options::default();
     let old = image::load(Path::new("."), old_ref, opts, sources)?;
     let new = image::load(Path::new("."), new_ref, opts, sources)?;
@@ -113,6 +116,7 @@ fn diff(
         ],
         findings,
     );
-    report.facts = report::image::diff_facts(&diff, args.format == Format::Json);
-    super::emit_report(&report, args, io)
+    report.facts = report::image::diff_facts(&diff, false);
+    report.facts_in_full = Some(report::image::diff_facts(&diff, true));
+    super::emit_report(report, args, io)
 }

@@ -4,22 +4,25 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+
+use super::Facts;
 
 use crate::model::image::{FileChange, FileState, ImageDiff, ImageRecord};
 
 /// How many changed files the text summary lists.
 const TEXT_FILES: usize = 20;
 
-/// `image diff`'s facts: both sides, each startup field set on either side, and the
-/// file-level difference (counts, then the first files in text; all of them in JSON).
+/// `image diff`'s facts, `old` before `new`: both sides, each startup field set on
+/// either side, and the file-level difference (in brief: counts, then the first files
+/// one per line; in full, for JSON and HTML: every file with both states).
 #[must_use]
-pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
-    let mut f = Map::new();
-    f.insert("old".into(), json!(diff.old));
-    f.insert("new".into(), json!(diff.new));
+pub fn diff_facts(diff: &ImageDiff, json: bool) -> Facts {
+    let mut f = Facts::default();
+    f.insert("old", json!(diff.old));
+    f.insert("new", json!(diff.new));
     f.insert(
-        "same_content".into(),
+        "same_content",
         json!(diff.old.identity == diff.new.identity),
     );
     for field in &diff.fields {
@@ -34,13 +37,13 @@ pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
         } else {
             json!(format!("{a} → {b}"))
         };
-        f.insert(field.field.key().into(), value);
+        f.insert(field.field.key(), value);
     }
     // Recorded and shown, never part of the identity: layers that differ only in
     // file times, and labels.
     let same_layers = diff.old.diff_ids == diff.new.diff_ids;
     f.insert(
-        "diff_ids".into(),
+        "diff_ids",
         if json {
             json!({"old": diff.old.diff_ids, "new": diff.new.diff_ids, "changed": !same_layers})
         } else if same_layers {
@@ -55,7 +58,7 @@ pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
     );
     if !diff.old.labels.is_empty() || !diff.new.labels.is_empty() {
         f.insert(
-            "labels".into(),
+            "labels",
             labels_diff(&diff.old.labels, &diff.new.labels, json),
         );
     }
@@ -68,10 +71,10 @@ pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
         count(|c| matches!(c, FileChange::Modified { .. }))
     );
     if json {
-        f.insert("files_summary".into(), json!(summary));
-        f.insert("files".into(), json!(changes));
+        f.insert("files_summary", json!(summary));
+        f.insert("files", json!(changes));
     } else {
-        f.insert("files".into(), json!(summary));
+        f.insert("files", json!(summary));
         let mut lines: Vec<String> = changes.iter().take(TEXT_FILES).map(describe).collect();
         if changes.len() > TEXT_FILES {
             lines.push(format!(
@@ -80,7 +83,7 @@ pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
             ));
         }
         if !lines.is_empty() {
-            f.insert("changed_files".into(), json!(lines));
+            f.insert("changed_files", json!(lines));
         }
     }
     f
@@ -146,15 +149,15 @@ pub fn inspect_facts(
     r: &ImageRecord,
     command: Option<&[String]>,
     json: bool,
-) -> Map<String, Value> {
+) -> Facts {
     let labels = &r.labels;
-    let mut f = Map::new();
-    f.insert("image".into(), json!(reference));
-    f.insert("manifest_digest".into(), json!(r.manifest_digest));
-    f.insert("config_digest".into(), json!(r.config_digest));
-    f.insert("identity".into(), json!(r.identity()));
+    let mut f = Facts::default();
+    f.insert("image", json!(reference));
+    f.insert("manifest_digest", json!(r.manifest_digest));
+    f.insert("config_digest", json!(r.config_digest));
+    f.insert("identity", json!(r.identity()));
     if !r.names.is_empty() {
-        f.insert("names".into(), json!(r.names));
+        f.insert("names", json!(r.names));
     }
     let layers: Vec<Value> = r
         .layers
@@ -170,7 +173,7 @@ pub fn inspect_facts(
             }
         })
         .collect();
-    f.insert("layers".into(), Value::Array(layers));
+    f.insert("layers", Value::Array(layers));
     if let Value::Object(map) = serde_json::to_value(&r.startup).unwrap_or_default() {
         for (key, value) in map {
             // argv-like lists read as JSON in text: `["sh", "-c", "a, b"]`.
@@ -183,7 +186,7 @@ pub fn inspect_facts(
     }
     if let Some(chain) = command {
         f.insert(
-            "command".into(),
+            "command",
             if json {
                 json!(chain)
             } else {
@@ -193,7 +196,7 @@ pub fn inspect_facts(
     }
     if !labels.is_empty() {
         f.insert(
-            "labels".into(),
+            "labels",
             if json {
                 json!(labels)
             } else {
@@ -201,8 +204,11 @@ pub fn inspect_facts(
             },
         );
     }
+    if !r.labels.is_empty() {
+        f.insert("labels", json!(r.labels));
+    }
     if !r.rejected_entries.is_empty() {
-        f.insert("rejected_entries".into(), json!(r.rejected_entries));
+        f.insert("rejected_entries", json!(r.rejected_entries));
     }
     // `ENTRYPOINT [""]` is how a Dockerfile clears an inherited entrypoint: none.
     let has_entrypoint = r
@@ -216,7 +222,7 @@ pub fn inspect_facts(
         "command"
     };
     f.insert(
-        "startup_verification".into(),
+        "startup_verification",
         json!(if r.problems.is_empty() {
             format!("ok: the {what} resolves and can be executed")
         } else {

@@ -296,7 +296,29 @@ fn image_diff_lists_files_in_json_and_summarises_in_text() {
     let out = stdout(&text);
     assert!(out.contains("files: "), "{out}");
     assert!(out.contains(", 0 removed, 1 modified"), "{out}");
-    assert!(out.contains("~ /app/server"), "{out}");
+    // `old` before `new`, and the changed files one per line under their counts, not
+    // one comma-joined line.
+    let lines: Vec<&str> = out.lines().collect();
+    let at = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line:\n{out}"))
+    };
+    assert!(at("old: ") < at("new: "), "{out}");
+    let files = at("files: ");
+    assert_eq!(lines[files + 1], "changed_files:", "{out}");
+    assert!(
+        lines[files + 2..]
+            .iter()
+            .take_while(|l| l.starts_with("  "))
+            .any(|l| l.starts_with("  ~ /app/server (")),
+        "{out}"
+    );
+    // HTML has every file, with both states side by side.
+    let html = stdout(&run(&["image", "diff", &a, &b, "--format", "html"]));
+    assert!(html.contains("<code>/app/server</code>"), "{html}");
+    assert!(html.contains("<h4>files</h4>"), "{html}");
 }
 
 /// A rebuild over the same layers and config writes a new `created` time and

@@ -10,6 +10,7 @@ mod core;
 mod debian;
 mod dockerfile;
 mod hostile;
+mod html;
 mod image;
 mod nix;
 mod registry;
