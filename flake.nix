@@ -26,9 +26,10 @@
       systemOf = pkgs: pkgs.stdenv.hostPlatform.system;
 
       # Runs `buildproof check` on a copy of `src` in the build sandbox; the build
-      # fails unless buildproof exits with `expectExit` (0: no error-level finding, so
-      # a stale artifact, a startup change, a startup that cannot work or a deployed
-      # mismatch fails it; warnings do not). `$out/report.txt` holds the report.
+      # fails unless buildproof exits with `expectExit` (0: no finding at the `failOn`
+      # level, by default no error-level finding, so a stale artifact, a startup
+      # change, a startup that cannot work or a deployed mismatch fails it; warnings
+      # do not unless `failOn = "warning"`). `$out/report.txt` holds the report.
       mkCheck =
         {
           pkgs,
@@ -45,6 +46,9 @@
           outputs ? { },
           buildproof ? self.packages.${systemOf pkgs}.default,
           name ? "buildproof-check",
+          # The lowest finding level that fails the check (`--fail-on`): "error",
+          # "warning" or "never".
+          failOn ? "error",
           expectExit ? 0,
         }:
         let
@@ -71,7 +75,7 @@
           mkdir -p $out
           status=0
           ${buildproof}/bin/buildproof check -c '${config}' --against '${againstArg}' \
-            --output $out/report.txt || status=$?
+            --fail-on '${failOn}' --output $out/report.txt || status=$?
           cat $out/report.txt 2>/dev/null || true
           if [ "$status" != ${toString expectExit} ]; then
             echo "buildproof check exited $status, expected ${toString expectExit}" >&2

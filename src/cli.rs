@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::registry::Platform;
-use crate::report::Format;
+use crate::report::{FailOn, Format};
 
 /// Prove that what ships is what was built from what changed.
 #[derive(Debug, Parser)]
@@ -37,25 +37,30 @@ pub enum ColorChoice {
 /// `--format`: the report formats, spelled as users type them.
 impl ValueEnum for Format {
     fn value_variants<'a>() -> &'a [Self] {
-        &[
-            Format::Text,
-            Format::Json,
-            Format::Sarif,
-            Format::Junit,
-            Format::Markdown,
-            Format::Github,
-        ]
+        &Format::ALL
     }
 
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(match self {
-            Format::Text => "text",
-            Format::Json => "json",
-            Format::Sarif => "sarif",
-            Format::Junit => "junit",
-            Format::Markdown => "markdown",
-            Format::Github => "github",
-        }))
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+/// `--fail-on`: the lowest level that fails the run.
+impl ValueEnum for FailOn {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[FailOn::Error, FailOn::Warning, FailOn::Never]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(match self {
+            FailOn::Error => clap::builder::PossibleValue::new("error")
+                .help("exit 1 on an error-level finding (the default)"),
+            FailOn::Warning => {
+                clap::builder::PossibleValue::new("warning").help("exit 1 on a warning or error")
+            }
+            FailOn::Never => clap::builder::PossibleValue::new("never")
+                .help("exit 0 whenever the run could be judged"),
+        })
     }
 }
 
@@ -79,15 +84,66 @@ pub enum Command {
     NarHash(NarHashArgs),
 }
 
-/// `--format` and `--output`, shared by every reporting command.
+/// `--format`, `--output`, `--report` and `--fail-on`, shared by every reporting command.
 #[derive(Debug, Args, Clone)]
 pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// Write the report to FILE (atomically) instead of stdout.
-    #[arg(long, value_name = "FILE")]
+    /// Write the report to FILE (atomically) instead of stdout; `-` is stdout. The
+    /// verdict line then also goes to stderr, so a CI log is never empty.
+    #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the report in FORMAT to FILE, from the same run (repeatable):
+    /// `--report sarif=buildproof.sarif --report html=report.html`.
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_extra_report)]
+    pub reports: Vec<ExtraReport>,
+    /// The lowest finding level that makes the exit code 1.
+    #[arg(long, value_enum, default_value = "error", value_name = "LEVEL")]
+    pub fail_on: FailOn,
+}
+
+/// One `--report FORMAT=FILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtraReport {
+    pub format: Format,
+    pub path: PathBuf,
+}
+
+fn parse_extra_report(value: &str) -> Result<ExtraReport, String> {
+    let names = || {
+        Format::ALL
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some((format, path)) = value.split_once('=') else {
+        return Err(format!(
+            "expected FORMAT=FILE, e.g. `sarif=buildproof.sarif` (formats: {})",
+            names()
+        ));
+    };
+    let format = Format::ALL
+        .into_iter()
+        .find(|f| f.as_str() == format)
+        .ok_or_else(|| format!("unknown format `{format}` (formats: {})", names()))?;
+    if path.is_empty() {
+        return Err("the file after `=` is empty".to_owned());
+    }
+    Ok(ExtraReport {
+        format,
+        path: PathBuf::from(path),
+    })
+}
+
+/// `--label`: a release name recorded in the manifest.
+fn parse_label(value: &str) -> Result<String, String> {
+    if crate::model::manifest::valid_label(value) {
+        Ok(value.to_owned())
+    } else {
+        Err("a label is 1 to 128 characters, not all blank, with no control characters".to_owned())
+    }
 }
 
 /// How images in registries are reached, spelled as skopeo spells it. Credentials
@@ -153,6 +209,13 @@ pub struct SnapshotArgs {
     pub attach: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    /// A release name to record in the manifest (e.g. `v2.4.0`); reports show it.
+    #[arg(long, value_name = "NAME", value_parser = parse_label)]
+    pub label: Option<String>,
+    /// The lowest level of a finding about the new build itself that makes the exit
+    /// code 1.
+    #[arg(long, value_enum, default_value = "error", value_name = "LEVEL")]
+    pub fail_on: FailOn,
 }
 
 #[derive(Debug, Args)]
@@ -183,9 +246,12 @@ pub struct CheckArgs {
     /// Also write the new manifest to FILE (atomically).
     #[arg(long, value_name = "FILE")]
     pub write_manifest: Option<PathBuf>,
-    /// When the check passes, attach the new manifest to every component image in
-    /// a registry (`docker://…`), as `snapshot --attach` does; a failing build is
-    /// never attached.
+    /// A release name to record in the new manifest (e.g. `v2.4.0`); reports show it.
+    #[arg(long, value_name = "NAME", value_parser = parse_label)]
+    pub label: Option<String>,
+    /// When the check finds no error, attach the new manifest to every component
+    /// image in a registry (`docker://…`), as `snapshot --attach` does; a build with
+    /// an error-level finding (a stale artifact) is never attached.
     #[arg(long)]
     pub attach: bool,
     #[command(flatten)]

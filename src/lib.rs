@@ -23,6 +23,8 @@ pub mod digest;
 pub mod dockerfile;
 /// File helpers: non-blocking, no-follow opens; whole-file reads; path text.
 pub mod fsio;
+/// The git commit (and dirty state) of the work tree a snapshot was taken in.
+pub mod git;
 /// Images from layouts, archives, registries and engines; merged layers, content identity, static startup check.
 pub mod image;
 /// Reading the documents users pass (manifests, in-toto statements of them), bounded.
@@ -37,7 +39,7 @@ pub mod nix;
 pub mod output;
 /// Registries over the OCI distribution API; the Docker Engine API.
 pub mod registry;
-/// Text, JSON, SARIF, JUnit, Markdown and GitHub reports.
+/// Text, JSON, SARIF, JUnit, Markdown, GitHub, GitLab and HTML reports.
 pub mod report;
 /// Rules: manifests in, findings out; rule ids with descriptions.
 pub mod rules;

@@ -87,6 +87,21 @@ fn verify_all(fs: &MergedFs) {
             ..Startup::default()
         };
         let _ = startup::verify(&s, fs);
+        let _ = startup::command_path(&s, fs);
+    }
+    // Wrappers and interpreters follow the layers' files further.
+    for argv in [
+        &["tini", "--", "gosu", "app", "env", "-i", "python3", "-u", "a.py"][..],
+        &["/bin/sh", "-c", "exec setpriv --reuid=app node server"],
+        &["dumb-init", "bash", "-e", "run.sh"],
+    ] {
+        let s = Startup {
+            entrypoint: Some(argv.iter().map(|a| (*a).to_owned()).collect()),
+            env: Some(vec!["LD_LIBRARY_PATH=/lib:$ORIGIN".to_owned()]),
+            working_dir: Some("/app".to_owned()),
+            ..Startup::default()
+        };
+        let _ = startup::verify(&s, fs);
     }
 }
 

@@ -1,24 +1,34 @@
 //! `buildproof check --against BASE`: snapshot, then diff against BASE. BASE is read
-//! first, so a bad BASE fails before any hashing. BASE may be an image
-//! (`docker://…@sha256:…`, the digest that runs): the manifest attached to it is
-//! read. With `--attach`, a build that passes is attached to its images; one that
-//! fails is not, since attaching it would record a stale artifact as this image's
-//! build and hide the staleness from the next check against the image.
+//! first, so a bad BASE fails before any hashing; the outputs are checked first of
+//! all, so two of them naming one file fail before anything is read. BASE may be an
+//! image (`docker://…@sha256:…`, the digest that runs): the manifest attached to it
+//! is read. With `--attach`, a build with no error-level finding is attached to its
+//! images; one with errors is not (whatever `--fail-on` says), since attaching a
+//! stale build would record it as this image's build and hide the staleness from
+//! the next check against the image.
 
 use crate::cli::CheckArgs;
 use crate::config::Config;
+use crate::model::finding::Level;
 use crate::rules::Context;
 
 pub(super) fn run(args: &CheckArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
+    let taken: Vec<(&str, &std::path::Path)> = args
+        .write_manifest
+        .as_deref()
+        .map(|p| ("`--write-manifest`", p))
+        .into_iter()
+        .collect();
+    super::plan_reports(&args.report, &taken)?;
     let base = super::attached::read_manifest(&args.against, &args.registry)?;
     let config = Config::discover(args.config.config.as_deref())?;
     if args.attach {
         super::attached::plan_attach(&config)?;
     }
-    let outputs = [
-        ("`--write-manifest`", args.write_manifest.as_deref()),
-        ("`--output`", args.report.output.as_deref()),
-    ];
+    let outputs = super::output_files(
+        &args.report,
+        &[("`--write-manifest`", args.write_manifest.as_deref())],
+    );
     super::guard_outputs(
         &outputs,
         &[
@@ -26,22 +36,28 @@ pub(super) fn run(args: &CheckArgs, io: &mut super::Streams<'_>) -> anyhow::Resu
             ("the config", config.path.as_path()),
         ],
     )?;
-    let new = crate::snapshot::take(&config, &super::sources(&args.registry))?;
+    let mut new = crate::snapshot::take(&config, &super::sources(&args.registry))?;
     super::guard_inputs(&outputs, &config, &new)?;
+    super::stamp(&mut new, &config, args.label.as_deref());
     if let Some(path) = &args.write_manifest {
         crate::output::write_atomically(path, &new.to_json()?)?;
     }
-    let mut report =
-        super::diff_report("check", &base.manifest, &new, Context::today(Some(&config)));
+    let mut report = super::diff_report(
+        "check",
+        (&args.against.display().to_string(), &base.manifest),
+        ("this build", &new),
+        Context::today(Some(&config)),
+    );
     super::attached::note_attached("base", &base, &mut report, io)?;
-    let code = super::emit_report(&report, &args.report, io)?;
+    let clean = !report.findings.iter().any(|f| f.level == Level::Error);
+    let code = super::emit_report(report, &args.report, io)?;
     if args.attach {
-        if code == 0 {
+        if clean {
             super::attached::attach_manifest(&config, &new, &args.registry, io)?;
         } else {
             writeln!(
                 io.stderr,
-                "buildproof: not attached: the check failed, and a build is attached to its images only when it passes"
+                "buildproof: not attached: the check found errors, and a build is attached to its images only when it has none"
             )?;
         }
     }

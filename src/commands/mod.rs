@@ -13,10 +13,11 @@ mod verify;
 
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command, RegistryArgs, ReportArgs};
 use crate::model::manifest::Manifest;
-use crate::report::{self, Format, Paths, RenderOptions, Report};
+use crate::report::{self, Format, Paths, Release, RenderOptions, Report};
 use crate::rules::{self, Context};
 
 /// Where a command's output goes, and how: the binary owns the process's streams
@@ -56,11 +57,12 @@ pub(crate) fn sources(args: &RegistryArgs) -> crate::image::Sources {
 }
 
 /// The report of `diff` and `check`: BASE against NEW under the diff rules, every
-/// component of either manifest a subject.
+/// component of either manifest a subject, with the releases compared (named as on
+/// the command line) and what changed in each component.
 pub(crate) fn diff_report(
     command: &str,
-    base: &Manifest,
-    new: &Manifest,
+    (base_name, base): (&str, &Manifest),
+    (new_name, new): (&str, &Manifest),
     ctx: Context<'_>,
 ) -> Report {
     let findings = rules::diff(base, new, ctx);
@@ -70,32 +72,68 @@ pub(crate) fn diff_report(
         .chain(new.components.keys())
         .cloned()
         .collect();
-    Report::new(
+    let mut report = Report::new(
         command,
         subjects.into_iter().collect(),
         rules::diff_rules(),
         findings,
-    )
+    );
+    report.releases = vec![
+        Release::of("base", base_name, base),
+        Release::of("new", new_name, new),
+    ];
+    report.changes = Some(rules::changes::between(base, new));
+    report
 }
 
 /// Refuses a run whose output files would land on one another or on a file it
 /// reads (the config, BASE, NEW, BUILT, RUNNING), compared as files, before any work.
 pub(crate) fn guard_outputs(
-    outputs: &[(&str, Option<&std::path::Path>)],
+    outputs: &[(String, PathBuf)],
     reads: &[(&str, &std::path::Path)],
 ) -> anyhow::Result<()> {
     let outputs: Vec<(&str, &std::path::Path)> = outputs
         .iter()
-        .filter_map(|(what, p)| p.map(|p| (*what, p)))
+        .map(|(what, p)| (what.as_str(), p.as_path()))
         .collect();
     crate::output::check_distinct(&outputs, reads)?;
     Ok(())
 }
 
+/// `-o FILE` of `snapshot` (not stdout) as an output to guard.
+pub(crate) fn output_files_of(output: Option<&Path>) -> Vec<(String, PathBuf)> {
+    match destination(output) {
+        Destination::File(p) => vec![("`--output`".to_owned(), p)],
+        Destination::Stdout => Vec::new(),
+    }
+}
+
+/// The files a run writes: the report (`--output`, unless stdout), every `--report`
+/// file, and `extra` (such as `--write-manifest`), each with the flag that names it.
+pub(crate) fn output_files(
+    args: &ReportArgs,
+    extra: &[(&str, Option<&Path>)],
+) -> Vec<(String, PathBuf)> {
+    let mut files: Vec<(String, PathBuf)> = extra
+        .iter()
+        .filter_map(|(what, p)| p.map(|p| ((*what).to_owned(), p.to_owned())))
+        .collect();
+    if let Destination::File(p) = destination(args.output.as_deref()) {
+        files.push(("`--output`".to_owned(), p));
+    }
+    for extra in &args.reports {
+        files.push((
+            format!("`--report {}=…`", extra.format.as_str()),
+            extra.path.clone(),
+        ));
+    }
+    files
+}
+
 /// Refuses output files that are among the component inputs a snapshot just read
 /// (`check -o src/main.go`): writing one would change the source it judged.
 pub(crate) fn guard_inputs(
-    outputs: &[(&str, Option<&std::path::Path>)],
+    outputs: &[(String, PathBuf)],
     config: &crate::config::Config,
     manifest: &Manifest,
 ) -> anyhow::Result<()> {
@@ -103,7 +141,6 @@ pub(crate) fn guard_inputs(
         return Ok(());
     };
     for (what, path) in outputs {
-        let Some(path) = path else { continue };
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => std::path::Path::new("."),
@@ -138,18 +175,143 @@ pub(crate) fn guard_inputs(
 
 /// Renders `report` as `--format` asks and writes it to `--output` (atomically) or
 /// stdout. Returns the report's exit code.
+/// Records where a new manifest came from: `--label`, and the commit of the work tree
+/// holding the config (SPEC.md, "Manifest").
+pub(crate) fn stamp(manifest: &mut Manifest, config: &crate::config::Config, label: Option<&str>) {
+    manifest.label = label.map(str::to_owned);
+    manifest.git = crate::git::describe(&config.root);
+}
+
+/// Where one rendered report goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Destination {
+    Stdout,
+    File(PathBuf),
+}
+
+/// `-` is stdout; anything else a file.
+fn destination(path: Option<&Path>) -> Destination {
+    match path {
+        None => Destination::Stdout,
+        Some(p) if p.as_os_str() == "-" => Destination::Stdout,
+        Some(p) => Destination::File(p.to_owned()),
+    }
+}
+
+/// A path as compared for "the same file": lexically normalised and absolute, so
+/// `./a.json`, `a.json` and `dir/../a.json` are one file.
+fn same_file_key(path: &Path) -> PathBuf {
+    let absolute = std::env::current_dir()
+        .map(|cwd| cwd.join(path))
+        .unwrap_or_else(|_| path.to_owned());
+    let mut key = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                key.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => key.push(other),
+        }
+    }
+    key
+}
+
+/// The formats to render and where each goes: `--format`/`--output` first, then each
+/// `--report FORMAT=FILE`. Refused (exit 2) before any work when two of them, or one
+/// of them and `taken` (another file the command writes, such as
+/// `--write-manifest`), name the same file, or when two of them would go to stdout.
+pub(crate) fn plan_reports(
+    args: &ReportArgs,
+    taken: &[(&str, &Path)],
+) -> anyhow::Result<Vec<(Format, Option<PathBuf>)>> {
+    let mut plan = vec![(args.format, destination(args.output.as_deref()))];
+    for extra in &args.reports {
+        plan.push((extra.format, destination(Some(&extra.path))));
+    }
+    let stdout = plan
+        .iter()
+        .filter(|(_, d)| *d == Destination::Stdout)
+        .count();
+    if stdout > 1 {
+        anyhow::bail!(
+            "two reports would go to stdout; give `--output` or each `--report` its own file"
+        );
+    }
+    let mut seen: Vec<(PathBuf, String)> = taken
+        .iter()
+        .map(|(flag, p)| (same_file_key(p), (*flag).to_owned()))
+        .collect();
+    for (format, d) in &plan {
+        if let Destination::File(p) = d {
+            let key = same_file_key(p);
+            if let Some((_, other)) = seen.iter().find(|(k, _)| *k == key) {
+                anyhow::bail!(
+                    "`{}` is named twice (by {other} and by the {} report); give each output its own file",
+                    p.display(),
+                    format.as_str()
+                );
+            }
+            seen.push((key, format!("the {} report", format.as_str())));
+        }
+    }
+    Ok(plan
+        .into_iter()
+        .map(|(f, d)| {
+            (
+                f,
+                match d {
+                    Destination::Stdout => None,
+                    Destination::File(p) => Some(p),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Renders `report` in every format the arguments ask for and writes each where it
+/// goes (files atomically). When the main report goes to a file, the one-line verdict
+/// also goes to stderr, so a CI log always says how the run went. Returns the exit
+/// code, which `--fail-on` decides.
 pub(crate) fn emit_report(
-    report: &Report,
+    mut report: Report,
     args: &ReportArgs,
     io: &mut Streams<'_>,
 ) -> anyhow::Result<u8> {
-    let options = RenderOptions {
-        color: io.color && args.format == Format::Text && args.output.is_none(),
-        paths: Paths::here(),
-    };
-    let mut bytes = Vec::new();
-    report::render(report, args.format, &options, &mut bytes)?;
-    emit(args.output.as_deref(), &bytes, io)?;
+    report.fail_on = args.fail_on;
+    let plan = plan_reports(args, &[])?;
+    let paths = Paths::here();
+    let mut rendered = Vec::with_capacity(plan.len());
+    for (i, (format, path)) in plan.iter().enumerate() {
+        let options = RenderOptions {
+            color: io.color && i == 0 && *format == Format::Text && path.is_none(),
+            paths: paths.clone(),
+        };
+        let mut bytes = Vec::new();
+        report::render(&report, *format, &options, &mut bytes)?;
+        rendered.push(bytes);
+    }
+    for ((_, path), bytes) in plan.iter().zip(&rendered) {
+        if let Some(p) = path {
+            crate::output::write_atomically(p, bytes)?;
+        }
+    }
+    for ((_, path), bytes) in plan.iter().zip(&rendered) {
+        if path.is_none() {
+            emit(None, bytes, io)?;
+        }
+    }
+    if plan[0].1.is_some() {
+        let written: Vec<String> = plan
+            .iter()
+            .filter_map(|(f, p)| {
+                p.as_ref()
+                    .map(|p| format!("{} ({})", p.display(), f.as_str()))
+            })
+            .collect();
+        let line = format!("{}; report: {}", report.verdict(), written.join(", "));
+        writeln!(io.stderr, "{}", report::log_safe(&line))?;
+    }
     Ok(report.exit_code())
 }
 

@@ -74,6 +74,7 @@ mod tests {
 
     fn node(kind: Kind, mode: u32, digest: Option<Digest>) -> Node {
         Node {
+            layer: 0,
             kind,
             mode,
             uid: 0,

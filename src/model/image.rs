@@ -345,6 +345,11 @@ pub struct Problem {
     /// The fix an [`ProblemKind::Unclassified`] problem was recorded with.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fix: String,
+    /// The image paths whose state causes the problem: where a missing file was
+    /// looked for (directories resolved), the links that lead to it, the unreadable
+    /// script. `image diff` matches them against the files that changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
 impl Problem {
@@ -357,7 +362,15 @@ impl Problem {
             message,
             level: None,
             fix: String::new(),
+            files: Vec::new(),
         }
+    }
+
+    /// The same problem, naming the image paths that cause it.
+    #[must_use]
+    pub fn with_files(mut self, files: Vec<String>) -> Self {
+        self.files = files;
+        self
     }
 }
 
@@ -405,10 +418,19 @@ pub enum ProblemKind {
     EnvProgramMissing { program: String },
     /// The ELF `PT_INTERP` loader is missing or not a regular file.
     LoaderMissing { loader: String },
-    /// A library the ELF chain needs is not where the loader looks.
-    /// `elsewhere` is where the image has a file of that name outside the loader's
-    /// paths, if it does (then the library may still be found through
-    /// `LD_LIBRARY_PATH`); `None` means it is nowhere in the image.
+    /// The ELF `PT_INTERP` loader is built for another class or machine than the
+    /// program (`wanted` and `found` as "ELF64 x86-64").
+    LoaderMismatch {
+        loader: String,
+        wanted: String,
+        found: String,
+    },
+    /// A library the ELF chain needs is not where the loader looks. `needed_by` is
+    /// the chain from the program to the object that needs it (`/usr/bin/node`,
+    /// `/usr/lib/x86_64-linux-gnu/libnode.so.108`). `elsewhere` is where the image has
+    /// a usable file of that name outside the loader's paths, if it does (then the
+    /// library may still be found through `LD_LIBRARY_PATH`): a warning; `None` means
+    /// it is nowhere in the image: an error.
     LibraryMissing {
         library: String,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -416,10 +438,32 @@ pub enum ProblemKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         elsewhere: Option<String>,
     },
-    /// The named user is not in `/etc/passwd` (or there is none).
-    UserUnknown { user: String },
-    /// The named group is not in `/etc/group`.
-    GroupUnknown { group: String },
+    /// The named user is not in `/etc/passwd` (or there is none). `wrapper` is set
+    /// when a wrapper (`gosu`, `su-exec`, `setpriv`) names it rather than `USER`.
+    UserUnknown {
+        user: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wrapper: Option<String>,
+    },
+    /// The named group is not in `/etc/group`; `wrapper` as for `UserUnknown`.
+    GroupUnknown {
+        group: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wrapper: Option<String>,
+    },
+    /// The command a wrapper runs (`tini`, `dumb-init`, `catatonit`, `env`, `gosu`,
+    /// `su-exec`, `setpriv`) is not found.
+    WrappedCommandMissing { wrapper: String, program: String },
+    /// A wrapper given no command to run: it prints its usage and exits.
+    WrapperWithoutCommand { wrapper: String },
+    /// The script (or jar) an interpreter is given does not exist. `workdir` is set
+    /// when the script was a relative path, resolved against it.
+    ScriptMissing {
+        interpreter: String,
+        script: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        workdir: Option<String>,
+    },
 }
 
 impl ProblemKind {
@@ -443,9 +487,13 @@ impl ProblemKind {
             ProblemKind::InterpreterMissing { .. } => "interpreter-missing",
             ProblemKind::EnvProgramMissing { .. } => "env-program-missing",
             ProblemKind::LoaderMissing { .. } => "loader-missing",
+            ProblemKind::LoaderMismatch { .. } => "loader-mismatch",
             ProblemKind::LibraryMissing { .. } => "library-missing",
             ProblemKind::UserUnknown { .. } => "user-unknown",
             ProblemKind::GroupUnknown { .. } => "group-unknown",
+            ProblemKind::WrappedCommandMissing { .. } => "wrapped-command-missing",
+            ProblemKind::WrapperWithoutCommand { .. } => "wrapper-without-command",
+            ProblemKind::ScriptMissing { .. } => "script-missing",
         }
     }
 
@@ -455,7 +503,8 @@ impl ProblemKind {
     pub const fn about_user(&self) -> bool {
         matches!(
             self,
-            ProblemKind::UserUnknown { .. } | ProblemKind::GroupUnknown { .. }
+            ProblemKind::UserUnknown { wrapper: None, .. }
+                | ProblemKind::GroupUnknown { wrapper: None, .. }
         )
     }
 }
@@ -544,8 +593,9 @@ pub struct FieldDiff {
     pub new: Option<Value>,
 }
 
-/// What `image diff` found besides findings: both sides, every startup field set on
-/// either side, and the file-level difference of the merged filesystems.
+/// What `image diff` found besides findings: both sides (with their labels), every
+/// startup field set on either side, and the file-level difference of the merged
+/// filesystems.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageDiff {
     pub old: ImageSide,

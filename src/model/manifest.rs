@@ -10,6 +10,8 @@
 //!   "schema": "buildproof.manifest/v1",
 //!   "created": "2026-11-22T01:00:00Z",
 //!   "generator": "buildproof 0.1.0",
+//!   "label": "v2.4.0",
+//!   "git": { "commit": "e4f5a6b…", "dirty": false },
 //!   "components": {
 //!     "goinstance": {
 //!       "inputs": { "digest": "sha256:…", "unmatched": [],
@@ -23,7 +25,9 @@
 //! }
 //! ```
 //! `image`, `dockerfile`, `nix` and `deploy` appear in a component when its config
-//! declares them.
+//! declares them; `label` (from `--label`) and `git` (the commit of the config's work
+//! tree, `git.rs`) when there is one. Both are optional, so manifests written before
+//! them still read. `schemas/manifest.schema.json` publishes the layout.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -45,9 +49,43 @@ pub struct Manifest {
     pub schema: String,
     /// When the snapshot was taken (RFC 3339, UTC). The only timestamp in a manifest.
     pub created: String,
-    /// The tool and version that wrote it.
+    /// The tool and version that wrote it (`buildproof 0.1.0`).
     pub generator: String,
+    /// The release name given with `--label` (e.g. `v2.4.0`). Optional: manifests
+    /// written before provenance was recorded have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The git commit of the config's work tree, when the config lies in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitRecord>,
     pub components: BTreeMap<String, ComponentRecord>,
+}
+
+/// Where a snapshot's sources came from: the work tree's `HEAD` and whether the tree
+/// differed from it (tracked files modified, or untracked files that are not ignored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitRecord {
+    /// The full commit id (40 hex digits; 64 in a SHA-256 repository).
+    pub commit: String,
+    pub dirty: bool,
+}
+
+impl GitRecord {
+    /// The commit as people abbreviate it: its first seven digits.
+    #[must_use]
+    pub fn short(&self) -> &str {
+        &self.commit[..self.commit.len().min(7)]
+    }
+}
+
+/// Whether `label` may name a release: 1 to 128 characters, none of them a control
+/// character. Labels reach report headers and CI logs.
+#[must_use]
+pub fn valid_label(label: &str) -> bool {
+    (1..=128).contains(&label.chars().count())
+        && !label.chars().any(char::is_control)
+        && !label.trim().is_empty()
 }
 
 /// What one component was built from and what it produced.
@@ -174,6 +212,8 @@ impl Manifest {
                 .strftime("%Y-%m-%dT%H:%M:%SZ")
                 .to_string(),
             generator: concat!("buildproof ", env!("CARGO_PKG_VERSION")).to_owned(),
+            label: None,
+            git: None,
             components: BTreeMap::new(),
         }
     }
@@ -214,6 +254,23 @@ impl Manifest {
             return Err(malformed(format!(
                 "component name {bad:?} is invalid (names match [a-z0-9][a-z0-9._-]*)"
             )));
+        }
+        if let Some(label) = manifest.label.as_deref().filter(|l| !valid_label(l)) {
+            return Err(malformed(format!(
+                "label {label:?} is invalid (1 to 128 characters, no control characters)"
+            )));
+        }
+        if let Some(git) = &manifest.git {
+            let hex = git
+                .commit
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+            if !(hex && matches!(git.commit.len(), 40 | 64)) {
+                return Err(malformed(format!(
+                    "git commit {:?} is not a commit id (40 or 64 lower-case hex digits)",
+                    git.commit
+                )));
+            }
         }
         Ok(manifest)
     }

@@ -167,10 +167,19 @@ fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
         name_changes(&changes),
         artifacts.join(", ")
     );
+    // Why an artifact stays the same differs by how it is built: an image that was
+    // not rebuilt (or whose build never saw the file), a Nix build whose source filter
+    // or fixed-output hash hid the change, any other build's cache.
+    let nix = new.nix.is_some() || new.outputs.iter().any(|o| o.store_path.is_some());
+    let stale_why = if new.image.is_some() {
+        "; the image was not rebuilt, or its build did not see the change (`.dockerignore`, the Dockerfile's `COPY` lines), so this change will not ship: rebuild the image and check that its build context and `COPY` lines include these files"
+    } else if nix {
+        "; the build reused an old output, so this change will not ship: check that the build sees these files (source filter, cache key, fixed-output hash) and rebuild"
+    } else {
+        "; the build reused an old output, so this change will not ship: check that the build reads these files (its cache key, the files it copies) and rebuild"
+    };
     if rebuilt.is_empty() {
-        message.push_str(
-            "; the build reused an old output, so this change will not ship: check that the build sees these files (source filter, cache key, fixed-output hash) and rebuild",
-        );
+        message.push_str(stale_why);
     } else {
         // The build did run: rebuilding again cannot help. Either the build never
         // reads these files, or the change was meant to have no effect.
@@ -189,7 +198,18 @@ fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
         identity.push(i.identity().to_string());
     }
     let identity: Vec<&str> = identity.iter().map(String::as_str).collect();
+    // The changed inputs that still exist are where a pull request touched them.
+    let related = changes
+        .iter()
+        .filter(|c| c.change != "removed")
+        .take(LIST_LIMIT)
+        .map(|c| crate::model::finding::Location {
+            file: c.path.clone(),
+            line: None,
+        })
+        .collect();
     Finding::new(RuleId::StaleArtifact, name, message, &identity)
+        .with_related(related)
         .with_detail("inputs", serde_json::json!({"old": base.inputs.digest, "new": new.inputs.digest}))
         .with_detail("changed_inputs", limited(&changes))
         .with_detail("changed_inputs_count", changes.len())
@@ -200,7 +220,9 @@ fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
                 .map(|o| serde_json::json!({"path": o.path, "digest": o.digest, "store_path": o.store_path}))
                 .collect::<Vec<_>>(),
         )
-        .with_help(if rebuilt.is_empty() {
+        .with_help(if rebuilt.is_empty() && new.image.is_some() {
+                "Rebuild the image and make sure its build context and `COPY` lines include the changed files; if the old image is really correct, accept this finding with a reason."
+            } else if rebuilt.is_empty() {
                 "Rebuild the component and make sure its build reads the changed files; if the old artifact is really correct, accept this finding with a reason."
             } else {
                 "Make the build read the changed files; if the change is meant not to alter the artifact, accept this finding with a reason."
@@ -275,9 +297,16 @@ pub(super) fn added(name: &str, new: &ComponentRecord) -> Finding {
         RuleId::ComponentAdded,
         name,
         format!(
-            "new component: not in the base manifest ({} input files, {} outputs)",
+            "new component: not in the base manifest ({} input file{}, {} output{}{})",
             new.inputs.files.len(),
-            new.outputs.len()
+            if new.inputs.files.len() == 1 { "" } else { "s" },
+            new.outputs.len(),
+            if new.outputs.len() == 1 { "" } else { "s" },
+            if new.image.is_some() {
+                ", an image"
+            } else {
+                ""
+            },
         ),
         &[],
     )

@@ -21,12 +21,13 @@
 //!
 //! A component with nothing the running state can show (an image-less component
 //! against Kubernetes, a component without store paths against a store-path list) is
-//! `not-deployed`, saying why: it was built, and this state does not show it running.
+//! a `not-deployed` *note* (SPEC.md): this state cannot tell whether it runs, so it is
+//! neither an error nor silently passed; the note says why and what would show it.
 
 use std::collections::BTreeSet;
 
 use crate::model::RuleId;
-use crate::model::finding::Finding;
+use crate::model::finding::{Finding, Level};
 use crate::model::image::{IdentityBasis, ImageRecord, Transport};
 use crate::model::manifest::{ComponentRecord, Manifest};
 use crate::model::running::{
@@ -69,6 +70,20 @@ fn not_deployed(name: &str, why: String, identity: &[&str]) -> Finding {
     )
     .with_help("deploy this build (or check that the running state is the right cluster, service or system); a component that is not meant to run here can be accepted with a reason",
     )
+}
+
+/// A component this kind of running state cannot show at all: a note, not an error.
+fn cannot_show(name: &str, why: &str) -> Finding {
+    let mut f = Finding::new(
+        RuleId::NotDeployed,
+        name,
+        format!(
+            "`{name}` cannot be verified against this running state: {why}; verify it against a state that shows it, or leave it out with `--component`"
+        ),
+        &[],
+    );
+    f.level = Level::Note;
+    f
 }
 
 fn mismatch(name: &str, what: &str, built: &str, running: &str, where_: &str) -> Finding {
@@ -138,10 +153,9 @@ fn against_containers(
     containers: &[Container],
 ) -> Vec<Finding> {
     let Some(image) = &component.image else {
-        return vec![not_deployed(
+        return vec![cannot_show(
             name,
-            format!("it has no image, so no {source} container can be matched to it"),
-            &[],
+            &format!("it has no image, and {source} shows only containers"),
         )];
     };
     let (matched, how) =
@@ -344,10 +358,9 @@ fn against_store_paths(name: &str, component: &ComponentRecord, paths: &[String]
         .filter_map(|o| o.store_path.as_deref())
         .collect();
     if built.is_empty() {
-        return vec![not_deployed(
+        return vec![cannot_show(
             name,
-            "it has no store-path output, so the store path list cannot show it".to_owned(),
-            &[],
+            "it has no store-path output, and a store path list shows only store paths",
         )];
     }
     let mut findings = Vec::new();

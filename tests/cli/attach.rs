@@ -14,7 +14,9 @@ use serde_json::Value;
 
 use crate::registry::{bp, image, json, snapshot_config};
 use crate::servers::{Auth, ReferrersProxy, Registry, push, require_tools, run, write_layout};
-use crate::support::{assert_bad_input, assert_exit, findings, stderr, stdout};
+use crate::support::{
+    assert_bad_input, assert_exit, findings, stderr, stdout, validate_document, validate_stdout,
+};
 
 const REPO: &str = "team/app";
 const IN_TOTO: &str = "application/vnd.in-toto+json";
@@ -43,8 +45,11 @@ fn next_second() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
 }
 
+/// A manifest buildproof wrote, checked against the published schema.
 fn manifest_file(home: &Path, name: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(home.join(name)).unwrap()).unwrap()
+    let m = serde_json::from_slice(&std::fs::read(home.join(name)).unwrap()).unwrap();
+    validate_document(&m, name);
+    m
 }
 
 /// A registry with `team/app:v1` pushed and a project whose component `app` is that
@@ -87,7 +92,9 @@ impl Setup {
     fn bp(&self, args: &[&str]) -> std::process::Output {
         let mut all = args.to_vec();
         all.push("--tls-verify=false");
-        bp(self.home(), &all)
+        let o = bp(self.home(), &all);
+        validate_stdout(&o);
+        o
     }
 
     /// A source change that never reaches the image.
@@ -112,7 +119,7 @@ fn snapshot_attach_writes_a_referrers_tag_that_skopeo_lists_and_reads_back_by_di
     let Some(s) = Setup::new("one\n") else { return };
     let host = s.reg.host();
     let tag = format!("sha256-{}", s.digest.hex());
-    let o = s.bp(&["snapshot", "--attach", "-o", "m1.json"]);
+    let o = s.bp(&["snapshot", "--attach", "--label", "v1.0.0", "-o", "m1.json"]);
     assert_exit(&o, 0);
     let err = stderr(&o);
     assert!(
@@ -149,6 +156,7 @@ fn snapshot_attach_writes_a_referrers_tag_that_skopeo_lists_and_reads_back_by_di
         annotations["in-toto.io/predicate-type"],
         "https://buildproof.dev/manifest/v1"
     );
+    assert_eq!(annotations["org.opencontainers.image.version"], "v1.0.0");
     // … and the artifact manifest: empty config, the statement as its one layer,
     // `subject` the image's manifest descriptor.
     let artifact_digest = entries[0]["digest"].as_str().unwrap().to_owned();
@@ -177,6 +185,7 @@ fn snapshot_attach_writes_a_referrers_tag_that_skopeo_lists_and_reads_back_by_di
         &std::fs::read(s.blob_file(layers[0]["digest"].as_str().unwrap())).unwrap(),
     )
     .unwrap();
+    validate_document(&statement, "the attached statement");
     assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
     assert_eq!(statement["predicate"], m1);
     assert_eq!(
@@ -186,7 +195,7 @@ fn snapshot_attach_writes_a_referrers_tag_that_skopeo_lists_and_reads_back_by_di
 
     // Attached again (a CI job run twice over the same build): the newest attached
     // manifest records the same build, so nothing is added.
-    let o = s.bp(&["snapshot", "--attach", "-o", "m2.json"]);
+    let o = s.bp(&["snapshot", "--attach", "--label", "v1.0.0", "-o", "m2.json"]);
     assert_exit(&o, 0);
     assert!(
         stderr(&o).contains("records this same build") && stderr(&o).contains("nothing added"),
@@ -241,7 +250,7 @@ fn check_against_the_running_digest_catches_a_stale_artifact() {
     assert_eq!(f[0]["rule"], "stale-artifact");
     assert_eq!(f[0]["component"], "app");
     assert!(
-        stderr(&o).contains("not attached: the check failed"),
+        stderr(&o).contains("not attached: the check found errors"),
         "{}",
         stderr(&o)
     );
@@ -434,7 +443,10 @@ fn verify_identify_running_names_the_release_a_rollback_left_running() {
         return;
     };
     let host = s.reg.host();
-    assert_exit(&s.bp(&["snapshot", "--attach", "-o", "v1.json"]), 0);
+    assert_exit(
+        &s.bp(&["snapshot", "--attach", "--label", "v1.4.1", "-o", "v1.json"]),
+        0,
+    );
     let v1 = manifest_file(s.home(), "v1.json");
     let layout = write_layout(&s.home().join("img2"), "v2", &[image("amd64", "two\n")]);
     push(&layout, "v2", &s.reg, REPO, None, None);
@@ -472,13 +484,14 @@ fn verify_identify_running_names_the_release_a_rollback_left_running() {
     let message = f[0]["message"].as_str().unwrap();
     assert!(
         message.contains(&format!(
-            "the running image is the build snapshotted at {}",
+            "the running image is release `v1.4.1` (snapshot {}), by the buildproof manifest attached to it",
             v1["created"].as_str().unwrap()
         )),
         "{message}"
     );
     let release = &f[0]["details"]["running_release"];
     assert_eq!(release["created"], v1["created"]);
+    assert_eq!(release["label"], "v1.4.1");
     assert_eq!(release["image"], s.by_digest(&host));
     // The same verdict and fingerprint without the flag: the finding is explained,
     // not changed.

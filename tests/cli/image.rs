@@ -153,19 +153,19 @@ fn startup_broken_when_shell_form_command_is_missing() {
 }
 
 // podman: `error while loading shared libraries: libfoo.so: cannot open shared object`.
+// libfoo.so is nowhere in the image, so no LD_LIBRARY_PATH can save it: an error.
 #[test]
-fn library_missing_is_a_warning() {
+fn library_missing_everywhere_is_an_error() {
     let Some(image) = fixture("lib-missing.oci") else {
         return;
     };
     let o = inspect_json(&image);
-    assert_exit(&o, 0);
-    assert_eq!(rules_of(&o), ["library-missing:warning"]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["library-missing:error"]);
+    let message = findings(&o)[0]["message"].as_str().unwrap().to_owned();
     assert!(
-        findings(&o)[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("`libfoo.so`")
+        message.contains("`/app/server` → needs `libfoo.so`, which is not in the image"),
+        "{message}"
     );
 }
 
@@ -296,7 +296,29 @@ fn image_diff_lists_files_in_json_and_summarises_in_text() {
     let out = stdout(&text);
     assert!(out.contains("files: "), "{out}");
     assert!(out.contains(", 0 removed, 1 modified"), "{out}");
-    assert!(out.contains("~ /app/server"), "{out}");
+    // `old` before `new`, and the changed files one per line under their counts, not
+    // one comma-joined line.
+    let lines: Vec<&str> = out.lines().collect();
+    let at = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line:\n{out}"))
+    };
+    assert!(at("old: ") < at("new: "), "{out}");
+    let files = at("files: ");
+    assert_eq!(lines[files + 1], "changed_files:", "{out}");
+    assert!(
+        lines[files + 2..]
+            .iter()
+            .take_while(|l| l.starts_with("  "))
+            .any(|l| l.starts_with("  ~ /app/server (")),
+        "{out}"
+    );
+    // HTML has every file, with both states side by side.
+    let html = stdout(&run(&["image", "diff", &a, &b, "--format", "html"]));
+    assert!(html.contains("<code>/app/server</code>"), "{html}");
+    assert!(html.contains("<h4>files</h4>"), "{html}");
 }
 
 /// A rebuild over the same layers and config writes a new `created` time and
@@ -407,6 +429,31 @@ fn snapshot_exits_1_when_the_image_cannot_start() {
     let o = p.run(&["snapshot", "-o", "m.json"]);
     assert_exit(&o, 1);
     assert!(stderr(&o).contains("not executable"), "{}", stderr(&o));
+}
+
+// podman: `error while loading shared libraries: libfoo.so`; the library is nowhere
+// in the image, so `library-missing` is an error and fails the snapshot (SPEC.md).
+#[test]
+fn snapshot_exits_1_when_a_library_is_nowhere_in_the_image() {
+    let Some(broken) = fixture("lib-missing.oci") else {
+        return;
+    };
+    let p = Project::new();
+    p.write("src/main.c", "int main;")
+        .config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\nimage = \"app.oci\"\n");
+    copy_dir(Path::new(&broken), &p.join("app.oci"));
+    let o = p.run(&["snapshot", "-o", "m.json"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("error[library-missing]"),
+        "{}",
+        stderr(&o)
+    );
+    let manifest = p.read("m.json");
+    assert!(
+        manifest.contains("\"type\": \"library-missing\""),
+        "{manifest}"
+    );
 }
 
 // ---------------------------------------------------------------------------------

@@ -8,8 +8,10 @@ mod support;
 
 mod attach;
 mod core;
+mod debian;
 mod dockerfile;
 mod hostile;
+mod html;
 mod image;
 mod nix;
 mod registry;

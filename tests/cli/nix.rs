@@ -227,6 +227,15 @@ fn output_not_current_when_result_link_is_left_at_the_previous_build() {
         f["message"].as_str().unwrap().contains("did not go live"),
         "{f}"
     );
+    // The snapshot alone fails on it too: it is about the new build itself.
+    let o = p.run(&["snapshot", "-o", "new.json"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("error[output-not-current]"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(p.join("new.json").exists(), "the manifest is still written");
 }
 
 #[test]
@@ -258,6 +267,14 @@ fn store_mismatch_when_store_path_is_altered_after_registration() {
         .find(|f| f["rule"] == "store-mismatch")
         .unwrap();
     assert_ne!(f["details"]["nar_hash"], f["details"]["db_nar_hash"]);
+    // The snapshot alone fails on it too: it is about the new build itself.
+    let o = p.run(&["snapshot", "-o", "new.json"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("error[store-mismatch]"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
