@@ -204,9 +204,6 @@ pub fn inspect_facts(
             },
         );
     }
-    if !r.labels.is_empty() {
-        f.insert("labels", json!(r.labels));
-    }
     if !r.rejected_entries.is_empty() {
         f.insert("rejected_entries", json!(r.rejected_entries));
     }

@@ -123,7 +123,7 @@ fn outputs_that_are_one_file_or_an_input_are_refused() {
                 "--output",
                 "m.json",
             ],
-            "`--write-manifest` and `--output` both name `m.json`",
+            "`m.json` is named twice (by `--write-manifest` and by the text report)",
         ),
         (
             &["check", "--against", "base.json", "--output", "./base.json"],
