@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::report::Format;
+use crate::report::{FailOn, Format};
 
 /// Prove that what ships is what was built from what changed.
 #[derive(Debug, Parser)]
@@ -58,6 +58,25 @@ impl ValueEnum for Format {
     }
 }
 
+/// `--fail-on`: the lowest level that fails the run.
+impl ValueEnum for FailOn {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[FailOn::Error, FailOn::Warning, FailOn::Never]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(match self {
+            FailOn::Error => clap::builder::PossibleValue::new("error")
+                .help("exit 1 on an error-level finding (the default)"),
+            FailOn::Warning => {
+                clap::builder::PossibleValue::new("warning").help("exit 1 on a warning or error")
+            }
+            FailOn::Never => clap::builder::PossibleValue::new("never")
+                .help("exit 0 whenever the run could be judged"),
+        })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Hash every component and write the manifest (stdout without -o).
@@ -87,6 +106,44 @@ pub struct ReportArgs {
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// The lowest finding level that makes the exit code 1.
+    #[arg(long, value_enum, default_value = "error", value_name = "LEVEL")]
+    pub fail_on: FailOn,
+}
+
+/// `--nix-drv NAME=DRV`, for `snapshot` and `check`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct NixDrvArgs {
+    /// Read component NAME's store derivation DRV (`/nix/store/….drv`) instead of
+    /// evaluating its `nix` key: for a build sandbox, where there is no nix CLI or
+    /// daemon (`lib.mkCheck` passes one per package). Repeatable.
+    #[arg(long = "nix-drv", value_name = "NAME=DRV", value_parser = parse_nix_drv)]
+    pub drvs: Vec<NixDrv>,
+}
+
+/// One `--nix-drv NAME=DRV`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NixDrv {
+    pub component: String,
+    pub drv: String,
+}
+
+fn parse_nix_drv(value: &str) -> Result<NixDrv, String> {
+    let Some((component, drv)) = value.split_once('=') else {
+        return Err("expected NAME=DRV, e.g. `goinstance=/nix/store/…-goinstance.drv`".to_owned());
+    };
+    if component.is_empty() {
+        return Err("the component name before `=` is empty".to_owned());
+    }
+    if !drv.starts_with('/') || !drv.ends_with(".drv") {
+        return Err(format!(
+            "`{drv}` is not a store derivation: expected an absolute path ending in `.drv` (`nix path-info --derivation`, or a package's `drvPath`)"
+        ));
+    }
+    Ok(NixDrv {
+        component: component.to_owned(),
+        drv: drv.to_owned(),
+    })
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +172,8 @@ pub struct SnapshotArgs {
     /// What to write.
     #[arg(long, value_enum, default_value = "manifest")]
     pub format: SnapshotFormat,
+    #[command(flatten)]
+    pub nix: NixDrvArgs,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +201,8 @@ pub struct CheckArgs {
     pub write_manifest: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub nix: NixDrvArgs,
 }
 
 #[derive(Debug, Args)]

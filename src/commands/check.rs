@@ -7,7 +7,8 @@ use crate::rules::Context;
 
 pub(super) fn run(args: &CheckArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     let base = crate::load::manifest(&args.against)?;
-    let config = Config::discover(args.config.config.as_deref())?;
+    let mut config = Config::discover(args.config.config.as_deref())?;
+    super::apply_nix_drvs(&mut config, &args.nix)?;
     let outputs = [
         ("`--write-manifest`", args.write_manifest.as_deref()),
         ("`--output`", args.report.output.as_deref()),

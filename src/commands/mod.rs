@@ -121,8 +121,49 @@ pub(crate) fn guard_inputs(
     Ok(())
 }
 
+/// Gives each component named by `--nix-drv NAME=DRV` its derivation; a name the
+/// config does not have, or one named twice, is refused before any work.
+pub(crate) fn apply_nix_drvs(
+    config: &mut crate::config::Config,
+    args: &crate::cli::NixDrvArgs,
+) -> anyhow::Result<()> {
+    for given in &args.drvs {
+        let known: Vec<String> = config.components.iter().map(|c| c.name.clone()).collect();
+        let path = config.path.display().to_string();
+        let Some(component) = config
+            .components
+            .iter_mut()
+            .find(|c| c.name == given.component)
+        else {
+            anyhow::bail!(
+                "`--nix-drv {}=…`: `{path}` has no component `{}` (it has: {})",
+                given.component,
+                given.component,
+                known.join(", ")
+            );
+        };
+        if component.nix_drv.is_some() {
+            anyhow::bail!("`--nix-drv` names component `{}` twice", given.component);
+        }
+        component.nix_drv = Some(given.drv.clone());
+    }
+    Ok(())
+}
+
+/// The exit code under `--fail-on`: 1 when a finding is at that level or above
+/// (`error` keeps the report's own rule, e.g. `snapshot`'s narrower one).
+pub(crate) fn exit_code(report: &Report, fail_on: crate::report::FailOn) -> u8 {
+    match fail_on.level() {
+        Some(crate::model::finding::Level::Error) => report.exit_code(),
+        Some(lowest) => {
+            u8::from(report.exit_code() == 1 || report.findings.iter().any(|f| f.level >= lowest))
+        }
+        None => 0,
+    }
+}
+
 /// Renders `report` as `--format` asks and writes it to `--output` (atomically) or
-/// stdout. Returns the report's exit code.
+/// stdout. Returns the exit code under `--fail-on`.
 pub(crate) fn emit_report(
     report: &Report,
     args: &ReportArgs,
@@ -135,7 +176,7 @@ pub(crate) fn emit_report(
     let mut bytes = Vec::new();
     report::render(report, args.format, &options, &mut bytes)?;
     emit(args.output.as_deref(), &bytes, io)?;
-    Ok(report.exit_code())
+    Ok(exit_code(report, args.fail_on))
 }
 
 /// Sends `bytes` to `path` (atomically) or, without one, to stdout.

@@ -6,7 +6,8 @@ use crate::report::{self, Format, RenderOptions, Report};
 use crate::rules::{self, Context, RuleId};
 
 pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
-    let config = Config::discover(args.config.config.as_deref())?;
+    let mut config = Config::discover(args.config.config.as_deref())?;
+    super::apply_nix_drvs(&mut config, &args.nix)?;
     let outputs = [("`--output`", args.output.as_deref())];
     super::guard_outputs(&outputs, &[("the config", config.path.as_path())])?;
     let manifest = crate::snapshot::take(&config)?;

@@ -32,6 +32,30 @@ pub enum Format {
     Github,
 }
 
+/// `--fail-on`: the lowest level whose findings make the exit code 1.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FailOn {
+    /// Error-level findings fail the run (the default).
+    #[default]
+    Error,
+    /// Warnings fail it too.
+    Warning,
+    /// Nothing fails it: exit 0 whenever the run could be judged.
+    Never,
+}
+
+impl FailOn {
+    /// The lowest failing level, or `None` for `never`.
+    #[must_use]
+    pub const fn level(self) -> Option<Level> {
+        match self {
+            FailOn::Error => Some(Level::Error),
+            FailOn::Warning => Some(Level::Warning),
+            FailOn::Never => None,
+        }
+    }
+}
+
 /// Counts by level, as in SPEC.md's report schema.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
