@@ -519,7 +519,9 @@ fn nix_flakes(args: &[&str], overrides: &[(&str, &Path)]) -> Command {
 /// `sandbox_paths` the sandbox is off (the repository's own `package` check copies
 /// the binary under test from outside the store); with them, builds run in the
 /// sandbox as in a user's `nix flake check`, with those host paths (the stub's
-/// `/bin/sh`, the binary) bound into it, and no Nix daemon or store database.
+/// `/bin/sh`, the binary) bound into it, and no Nix daemon or store database. They
+/// replace Nix's default `sandbox-paths`: Debian's 2.26 names a `bash-static` there
+/// that need not be installed.
 fn nix_flake_check(
     flake: &Path,
     overrides: &[(&str, &Path)],
@@ -531,7 +533,7 @@ fn nix_flake_check(
         Some(paths) => {
             let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
             cmd.args(["--option", "sandbox", "true"])
-                .args(["--option", "extra-sandbox-paths"])
+                .args(["--option", "sandbox-paths"])
                 .arg(paths.join(" "))
         }
     };
