@@ -3,6 +3,8 @@
 //! The library does the work and never prints; `main.rs` parses arguments, calls
 //! [`commands::run`], prints errors and picks the exit code.
 
+/// File arguments beyond plain files: `-` (stdin), pipes (`<(…)`), `git:REV:PATH`.
+pub mod argfile;
 /// in-toto statements: writing a manifest as one, unwrapping envelopes that carry one.
 pub mod attest;
 /// Verified blob reads: size and SHA-256 checked as the bytes stream.
@@ -23,6 +25,8 @@ pub mod dockerfile;
 pub mod fsio;
 /// OCI layouts and archives, verified blobs, merged layers, static startup check.
 pub mod image;
+/// `buildproof init`: a first config proposed from what a tree holds.
+pub mod init;
 /// Reading the documents users pass (manifests, in-toto statements of them), bounded.
 pub mod load;
 /// The ground floor: manifest records, running state, findings, rule ids.

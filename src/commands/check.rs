@@ -21,6 +21,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut super::Streams<'_>) -> anyhow::Resu
         ],
     )?;
     let new = crate::snapshot::take(&config)?;
+    super::describe_snapshot(&new, io)?;
     super::guard_inputs(&outputs, &config, &new)?;
     if let Some(path) = &args.write_manifest {
         crate::output::write_atomically(path, &new.to_json()?)?;

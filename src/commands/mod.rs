@@ -6,6 +6,7 @@ mod check;
 mod diff;
 mod dockerfile;
 mod image;
+mod init;
 mod nar_hash;
 mod snapshot;
 mod verify;
@@ -25,6 +26,8 @@ pub struct Streams<'a> {
     pub stderr: &'a mut dyn Write,
     /// Whether text written to `stdout` may use ANSI colour.
     pub color: bool,
+    /// `--quiet` / `--verbose`.
+    pub verbosity: crate::cli::Verbosity,
 }
 
 /// Runs one command line.
@@ -37,6 +40,22 @@ pub fn run(cli: Cli, io: &mut Streams<'_>) -> anyhow::Result<u8> {
         Command::Image(cmd) => image::run(cmd, io),
         Command::Dockerfile(cmd) => dockerfile::run(cmd, io),
         Command::NarHash(args) => nar_hash::run(&args, io),
+        Command::Init(args) => init::run(&args, io),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "buildproof", &mut out);
+            emit(None, &out, io)?;
+            Ok(0)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| anyhow::anyhow!(e).context("cannot render the man page"))?;
+            emit(None, &out, io)?;
+            Ok(0)
+        }
     }
 }
 
@@ -175,8 +194,65 @@ pub(crate) fn emit_report(
     };
     let mut bytes = Vec::new();
     report::render(report, args.format, &options, &mut bytes)?;
+    if io.verbosity == crate::cli::Verbosity::Quiet && args.format == Format::Text {
+        bytes = verdict_only(&bytes);
+    }
     emit(args.output.as_deref(), &bytes, io)?;
     Ok(exit_code(report, args.fail_on))
+}
+
+/// `--quiet`: of a text report, its last line, the verdict.
+pub(crate) fn verdict_only(text: &[u8]) -> Vec<u8> {
+    let body = text.strip_suffix(b"\n").unwrap_or(text);
+    let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut line = body[start..].to_vec();
+    line.push(b'\n');
+    line
+}
+
+/// `--verbose`: what each component of a snapshot matched and recorded, on stderr.
+pub(crate) fn describe_snapshot(manifest: &Manifest, io: &mut Streams<'_>) -> anyhow::Result<()> {
+    if io.verbosity != crate::cli::Verbosity::Verbose {
+        return Ok(());
+    }
+    let mut text = String::new();
+    for (name, c) in &manifest.components {
+        let files = &c.inputs.files;
+        text.push_str(&format!(
+            "{name}: {} input file{} (digest {})\n",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+            c.inputs.digest
+        ));
+        for f in files {
+            let kind = format!("{:?}", f.kind).to_lowercase();
+            text.push_str(&format!("  input {} ({kind}, {} bytes)\n", f.path, f.size));
+        }
+        for pattern in &c.inputs.unmatched {
+            text.push_str(&format!("  pattern {pattern} matched nothing\n"));
+        }
+        for o in &c.outputs {
+            text.push_str(&format!("  output {} {}", o.path, o.digest));
+            if let Some(sp) = &o.store_path {
+                text.push_str(&format!(" ({sp})"));
+            }
+            text.push('\n');
+        }
+        if let Some(image) = &c.image {
+            text.push_str(&format!("  image {}\n", image.manifest_digest));
+        }
+        if let Some(nix) = &c.nix {
+            if let Some(drv) = &nix.derivation {
+                text.push_str(&format!("  derivation {drv}\n"));
+            }
+            for source in &nix.sources {
+                text.push_str(&format!("  source {source}\n"));
+            }
+        }
+    }
+    io.stderr
+        .write_all(crate::report::log_safe(&text).as_bytes())?;
+    Ok(())
 }
 
 /// Sends `bytes` to `path` (atomically) or, without one, to stdout.

@@ -11,6 +11,7 @@ pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::R
     let outputs = [("`--output`", args.output.as_deref())];
     super::guard_outputs(&outputs, &[("the config", config.path.as_path())])?;
     let manifest = crate::snapshot::take(&config)?;
+    super::describe_snapshot(&manifest, io)?;
     super::guard_inputs(&outputs, &config, &manifest)?;
     let bytes = match args.format {
         SnapshotFormat::Manifest => manifest.to_json()?,
@@ -31,6 +32,9 @@ pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::R
     if !report.findings.is_empty() {
         let mut text = Vec::new();
         report::render(&report, Format::Text, &RenderOptions::default(), &mut text)?;
+        if io.verbosity == crate::cli::Verbosity::Quiet {
+            text = super::verdict_only(&text);
+        }
         io.stderr.write_all(&text)?;
     }
     Ok(report.exit_code())
