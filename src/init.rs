@@ -408,7 +408,7 @@ fn docker_component(
         None => {
             c.image_placeholder = Some((
                 format!("build/{name}.oci:latest"),
-                "the image this Dockerfile builds: an OCI layout or archive, or docker://HOST/REPO:TAG".to_owned(),
+                "The image this Dockerfile builds: an OCI layout or archive, or docker://HOST/REPO:TAG".to_owned(),
             ));
         }
     }
@@ -424,7 +424,9 @@ fn context_globs(prefix: &str, ignore: &Ignore) -> (Vec<String>, Vec<String>, Ve
     let glob = |p: &str| -> Vec<String> {
         // Go's `[^…]` is globset's `[!…]`.
         let p = p.replace("[^", "[!");
-        if p.ends_with("**") {
+        // A literal pattern already covers what is below it (`tree::select`); a
+        // glob that matches a directory must be told to.
+        if p.ends_with("**") || !p.contains(['*', '?', '[', '\\']) {
             vec![format!("{prefix}{p}")]
         } else {
             vec![format!("{prefix}{p}"), format!("{prefix}{p}/**")]
@@ -898,7 +900,7 @@ mod tests {
         // An allowlist: everything out, some paths back in.
         let ignore = Ignore::parse("*\n!src\n!go.mod\nsrc/**/*_test.go\n").unwrap();
         let (inputs, exclude, _) = context_globs("", &ignore);
-        assert_eq!(inputs, ["src", "src/**", "go.mod", "go.mod/**"]);
+        assert_eq!(inputs, ["src", "go.mod"]);
         assert_eq!(exclude, ["src/**/*_test.go", "src/**/*_test.go/**"]);
     }
 

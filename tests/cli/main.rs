@@ -7,6 +7,7 @@ mod core;
 mod dockerfile;
 mod hostile;
 mod image;
+mod init;
 mod nix;
 mod reports;
 mod schema;
