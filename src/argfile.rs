@@ -3,9 +3,11 @@
 //! passes, and `git:REV:PATH`, read through `git show REV:./PATH`.
 //!
 //! Only a file named on the command line is read this way. A FIFO met while walking
-//! inputs or reading an image is still refused (`fsio`): nobody asked for it, and
-//! opening it could block forever. A pipe named here was asked for, so it is read
-//! to its end, bounded like a file (`limit`), which is all a pipe can be.
+//! inputs or reading an image is still refused (`fsio`): nobody asked for it. A pipe
+//! named here was asked for, so it is read to its end, bounded like a file
+//! (`limit`). It is opened without waiting for a writer, so a FIFO nobody writes is
+//! read as empty and refused at once instead of hanging the run; a writer that
+//! opens it only after buildproof has read it is too late.
 
 use std::io::{self, Read as _};
 use std::os::unix::fs::FileTypeExt as _;
@@ -65,8 +67,16 @@ pub fn read(arg: &Path, what: &Special, limit: u64) -> io::Result<Vec<u8>> {
             }
             bounded(io::stdin().lock(), limit)?
         }
-        // Opened blocking: a pipe named on the command line has a writer coming.
-        Special::Pipe => bounded(std::fs::File::open(arg)?, limit)?,
+        Special::Pipe => {
+            let bytes = bounded(open_pipe(arg)?, limit)?;
+            if bytes.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "it is a FIFO or pipe that gave no data (no process wrote to it)",
+                ));
+            }
+            bytes
+        }
         Special::Git { rev, path } => git_show(rev, path, limit)?,
     };
     Ok(bytes)
@@ -82,6 +92,21 @@ pub fn read_any(arg: &Path, limit: u64) -> io::Result<Vec<u8>> {
         Some(what) => read(arg, &what, limit),
         None => crate::fsio::read_file(arg, limit),
     }
+}
+
+/// Opens a pipe for reading without waiting for a writer (a plain `open` of a FIFO
+/// blocks until one appears, forever if none does), then reads it blocking: with a
+/// writer (process substitution), reads wait for its data; with none, the first read
+/// is the end of the file, at once.
+fn open_pipe(arg: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(arg)?;
+    let flags = rustix::fs::fcntl_getfl(&file)?;
+    rustix::fs::fcntl_setfl(&file, flags - rustix::fs::OFlags::NONBLOCK)?;
+    Ok(file)
 }
 
 fn bounded(reader: impl io::Read, limit: u64) -> io::Result<Vec<u8>> {

@@ -144,6 +144,7 @@ Exit codes:
 
 const MAN_HELP: &str = "Examples:
   buildproof man > buildproof.1 && man -l buildproof.1
+  buildproof man image inspect > buildproof-image-inspect.1
   buildproof man | gzip > /usr/local/share/man/man1/buildproof.1.gz
 
 Exit codes:
@@ -234,9 +235,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
+    /// Print the man page (roff): buildproof(1), or a command's, e.g. `man check`.
     #[command(after_help = MAN_HELP)]
-    Man,
+    Man {
+        /// The command whose page to print (`check`, `image inspect`, …).
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -48,9 +48,20 @@ pub fn run(cli: Cli, io: &mut Streams<'_>) -> anyhow::Result<u8> {
             emit(None, &out, io)?;
             Ok(0)
         }
-        Command::Man => {
+        Command::Man { command } => {
+            // A command's page is named as the top page's SUBCOMMANDS list names it:
+            // buildproof-image-inspect(1).
+            let mut page = <Cli as clap::CommandFactory>::command();
+            let mut name = "buildproof".to_owned();
+            for word in &command {
+                let Some(sub) = page.find_subcommand(word).cloned() else {
+                    anyhow::bail!("`{name}` has no command `{word}`; see `{name} --help`");
+                };
+                name = format!("{name}-{word}");
+                page = sub.name(name.clone());
+            }
             let mut out = Vec::new();
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            clap_mangen::Man::new(page)
                 .render(&mut out)
                 .map_err(|e| anyhow::anyhow!(e).context("cannot render the man page"))?;
             emit(None, &out, io)?;

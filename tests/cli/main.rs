@@ -11,4 +11,5 @@ mod init;
 mod nix;
 mod reports;
 mod schema;
+mod usage;
 mod verify;
