@@ -645,6 +645,42 @@ fn nix_flake_check_runs_the_flake() {
         )),
     );
     assert!(package.ends_with(".drv"), "{package}");
+
+    // The README's install lines: `nix run` and `nix profile install`.
+    let version = format!("buildproof {}\n", env!("CARGO_PKG_VERSION"));
+    let run = nix_flakes(
+        &["run", "--option", "sandbox", "false"],
+        &[("nixpkgs", &stub)],
+    )
+    .arg(format!("path:{}", this.display()))
+    .args(["--", "--version"])
+    .output()
+    .unwrap();
+    assert_eq!(stdout(&run), version, "{}", stderr(&run));
+    let profile = p.join("profile/buildproof");
+    std::fs::create_dir_all(p.join("profile")).unwrap();
+    let profile_arg = profile.display().to_string();
+    let install = nix_flakes(
+        &[
+            "profile",
+            "install",
+            "--option",
+            "sandbox",
+            "false",
+            "--profile",
+            &profile_arg,
+        ],
+        &[("nixpkgs", &stub)],
+    )
+    .arg(format!("path:{}", this.display()))
+    .output()
+    .unwrap();
+    assert!(install.status.success(), "{}", stderr(&install));
+    let installed = Command::new(profile.join("bin/buildproof"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&installed), version);
     assert_eq!(overlay, package);
 }
 
