@@ -887,15 +887,7 @@ mod tests {
         let ignore = Ignore::parse("node_modules\n*.md\n!README.md\n").unwrap();
         let (inputs, exclude, notes) = context_globs("web/", &ignore);
         assert_eq!(inputs, ["web/**"]);
-        assert_eq!(
-            exclude,
-            [
-                "web/node_modules",
-                "web/node_modules/**",
-                "web/*.md",
-                "web/*.md/**"
-            ]
-        );
+        assert_eq!(exclude, ["web/node_modules", "web/*.md", "web/*.md/**"]);
         assert_eq!(notes.len(), 1, "{notes:?}");
         // An allowlist: everything out, some paths back in.
         let ignore = Ignore::parse("*\n!src\n!go.mod\nsrc/**/*_test.go\n").unwrap();

@@ -278,3 +278,22 @@ fn man_renders_the_page_and_each_commands_page() {
     }
     assert_bad_input(&p.run(&["man", "nope"]), "has no command `nope`");
 }
+
+/// `--fail-on` (here until the reports branch brings it to every command with the
+/// verdict line to match): the lowest level that makes the exit code 1.
+#[test]
+fn fail_on_sets_the_failing_level() {
+    let p = Project::new();
+    p.write("src/main.go", "package main\n")
+        .write("dist/app", "v1")
+        .config("[[component]]\nname = \"app\"\ninputs = [\"src/**\", \"docs/**\"]\noutputs = [\"dist/app\"]\n");
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    // `unmatched-pattern` alone: a warning.
+    let check = |level: &str| p.run(&["check", "--against", "base.json", "--fail-on", level]);
+    assert_exit(&p.run(&["check", "--against", "base.json"]), 0);
+    assert_exit(&check("error"), 0);
+    assert_exit(&check("warning"), 1);
+    p.write("src/main.go", "package main // the fix\n");
+    assert_exit(&check("error"), 1);
+    assert_exit(&check("never"), 0);
+}
