@@ -51,18 +51,18 @@ fi
 
 cargo build --release --quiet
 bin=target/release/buildproof
-blobs=$(python3 -c "
+mapfile -t blobs < <(python3 -c "
 import json,sys
 idx=json.load(open('$img/index.json'))
 m=json.load(open('$img/blobs/sha256/'+idx['manifests'][0]['digest'][7:]))
-print(' '.join('$img/blobs/sha256/'+l['digest'][7:] for l in m['layers']))")
-compressed=$(du -cb $blobs | tail -1 | cut -f1)
-uncompressed=$(for b in $blobs; do gzip -dc "$b" | wc -c; done | paste -sd+ | bc)
+print('\\n'.join('$img/blobs/sha256/'+l['digest'][7:] for l in m['layers']))")
+compressed=$(du -cb "${blobs[@]}" | tail -1 | cut -f1)
+uncompressed=$(for b in "${blobs[@]}"; do gzip -dc "$b" | wc -c; done | paste -sd+ | bc)
 
 measure() { # label command...
   local label=$1
   shift
-  cat $blobs >/dev/null # warm the page cache for every contender alike
+  cat "${blobs[@]}" >/dev/null # warm the page cache for every contender alike
   /usr/bin/time -f '%e %M' -o "$work/time.txt" "$@" >/dev/null 2>"$work/err.txt" || true
   read -r secs kb < <(tail -1 "$work/time.txt")
   local mbps
@@ -71,7 +71,8 @@ measure() { # label command...
 }
 
 echo "image: $img, $layers gzip layers, $((compressed / 1048576)) MiB compressed, $((uncompressed / 1048576)) MiB uncompressed"
-measure "gzip -dc BLOB | sha256sum (each blob)" sh -c "for b in $blobs; do gzip -dc \$b | sha256sum; done"
+# shellcheck disable=SC2016 # $@ and $b are for the inner sh
+measure "gzip -dc BLOB | sha256sum (each blob)" sh -c 'for b in "$@"; do gzip -dc "$b" | sha256sum; done' sh "${blobs[@]}"
 measure "buildproof image inspect" "$bin" image inspect "$img" --format json
 RAYON_NUM_THREADS=1 measure "buildproof image inspect (RAYON_NUM_THREADS=1)" env RAYON_NUM_THREADS=1 "$bin" image inspect "$img" --format json
 measure "buildproof image diff (file digests too)" "$bin" image diff "$img" "$img" --format json

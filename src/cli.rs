@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use crate::registry::Platform;
 use crate::report::{FailOn, Format};
 
 /// Prove that what ships is what was built from what changed.
@@ -309,6 +310,37 @@ fn parse_nix_drv(value: &str) -> Result<NixDrv, String> {
     })
 }
 
+/// How images in registries are reached, spelled as skopeo spells it. Credentials
+/// come from auth files (`--authfile`, `$REGISTRY_AUTH_FILE`, podman's, Docker's);
+/// `docker-daemon:` images from `$DOCKER_HOST`.
+#[derive(Debug, Args, Clone)]
+pub struct RegistryArgs {
+    /// The platform to pick from a multi-platform image, OS/ARCH[/VARIANT]
+    /// (default: this machine's; a component's `platform` key wins).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<Platform>,
+    /// Verify registry certificates; `--tls-verify=false` skips the check and lets
+    /// a registry that does not speak TLS be reached over plain HTTP.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        default_value_t = true,
+        action = ArgAction::Set,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub tls_verify: bool,
+    /// A directory of extra CA certificates (`*.crt`) and a client certificate
+    /// (`NAME.cert` with `NAME.key`), as skopeo's `--cert-dir`.
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
+    /// The registry credentials file to read first (then `$REGISTRY_AUTH_FILE`,
+    /// `$XDG_RUNTIME_DIR/containers/auth.json`, `~/.docker/config.json`).
+    #[arg(long, value_name = "FILE")]
+    pub authfile: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct ConfigArg {
     /// The config file (default: `buildproof.toml` in this directory or a parent).
@@ -337,6 +369,8 @@ pub struct SnapshotArgs {
     pub format: SnapshotFormat,
     #[command(flatten)]
     pub nix: NixDrvArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -368,6 +402,8 @@ pub struct CheckArgs {
     pub report: ReportArgs,
     #[command(flatten)]
     pub nix: NixDrvArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -394,18 +430,26 @@ pub enum ImageCommand {
     /// Digests, startup fields and static startup verification of one image.
     #[command(after_help = format!("{IMAGE_INSPECT_HELP}\n\n{EXIT_CODES}"))]
     Inspect {
-        /// OCI layout dir[:tag|@digest], oci-archive or docker-archive tar.
+        /// PATH[:TAG|@DIGEST] (OCI layout, oci-archive, docker-archive),
+        /// oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF],
+        /// docker://HOST/REPO[:TAG|@DIGEST] or docker-daemon:NAME[:TAG].
         image: String,
         #[command(flatten)]
         report: ReportArgs,
+        #[command(flatten)]
+        registry: RegistryArgs,
     },
     /// Startup-field diff plus file-level layer diff of two images.
     #[command(after_help = format!("{IMAGE_DIFF_HELP}\n\n{EXIT_CODES}"))]
     Diff {
+        /// The earlier image, in any form `image inspect` takes.
         old: String,
+        /// The later image.
         new: String,
         #[command(flatten)]
         report: ReportArgs,
+        #[command(flatten)]
+        registry: RegistryArgs,
     },
 }
 

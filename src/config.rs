@@ -33,6 +33,7 @@ const COMPONENT_KEYS: &[&str] = &[
     "outputs",
     "nix",
     "image",
+    "platform",
     "dockerfile",
     "deploy",
     "allow_outside",
@@ -61,6 +62,8 @@ pub struct Component {
     pub outputs: Vec<String>,
     pub nix: Option<NixSpec>,
     pub image: Option<String>,
+    /// The platform `image` is picked for from a multi-platform index.
+    pub platform: Option<crate::registry::Platform>,
     pub dockerfile: Option<String>,
     pub deploy: Option<String>,
     /// Outputs may lie outside the config directory (`allow_outside = true`).
@@ -386,6 +389,15 @@ impl Validator {
         let exclude = self.string_list(table, "exclude").unwrap_or_default();
         let outputs = self.string_list(table, "outputs").unwrap_or_default();
         let image = self.optional_string(table, "image");
+        let platform = self
+            .optional_spanned_string(table, "platform")
+            .and_then(|(p, span)| match p.parse::<crate::registry::Platform>() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    self.problem(span, e.to_string());
+                    None
+                }
+            });
         let dockerfile = self.optional_string(table, "dockerfile");
         let deploy = self.optional_string(table, "deploy");
         let nix = self.nix_spec(table);
@@ -487,6 +499,7 @@ impl Validator {
             outputs,
             nix,
             image,
+            platform,
             dockerfile,
             deploy,
             allow_outside,

@@ -23,7 +23,7 @@ pub mod digest;
 pub mod dockerfile;
 /// File helpers: non-blocking, no-follow opens; whole-file reads; path text.
 pub mod fsio;
-/// OCI layouts and archives, verified blobs, merged layers, static startup check.
+/// Images from layouts, archives, registries and engines; merged layers, content identity, static startup check.
 pub mod image;
 /// `buildproof init`: a first config proposed from what a tree holds.
 pub mod init;

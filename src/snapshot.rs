@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use crate::config::{Component, Config};
+use crate::image::Sources;
 use crate::model::manifest::{ComponentRecord, Manifest};
 use crate::tree;
 
@@ -37,11 +38,12 @@ pub enum ComponentError {
     Nix(#[from] crate::nix::NixError),
 }
 
-/// Hashes every component of `config`.
-pub fn take(config: &Config) -> Result<Manifest, Box<SnapshotError>> {
+/// Hashes every component of `config`; images that are not files are reached
+/// through `sources`.
+pub fn take(config: &Config, sources: &Sources) -> Result<Manifest, Box<SnapshotError>> {
     let mut manifest = Manifest::new();
     for component in &config.components {
-        let record = component_record(config, component).map_err(|source| {
+        let record = component_record(config, component, sources).map_err(|source| {
             Box::new(SnapshotError {
                 name: component.name.clone(),
                 config: config.path.clone(),
@@ -54,7 +56,11 @@ pub fn take(config: &Config) -> Result<Manifest, Box<SnapshotError>> {
     Ok(manifest)
 }
 
-fn component_record(config: &Config, c: &Component) -> Result<ComponentRecord, ComponentError> {
+fn component_record(
+    config: &Config,
+    c: &Component,
+    sources: &Sources,
+) -> Result<ComponentRecord, ComponentError> {
     let selection = tree::select(&config.root, &c.inputs, &c.exclude)?;
     if selection.files.is_empty() {
         return Err(ComponentError::NoInputs {
@@ -70,10 +76,23 @@ fn component_record(config: &Config, c: &Component) -> Result<ComponentRecord, C
         .collect::<Result<Vec<_>, _>>()?;
     // Sorted, so reordering `outputs` in the config changes nothing in the manifest.
     outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    // A component's `platform` is what it ships for, whatever machine takes the
+    // snapshot: it wins over `--platform`.
+    let platform_sources = c
+        .platform
+        .as_ref()
+        .filter(|p| **p != sources.registry.platform)
+        .map(|p| sources.for_platform(p));
     let image = c
         .image
         .as_deref()
-        .map(|reference| crate::image::record(&config.root, reference))
+        .map(|reference| {
+            crate::image::record(
+                &config.root,
+                reference,
+                platform_sources.as_ref().unwrap_or(sources),
+            )
+        })
         .transpose()?;
     let dockerfile = c
         .dockerfile

@@ -91,7 +91,7 @@ fn verify_all(fs: &MergedFs) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let opts = Options { file_digests: true };
+    let opts = Options::default();
     // Small, so that the budget's refusals are exercised too.
     let budget = Budget::new(64 << 20);
     // Raw bytes as a layer of each media type.
@@ -99,7 +99,7 @@ fuzz_target!(|data: &[u8]| {
     let diff_id = Digest::of(data);
     for media in MEDIA {
         if let Ok(changes) =
-            read_layer(data, media, data.len() as u64, None, diff_id, opts, &budget)
+            read_layer(data, media, data.len() as u64, None, Some(diff_id), opts, &budget)
         {
             let _ = changes.apply(&mut fs, &budget);
         }
@@ -112,7 +112,7 @@ fuzz_target!(|data: &[u8]| {
         let Ok(tar) = layer(&mut u) else { break };
         let d = Digest::of(&tar);
         if let Ok(changes) =
-            read_layer(&tar[..], MEDIA[0], tar.len() as u64, None, d, opts, &budget)
+            read_layer(&tar[..], MEDIA[0], tar.len() as u64, None, Some(d), opts, &budget)
         {
             let _ = changes.apply(&mut fs, &budget);
         }

@@ -20,7 +20,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut super::Streams<'_>) -> anyhow::Resu
             ("the config", config.path.as_path()),
         ],
     )?;
-    let new = crate::snapshot::take(&config)?;
+    let new = crate::snapshot::take(&config, &super::sources(&args.registry))?;
     super::describe_snapshot(&new, io)?;
     super::guard_inputs(&outputs, &config, &new)?;
     if let Some(path) = &args.write_manifest {

@@ -9,23 +9,38 @@
 use std::path::Path;
 
 use crate::cli::{ImageCommand, ReportArgs};
-use crate::image::{self, Options};
+use crate::image::{self, Options, Sources};
 use crate::model::finding::{Finding, Location};
 use crate::report::{self, Format, Report};
 use crate::rules::{RuleId, image as image_rules};
 
 pub(super) fn run(cmd: ImageCommand, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     match cmd {
-        ImageCommand::Inspect { image, report } => inspect(&image, &report, io),
-        ImageCommand::Diff { old, new, report } => diff(&old, &new, &report, io),
+        ImageCommand::Inspect {
+            image,
+            report,
+            registry,
+        } => inspect(&image, &report, &super::sources(&registry), io),
+        ImageCommand::Diff {
+            old,
+            new,
+            report,
+            registry,
+        } => diff(&old, &new, &report, &super::sources(&registry), io),
     }
 }
 
 /// Without a config or Dockerfile, the place to look is the image itself: findings
 /// point at its layout or archive, so SARIF and GitHub annotations name it rather
-/// than a config file the run never read.
+/// than a config file the run never read. An image in a registry or an engine is
+/// no file: its findings carry no location.
 fn at_image(findings: Vec<Finding>, reference: &str) -> Vec<Finding> {
-    let path = image::reference::parse(Path::new("."), reference).path;
+    let Ok(image::reference::Source::Local { at, .. }) =
+        image::reference::source(Path::new("."), reference)
+    else {
+        return findings;
+    };
+    let path = at.path;
     let location = Location {
         file: path
             .strip_prefix(".")
@@ -46,8 +61,13 @@ fn at_image(findings: Vec<Finding>, reference: &str) -> Vec<Finding> {
         .collect()
 }
 
-fn inspect(reference: &str, args: &ReportArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
-    let img = image::load(Path::new("."), reference, Options::default())?;
+fn inspect(
+    reference: &str,
+    args: &ReportArgs,
+    sources: &Sources,
+    io: &mut super::Streams<'_>,
+) -> anyhow::Result<u8> {
+    let img = image::load(Path::new("."), reference, Options::default(), sources)?;
     let r = &img.record;
     let findings = at_image(image_rules::state(reference, r, None), reference);
     let mut report = Report::new(
@@ -64,11 +84,12 @@ fn diff(
     old_ref: &str,
     new_ref: &str,
     args: &ReportArgs,
+    sources: &Sources,
     io: &mut super::Streams<'_>,
 ) -> anyhow::Result<u8> {
-    let opts = Options { file_digests: true };
-    let old = image::load(Path::new("."), old_ref, opts)?;
-    let new = image::load(Path::new("."), new_ref, opts)?;
+    let opts = Options::default();
+    let old = image::load(Path::new("."), old_ref, opts, sources)?;
+    let new = image::load(Path::new("."), new_ref, opts, sources)?;
     let mut findings = image_rules::compare(new_ref, &old.record, &new.record);
     findings.extend(image_rules::state(new_ref, &new.record, None));
     let findings = at_image(findings, new_ref);

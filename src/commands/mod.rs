@@ -14,7 +14,7 @@ mod verify;
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use crate::cli::{Cli, Command, ReportArgs};
+use crate::cli::{Cli, Command, RegistryArgs, ReportArgs};
 use crate::model::manifest::Manifest;
 use crate::report::{self, Format, Paths, RenderOptions, Report};
 use crate::rules::{self, Context};
@@ -68,6 +68,20 @@ pub fn run(cli: Cli, io: &mut Streams<'_>) -> anyhow::Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// How images in registries and engines are reached, from the flags.
+pub(crate) fn sources(args: &RegistryArgs) -> crate::image::Sources {
+    let mut opts = crate::registry::Options {
+        tls_verify: args.tls_verify,
+        cert_dir: args.cert_dir.clone(),
+        auth_file: args.authfile.clone(),
+        ..crate::registry::Options::default()
+    };
+    if let Some(p) = &args.platform {
+        opts.platform = p.clone();
+    }
+    crate::image::Sources::new(opts)
 }
 
 /// The report of `diff` and `check`: BASE against NEW under the diff rules, every

@@ -10,7 +10,7 @@ pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::R
     super::apply_nix_drvs(&mut config, &args.nix)?;
     let outputs = [("`--output`", args.output.as_deref())];
     super::guard_outputs(&outputs, &[("the config", config.path.as_path())])?;
-    let manifest = crate::snapshot::take(&config)?;
+    let manifest = crate::snapshot::take(&config, &super::sources(&args.registry))?;
     super::describe_snapshot(&manifest, io)?;
     super::guard_inputs(&outputs, &config, &manifest)?;
     let bytes = match args.format {

@@ -39,6 +39,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
+use super::content::ContentHasher;
 use super::elf::{self, ElfInfo};
 use super::tar_stream::{EntryKind, Stream, TarReader};
 use crate::blob::{Expected, Mismatch, Tally, Tallying, Verifier};
@@ -187,10 +188,25 @@ pub struct MergedFs {
 }
 
 /// Options for reading layers.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Options {
-    /// Hash every regular file's content (for the file-level diff).
+    /// Hash every regular file's content (see [`content`](super::content)): the
+    /// image's identity and the file-level diff need it. Off only where neither is
+    /// wanted (fuzzing the merger).
     pub file_digests: bool,
+    /// Hash it on a thread of its own, so a core that would otherwise idle does it
+    /// while this one decompresses. Off when every core is already reading a layer:
+    /// then hashing the bytes where they are, still in this core's cache, costs less.
+    pub hash_thread: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            file_digests: true,
+            hash_thread: true,
+        }
+    }
 }
 
 /// Why a layer could not be read.
@@ -290,7 +306,13 @@ pub(crate) fn apply_layer(
 ) -> Result<(), LayerError> {
     let budget = Budget::default();
     read_layer(
-        blob, media_type, blob_size, expected, diff_id, opts, &budget,
+        blob,
+        media_type,
+        blob_size,
+        expected,
+        Some(diff_id),
+        opts,
+        &budget,
     )?
     .apply(fs, &budget)?;
     Ok(())
@@ -300,12 +322,16 @@ pub(crate) fn apply_layer(
 /// verified against `expected` (when known) and `blob_size`, the decompressed stream
 /// against `diff_id`. Layers are independent until applied, so they can be read in
 /// parallel and applied in order.
+///
+/// `diff_id` is `None` where the config is not known yet (a docker-archive streamed
+/// from an engine, whose `manifest.json` comes last): the caller then checks
+/// [`LayerChanges::diff_id`] against it once it is.
 pub fn read_layer(
     blob: impl Read,
     media_type: &str,
     blob_size: u64,
     expected: Option<&Expected>,
-    diff_id: Digest,
+    diff_id: Option<Digest>,
     opts: Options,
     budget: &Budget,
 ) -> Result<LayerChanges, LayerError> {
@@ -324,10 +350,13 @@ pub fn read_layer(
             BOMB_RATIO
         },
     };
+    let mut content = opts
+        .file_digests
+        .then(|| ContentHasher::start(opts.hash_thread));
     let outcome = {
         let mut archive = TarReader::new(Stream(&mut inflated));
         let mut changes = LayerChanges::default();
-        let res = read_entries(&mut archive, &mut changes, opts, budget);
+        let res = read_entries(&mut archive, &mut changes, content.as_mut(), budget);
         res.map(|()| changes)
     };
     // Drain what follows the tar's end marker: the digests cover every byte.
@@ -357,7 +386,7 @@ pub fn read_layer(
             check_blob(&tally)?;
             Err(LayerError::Io(e))
         }
-        Ok(changes) => {
+        Ok(mut changes) => {
             check_blob(&tally)?;
             if tally.borrow().count != blob_size {
                 return Err(LayerError::Io(io::Error::new(
@@ -369,7 +398,7 @@ pub fn read_layer(
                 )));
             }
             let actual = std::mem::take(&mut inflated.hasher).finish();
-            if actual != diff_id {
+            if let Some(diff_id) = diff_id.filter(|d| *d != actual) {
                 return Err(LayerError::Mismatch {
                     what: "uncompressed layer (diff_id)",
                     mismatch: Mismatch {
@@ -381,6 +410,17 @@ pub fn read_layer(
                         actual_size: inflated.count,
                     },
                 });
+            }
+            changes.diff_id = Some(actual);
+            changes.uncompressed = inflated.count;
+            if let Some(content) = content.take() {
+                let digests = content.finish();
+                for (path, n) in std::mem::take(&mut changes.pending) {
+                    if let (Some(node), Some(d)) = (changes.entries.get_mut(&path), digests.get(n))
+                    {
+                        node.digest = Some(*d);
+                    }
+                }
             }
             Ok(changes)
         }
@@ -397,8 +437,15 @@ impl<R: Read> Read for SharedRead<R> {
 }
 
 /// One layer's effect, collected before it is applied.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct LayerChanges {
+    /// The SHA-256 of the uncompressed layer, as read (set once it is read in full).
+    pub diff_id: Option<Digest>,
+    /// Its size, uncompressed.
+    pub uncompressed: u64,
+    /// Regular files (and same-layer hardlinks to them) whose content digest the
+    /// hasher thread is still computing: path to file number.
+    pending: BTreeMap<String, usize>,
     whiteouts: Vec<String>,
     opaque: Vec<String>,
     entries: BTreeMap<String, Node>,
@@ -551,7 +598,7 @@ fn reject(changes: &mut LayerChanges, budget: &Budget, why: String) -> io::Resul
 fn read_entries<R: Read>(
     archive: &mut TarReader<Stream<R>>,
     changes: &mut LayerChanges,
-    opts: Options,
+    mut content: Option<&mut ContentHasher>,
     budget: &Budget,
 ) -> io::Result<()> {
     let mut buf = vec![0u8; crate::digest::CHUNK];
@@ -603,8 +650,10 @@ fn read_entries<R: Read>(
             changes.whiteouts.push(target);
             continue;
         }
-        // A later entry of the same name replaces an earlier one, kept bytes too.
+        // A later entry of the same name replaces an earlier one, kept bytes and
+        // content digest too.
         changes.kept.remove(&path);
+        changes.pending.remove(&path);
         let mut node = Node {
             kind: Kind::Other,
             mode: entry.mode,
@@ -633,6 +682,9 @@ fn read_entries<R: Read>(
                         // A hardlink shares its target's inode: content and metadata.
                         Some(target) => {
                             node = target.clone();
+                            if let Some(&n) = changes.pending.get(&t) {
+                                changes.pending.insert(path.clone(), n);
+                            }
                             if let Some(bytes) = changes.kept.get(&t) {
                                 let bytes = bytes.clone();
                                 budget.charge(bytes.len() as u64)?;
@@ -667,7 +719,6 @@ fn read_entries<R: Read>(
                 // when it reads like a passwd/group database.
                 let keep =
                     named || (entry.size <= CANDIDATE_MAX as u64 && kept_total < CANDIDATE_BUDGET);
-                let mut hasher = opts.file_digests.then(Hasher::new);
                 prefix.clear();
                 let mut kept = Vec::new();
                 // The dynamic section of a large ELF lies past the prefix: capture it too.
@@ -682,8 +733,8 @@ fn read_entries<R: Read>(
                         break;
                     }
                     let chunk = &buf[..n];
-                    if let Some(h) = hasher.as_mut() {
-                        h.update(chunk);
+                    if let Some(c) = content.as_deref_mut() {
+                        c.push(chunk);
                     }
                     // Keep a prefix only of files that may be ELF (decided on the first bytes).
                     if prefix.len() < elf::PREFIX {
@@ -716,7 +767,9 @@ fn read_entries<R: Read>(
                         kept.extend_from_slice(&chunk[..n.min(KEPT_MAX - kept.len())]);
                     }
                 }
-                node.digest = hasher.map(Hasher::finish);
+                if let Some(c) = content.as_deref_mut() {
+                    changes.pending.insert(path.clone(), c.end_file());
+                }
                 node.head = match dynamic {
                     Some((start, _)) if !dyn_buf.is_empty() => {
                         elf::parse_with(&prefix, (start, &dyn_buf)).map_or(Head::Other, Head::Elf)
@@ -853,7 +906,7 @@ mod tests {
                 size: tar.len() as u64,
             };
             let media = "application/vnd.oci.image.layer.v1.tar";
-            let opts = Options { file_digests: true };
+            let opts = Options::default();
             let size = tar.len() as u64;
             let res = if short {
                 apply_layer(
@@ -909,7 +962,7 @@ mod tests {
                 media,
                 tar.len() as u64,
                 None,
-                Digest::of(&tar),
+                Some(Digest::of(&tar)),
                 Options::default(),
                 budget,
             )

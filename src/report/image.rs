@@ -19,6 +19,36 @@ pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
         "same_content".into(),
         json!(diff.old.identity == diff.new.identity),
     );
+    // Recorded and shown, never part of the identity: layers that differ only in
+    // file times, and labels.
+    let same_layers = diff.old.diff_ids == diff.new.diff_ids;
+    f.insert(
+        "diff_ids".into(),
+        if json {
+            json!({"old": diff.old.diff_ids, "new": diff.new.diff_ids, "changed": !same_layers})
+        } else if same_layers {
+            json!(format!("{} layers (unchanged)", diff.new.diff_ids.len()))
+        } else {
+            json!(format!(
+                "{} → {} layers, diff_ids differ",
+                diff.old.diff_ids.len(),
+                diff.new.diff_ids.len()
+            ))
+        },
+    );
+    if !diff.old.labels.is_empty() || !diff.new.labels.is_empty() {
+        let same_labels = diff.old.labels == diff.new.labels;
+        f.insert(
+            "labels".into(),
+            if json {
+                json!({"old": diff.old.labels, "new": diff.new.labels, "changed": !same_labels})
+            } else if same_labels {
+                json!(format!("{} (unchanged)", diff.new.labels.len()))
+            } else {
+                json!(label_changes(&diff.old.labels, &diff.new.labels))
+            },
+        );
+    }
     for field in &diff.fields {
         let (a, b) = (
             field.old.clone().unwrap_or(Value::Null),
@@ -60,6 +90,23 @@ pub fn diff_facts(diff: &ImageDiff, json: bool) -> Map<String, Value> {
     f
 }
 
+/// `a: 1 → 2, b: unset → x` for the labels that differ.
+fn label_changes(
+    old: &std::collections::BTreeMap<String, String>,
+    new: &std::collections::BTreeMap<String, String>,
+) -> String {
+    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    keys.into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .map(|k| {
+            let show =
+                |v: Option<&String>| v.map_or_else(|| "unset".to_owned(), |v| format!("`{v}`"));
+            format!("{k}: {} → {}", show(old.get(k)), show(new.get(k)))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn describe_state(s: &FileState) -> String {
     let owner = format!("{}:{}", s.uid, s.gid);
     if let Some(t) = &s.target {
@@ -98,6 +145,9 @@ pub fn inspect_facts(reference: &str, r: &ImageRecord, json: bool) -> Map<String
     f.insert("identity".into(), json!(r.identity()));
     if !r.names.is_empty() {
         f.insert("names".into(), json!(r.names));
+    }
+    if !r.labels.is_empty() {
+        f.insert("labels".into(), json!(r.labels));
     }
     let layers: Vec<Value> = r
         .layers

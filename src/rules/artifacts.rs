@@ -3,9 +3,11 @@
 //!
 //! An artifact's identity is its content (SPEC.md, "What counts as changed"): each
 //! output's digest (a file's SHA-256, a directory's or store path's NAR hash) and the
-//! image's identity (diff_ids and config without timestamps). A new Nix out path or
-//! image manifest over identical content is *not* a changed artifact, and the
-//! `stale-artifact` message says so.
+//! image's content identity (merged filesystem and runtime config, no times; against
+//! a manifest written before that existed, the config without times: see
+//! [`ImageRecord::same_content`](crate::model::image::ImageRecord::same_content)).
+//! A new Nix out path or image manifest over identical content is *not* a changed
+//! artifact, and the `stale-artifact` message says so.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +15,7 @@ use serde::Serialize;
 
 use crate::model::RuleId;
 use crate::model::finding::Finding;
+use crate::model::image::IdentityBasis;
 use crate::model::manifest::{ComponentRecord, FileRecord, OutputRecord};
 
 /// How many changed files a finding lists; the rest is a count.
@@ -92,7 +95,7 @@ pub(super) fn compare(name: &str, base: &ComponentRecord, new: &ComponentRecord)
     let outputs_same = outputs_identical(&base.outputs, &new.outputs);
     let image_same = match (&base.image, &new.image) {
         (None, None) => true,
-        (Some(b), Some(n)) => b.identity() == n.identity(),
+        (Some(b), Some(n)) => b.same_content(n),
         _ => false,
     };
     let artifact_same = outputs_same && image_same;
@@ -123,7 +126,11 @@ fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
         .map(|o| format!("`{}` is still {}", o.path, o.digest))
         .collect();
     if let Some(image) = &new.image {
-        artifacts.push(format!("the image is still {}", image.identity()));
+        let basis = base
+            .image
+            .as_ref()
+            .map_or(IdentityBasis::Content, |b| b.basis(image));
+        artifacts.push(format!("the image is still {}", image.identity_by(basis)));
     }
     // A rebuild that produced a new name for the same bytes is still stale, and the
     // person reading needs to know the build *did* run.
@@ -143,8 +150,14 @@ fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
     }
     if let (Some(bi), Some(ni)) = (&base.image, &new.image) {
         if bi.manifest_digest != ni.manifest_digest {
+            // With the content identity, the layers may differ (new file times);
+            // the files and the runtime config do not.
+            let same = match bi.basis(ni) {
+                IdentityBasis::Content => "the same files and runtime config",
+                _ => "identical layers and config",
+            };
             rebuilt.push(format!(
-                "the image was rebuilt (manifest {} -> {}) over identical layers and config",
+                "the image was rebuilt (manifest {} -> {}) with {same}",
                 bi.manifest_digest, ni.manifest_digest
             ));
         }
@@ -219,8 +232,13 @@ fn unexplained(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Fin
         }
     }
     match (&base.image, &new.image) {
-        (Some(b), Some(n)) if b.identity() != n.identity() => {
-            changed.push(format!("the image {} -> {}", b.identity(), n.identity()));
+        (Some(b), Some(n)) if !b.same_content(n) => {
+            let basis = b.basis(n);
+            changed.push(format!(
+                "the image {} -> {}",
+                b.identity_by(basis),
+                n.identity_by(basis)
+            ));
         }
         (None, Some(n)) => changed.push(format!("an image was added ({})", n.identity())),
         (Some(b), None) => changed.push(format!("the image was removed (was {})", b.identity())),

@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 
 use crate::model::RuleId;
 use crate::model::finding::Finding;
-use crate::model::image::ImageRecord;
+use crate::model::image::{IdentityBasis, ImageRecord, Transport};
 use crate::model::manifest::{ComponentRecord, Manifest};
 use crate::model::running::{Container, ImageRef, Running, recorded_repository, store_path_name};
 
@@ -83,6 +83,50 @@ fn mismatch(name: &str, what: &str, built: &str, running: &str, where_: &str) ->
     .with_detail("where", where_)
     .with_help("redeploy the built artifact and check the rollout finished; if this older artifact is meant to run, verify against the manifest of that build",
     )
+}
+
+/// Whether the image was recorded from a layout, an archive or an engine, whose
+/// manifest digest a push does not keep (a docker-archive has no manifest at all:
+/// its digest is the one skopeo synthesises; `docker push` and `skopeo copy`
+/// compress the layers and write a new manifest).
+fn from_file(image: &ImageRecord) -> bool {
+    image.transport.is_some_and(|t| !t.is_registry())
+}
+
+/// The digest trap: what runs has the built content under another manifest digest.
+/// Still a mismatch (`verify` compares by digest, SPEC.md), but one that says why
+/// and how to make the next run verify by digest.
+fn digest_trap(name: &str, built: &ImageRecord, running: &ImageRecord, where_: &str) -> Finding {
+    let basis = built.basis(running);
+    let (b, r) = (
+        built.manifest_digest.to_string(),
+        running.manifest_digest.to_string(),
+    );
+    let transport = built.transport.map_or("a file", Transport::as_str);
+    Finding::new(
+        RuleId::DeployedMismatch,
+        name,
+        format!(
+            "{where_} runs {r}, but `{name}` was built as {b}: same content, different manifest digest: the image was re-encoded when pushed (`docker save`/`skopeo copy`); record the pushed digest (`image = \"docker://…\"`) to verify by digest"
+        ),
+        &["image", &b, &r, where_],
+    )
+    .with_detail("built", &b)
+    .with_detail("running", &r)
+    .with_detail("where", where_)
+    .with_detail("built_from", transport)
+    .with_detail(
+        "same_content",
+        serde_json::json!({
+            "by": match basis {
+                IdentityBasis::Content => "content identity",
+                IdentityBasis::Config => "config digest without times",
+                IdentityBasis::Manifest => "manifest digest",
+            },
+            "identity": built.identity_by(basis),
+        }),
+    )
+    .with_help("point the component's `image` at the pushed image (`docker://HOST/REPO:TAG`, read from the registry) so the manifest records the digest the registry serves; or accept this finding with a reason")
 }
 
 fn against_containers(
@@ -151,10 +195,19 @@ fn against_containers(
         let Some(running) = c.digest else { continue };
         if !image.is_digest(&running) {
             let where_ = format!("container `{}` of {} (`{}`)", c.name, c.workload, c.image);
-            findings.push(
-                mismatch(name, "image", &built, &running.to_string(), &where_)
-                    .with_detail("container", &c.name),
-            );
+            let mut f = mismatch(name, "image", &built, &running.to_string(), &where_)
+                .with_detail("container", &c.name);
+            if from_file(image) {
+                // The running state shows only the digest, not the content, so this
+                // stays a plain mismatch; but a digest from a file never equals a
+                // pushed one, and the reader should know before hunting a rollback.
+                let transport = image.transport.map_or("a file", Transport::as_str);
+                f.message.push_str(&format!(
+                    "; note: `{name}` was recorded from a local image ({transport}), whose manifest digest a push does not keep: if this is the same image pushed, record the pushed one (`image = \"docker://…\"`) to verify by digest"
+                ));
+                f = f.with_detail("built_from", transport);
+            }
+            findings.push(f);
         }
     }
     findings
@@ -296,7 +349,14 @@ fn against_manifest(name: &str, component: &ComponentRecord, deployed: &Manifest
             .as_ref()
             .map_or_else(|| "no image".to_owned(), |i| i.manifest_digest.to_string());
         if ran != built {
-            findings.push(mismatch(name, "image", &built, &ran, where_));
+            let trap = running
+                .image
+                .as_ref()
+                .filter(|r| from_file(image) && image.same_content(r));
+            findings.push(match trap {
+                Some(r) => digest_trap(name, image, r, where_),
+                None => mismatch(name, "image", &built, &ran, where_),
+            });
         }
     }
     for output in &component.outputs {

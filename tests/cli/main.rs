@@ -1,6 +1,9 @@
 //! The one integration-test binary: drives the real `buildproof` binary on real
 //! temporary trees, images and Nix builds. Each file is one capability.
 
+/// The registry tests' servers (docker-registry, token service, proxies, podman).
+#[path = "../registry/support.rs"]
+mod servers;
 mod support;
 
 mod core;
@@ -9,6 +12,7 @@ mod hostile;
 mod image;
 mod init;
 mod nix;
+mod registry;
 mod reports;
 mod schema;
 mod usage;

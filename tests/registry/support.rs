@@ -283,7 +283,12 @@ pub fn write_layout(dir: &Path, tag: &str, images: &[TestImage]) -> Layout {
         for (path, data) in &img.files {
             let mut h = tar::Header::new_gnu();
             h.set_size(data.len() as u64);
-            h.set_mode(0o644);
+            // Programs under `bin/` are executable, so the image can start.
+            h.set_mode(if path.starts_with("bin/") {
+                0o755
+            } else {
+                0o644
+            });
             h.set_mtime(0);
             h.set_cksum();
             tar.append_data(&mut h, path, &data[..]).unwrap();
