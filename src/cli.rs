@@ -10,7 +10,13 @@ use crate::report::{FailOn, Format};
 
 /// Prove that what ships is what was built from what changed.
 #[derive(Debug, Parser)]
-#[command(name = "buildproof", version, about, max_term_width = 100)]
+#[command(
+    name = "buildproof",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = format!("{TOP_HELP}\n\n{EXIT_CODES}")
+)]
 pub struct Cli {
     /// When to colour text output: `auto` colours a terminal unless `NO_COLOR` is
     /// set (`CLICOLOR_FORCE` colours any output).
@@ -22,9 +28,128 @@ pub struct Cli {
         value_name = "WHEN"
     )]
     pub color: ColorChoice,
+    /// Print only the verdict line of a text report (and nothing on stderr but errors).
+    #[arg(short = 'q', long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also print, on stderr, which files each component matched and what it
+    /// recorded of its outputs and Nix derivation.
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// How much a command says besides its output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Verbosity {
+    /// `--quiet`: the verdict line only.
+    Quiet,
+    #[default]
+    Normal,
+    /// `--verbose`: also what each component matched.
+    Verbose,
+}
+
+impl Cli {
+    /// `--quiet` / `--verbose` as one value.
+    #[must_use]
+    pub fn verbosity(&self) -> Verbosity {
+        if self.quiet {
+            Verbosity::Quiet
+        } else if self.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        }
+    }
+}
+
+/// The exit codes, as every reporting command's `--help` ends.
+const EXIT_CODES: &str = "Exit codes:
+  0  no finding at the `--fail-on` level (error by default)
+  1  at least one such finding
+  2  the run could not be judged: bad usage; a missing, unreadable or invalid config,
+     manifest, image or path (one line on stderr names the file and the problem)";
+
+const TOP_HELP: &str = "Examples:
+  buildproof init                                   # propose a buildproof.toml
+  buildproof snapshot -o release.json               # after the build
+  buildproof check --against deployed.json          # in CI, before the deploy
+  buildproof verify release.json --running pods.json
+  buildproof dockerfile diff git:origin/main:web/Dockerfile web/Dockerfile";
+
+const SNAPSHOT_HELP: &str = "Examples:
+  buildproof snapshot -o release.json
+  buildproof snapshot -c deploy/buildproof.toml --format in-toto -o release.intoto.json
+  buildproof snapshot --nix-drv app=$(nix path-info --derivation .#app)
+
+Exit codes:
+  0  written (findings about the build itself, if any, went to stderr)
+  1  written, but an image cannot start (`startup-broken`)
+  2  the run could not be judged: a missing, unreadable or invalid config, input,
+     output or image (one line on stderr names the file and the problem)";
+
+const DIFF_HELP: &str = "Examples:
+  buildproof diff deployed.json release.json
+  buildproof diff deployed.json release.json --format sarif --output buildproof.sarif
+  buildproof diff git:origin/main:release.json release.json
+  curl -s https://releases.example.com/deployed.json | buildproof diff - release.json";
+
+const CHECK_HELP: &str = "Examples:
+  buildproof check --against deployed.json
+  buildproof check --against deployed.json --write-manifest release.json --format github
+  buildproof check --against git:origin/main:release/deployed.json --fail-on warning";
+
+const VERIFY_HELP: &str = "Examples:
+  kubectl get pods -o json | buildproof verify release.json --running -
+  buildproof verify release.json --running <(nix-store -qR /run/current-system)
+  buildproof verify release.json --running task-definition.json --format markdown";
+
+const IMAGE_INSPECT_HELP: &str = "Examples:
+  buildproof image inspect build/web.oci:latest
+  buildproof image inspect docker-archive:web.tar --format json";
+
+const IMAGE_DIFF_HELP: &str = "Examples:
+  buildproof image diff web-v1.oci web-v2.oci
+  buildproof image diff oci-archive:old.tar oci-archive:new.tar --format markdown";
+
+const DOCKERFILE_DIFF_HELP: &str = "Examples:
+  buildproof dockerfile diff git:origin/main:web/Dockerfile web/Dockerfile
+  buildproof dockerfile diff <(git show HEAD~1:web/Dockerfile) web/Dockerfile
+  git show HEAD~1:web/Dockerfile | buildproof dockerfile diff - web/Dockerfile";
+
+const NAR_HASH_HELP: &str = "Examples:
+  buildproof nar-hash result/
+  buildproof nar-hash --base32 ./dist
+
+Exit codes:
+  0  every path hashed
+  2  a path is missing or unreadable";
+
+const INIT_HELP: &str = "Examples:
+  buildproof init                      # writes ./buildproof.toml
+  buildproof init --print              # shows it instead
+  buildproof init --nix-attr goinstance --nix-attr web
+
+Exit codes:
+  0  written (or printed); stderr says what to fill in before `snapshot`
+  2  buildproof.toml exists (never overwritten), or the tree could not be read";
+
+const COMPLETIONS_HELP: &str = "Examples:
+  buildproof completions bash > ~/.local/share/bash-completion/completions/buildproof
+  buildproof completions zsh > \"${fpath[1]}/_buildproof\"
+  buildproof completions fish > ~/.config/fish/completions/buildproof.fish
+
+Exit codes:
+  0  printed";
+
+const MAN_HELP: &str = "Examples:
+  buildproof man > buildproof.1 && man -l buildproof.1
+  buildproof man image inspect > buildproof-image-inspect.1
+  buildproof man | gzip > /usr/local/share/man/man1/buildproof.1.gz
+
+Exit codes:
+  0  printed";
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,12 +192,16 @@ impl ValueEnum for FailOn {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Hash every component and write the manifest (stdout without -o).
+    #[command(after_help = SNAPSHOT_HELP)]
     Snapshot(SnapshotArgs),
     /// Compare two manifests under the rules.
+    #[command(after_help = format!("{DIFF_HELP}\n\n{EXIT_CODES}"))]
     Diff(DiffArgs),
     /// Snapshot, then diff against BASE (the deployed release's manifest): the CI step.
+    #[command(after_help = format!("{CHECK_HELP}\n\n{EXIT_CODES}"))]
     Check(CheckArgs),
     /// What runs must equal what was built.
+    #[command(after_help = format!("{VERIFY_HELP}\n\n{EXIT_CODES}"))]
     Verify(VerifyArgs),
     /// Inspect or compare container images.
     #[command(subcommand)]
@@ -81,7 +210,41 @@ pub enum Command {
     #[command(subcommand)]
     Dockerfile(DockerfileCommand),
     /// Print the Nix NAR hash of paths, byte-identical to `nix hash path`.
+    #[command(after_help = NAR_HASH_HELP)]
     NarHash(NarHashArgs),
+    /// Propose a commented buildproof.toml from the Dockerfiles, compose services,
+    /// flake packages and `result` links found here.
+    #[command(after_help = INIT_HELP)]
+    Init(InitArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): buildproof(1), or a command's, e.g. `man check`.
+    #[command(after_help = MAN_HELP)]
+    Man {
+        /// The command whose page to print (`check`, `image inspect`, …).
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The directory to look at; the config is written there.
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Print the config to stdout instead of writing `DIR/buildproof.toml`.
+    #[arg(long)]
+    pub print: bool,
+    /// Also propose this attribute of `DIR/default.nix` (repeatable).
+    #[arg(long = "nix-attr", value_name = "ATTR")]
+    pub nix_attrs: Vec<String>,
+    /// Do not ask `nix flake show` about `flake.nix`.
+    #[arg(long)]
+    pub no_flake: bool,
 }
 
 /// `--format`, `--output`, `--report` and `--fail-on`, shared by every reporting command.
@@ -146,6 +309,41 @@ fn parse_label(value: &str) -> Result<String, String> {
     }
 }
 
+/// `--nix-drv NAME=DRV`, for `snapshot` and `check`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct NixDrvArgs {
+    /// Read component NAME's store derivation DRV (`/nix/store/….drv`) instead of
+    /// evaluating its `nix` key: for a build sandbox, where there is no nix CLI or
+    /// daemon (`lib.mkCheck` passes one per package). Repeatable.
+    #[arg(long = "nix-drv", value_name = "NAME=DRV", value_parser = parse_nix_drv)]
+    pub drvs: Vec<NixDrv>,
+}
+
+/// One `--nix-drv NAME=DRV`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NixDrv {
+    pub component: String,
+    pub drv: String,
+}
+
+fn parse_nix_drv(value: &str) -> Result<NixDrv, String> {
+    let Some((component, drv)) = value.split_once('=') else {
+        return Err("expected NAME=DRV, e.g. `goinstance=/nix/store/…-goinstance.drv`".to_owned());
+    };
+    if component.is_empty() {
+        return Err("the component name before `=` is empty".to_owned());
+    }
+    if !drv.starts_with('/') || !drv.ends_with(".drv") {
+        return Err(format!(
+            "`{drv}` is not a store derivation: expected an absolute path ending in `.drv` (`nix path-info --derivation`, or a package's `drvPath`)"
+        ));
+    }
+    Ok(NixDrv {
+        component: component.to_owned(),
+        drv: drv.to_owned(),
+    })
+}
+
 /// How images in registries are reached, spelled as skopeo spells it. Credentials
 /// come from auth files (`--authfile`, `$REGISTRY_AUTH_FILE`, podman's, Docker's);
 /// `docker-daemon:` images from `$DOCKER_HOST`.
@@ -208,6 +406,8 @@ pub struct SnapshotArgs {
     #[arg(long)]
     pub attach: bool,
     #[command(flatten)]
+    pub nix: NixDrvArgs,
+    #[command(flatten)]
     pub registry: RegistryArgs,
     /// A release name to record in the manifest (e.g. `v2.4.0`); reports show it.
     #[arg(long, value_name = "NAME", value_parser = parse_label)]
@@ -220,10 +420,11 @@ pub struct SnapshotArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The earlier manifest (usually the deployed release's), or
-    /// `docker://HOST/REPO@sha256:…` for the manifest attached to that image.
+    /// The earlier manifest (usually the deployed release's): a path, `-` for stdin,
+    /// `<(…)`, `git:REV:PATH`, or `docker://HOST/REPO@sha256:…` for the manifest
+    /// attached to that image.
     pub base: PathBuf,
-    /// The later manifest, or an image whose attached manifest to read.
+    /// The later manifest, spelled the same ways.
     pub new: PathBuf,
     /// Config whose `[[accept]]` entries apply (default: found upward, if any).
     #[arg(short = 'c', long = "config", value_name = "CONFIG")]
@@ -236,9 +437,9 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The manifest to compare with (usually the deployed release's), or
-    /// `docker://HOST/REPO@sha256:…` (the digest that runs) for the manifest
-    /// attached to that image.
+    /// The manifest to compare with (usually the deployed release's): a path, `-`
+    /// for stdin, `<(…)`, `git:REV:PATH`, or `docker://HOST/REPO@sha256:…` (the
+    /// digest that runs) for the manifest attached to that image.
     #[arg(long, value_name = "BASE")]
     pub against: PathBuf,
     #[command(flatten)]
@@ -257,6 +458,8 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
+    pub nix: NixDrvArgs,
+    #[command(flatten)]
     pub registry: RegistryArgs,
 }
 
@@ -265,7 +468,8 @@ pub struct VerifyArgs {
     /// The manifest of what was built, or `docker://HOST/REPO@sha256:…` for the
     /// manifest attached to that image.
     pub built: PathBuf,
-    /// What runs: a manifest, Kubernetes or ECS JSON, or a list of Nix store paths.
+    /// What runs: a manifest, Kubernetes or ECS JSON, or a list of Nix store paths
+    /// (a path, `-` for stdin, `<(…)`, or `git:REV:PATH`).
     #[arg(long, value_name = "RUNNING")]
     pub running: PathBuf,
     /// Verify only this component (repeatable): the ones RUNNING can show, e.g. the
@@ -289,6 +493,7 @@ pub struct VerifyArgs {
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
     /// Digests, startup fields and static startup verification of one image.
+    #[command(after_help = format!("{IMAGE_INSPECT_HELP}\n\n{EXIT_CODES}"))]
     Inspect {
         /// PATH[:TAG|@DIGEST] (OCI layout, oci-archive, docker-archive),
         /// oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF],
@@ -300,6 +505,7 @@ pub enum ImageCommand {
         registry: RegistryArgs,
     },
     /// Startup-field diff plus file-level layer diff of two images.
+    #[command(after_help = format!("{IMAGE_DIFF_HELP}\n\n{EXIT_CODES}"))]
     Diff {
         /// The earlier image, in any form `image inspect` takes.
         old: String,
@@ -315,8 +521,11 @@ pub enum ImageCommand {
 #[derive(Debug, Subcommand)]
 pub enum DockerfileCommand {
     /// Diff of the final stage's startup instructions.
+    #[command(after_help = format!("{DOCKERFILE_DIFF_HELP}\n\n{EXIT_CODES}"))]
     Diff {
+        /// The earlier Dockerfile: a path, `-` for stdin, `<(…)`, or `git:REV:PATH`.
         old: PathBuf,
+        /// The later Dockerfile, spelled the same ways.
         new: PathBuf,
         #[command(flatten)]
         report: ReportArgs,

@@ -68,6 +68,9 @@ pub struct Component {
     pub deploy: Option<String>,
     /// Outputs may lie outside the config directory (`allow_outside = true`).
     pub allow_outside: bool,
+    /// Not from the file: the store derivation `--nix-drv NAME=DRV` names for this
+    /// component, read instead of evaluating `nix` (inside a build sandbox).
+    pub nix_drv: Option<String>,
 }
 
 /// One `[[accept]]`: acknowledges the finding with this fingerprint.
@@ -500,6 +503,7 @@ impl Validator {
             dockerfile,
             deploy,
             allow_outside,
+            nix_drv: None,
         })
     }
 

@@ -3,6 +3,8 @@
 //! The library does the work and never prints; `main.rs` parses arguments, calls
 //! [`commands::run`], prints errors and picks the exit code.
 
+/// File arguments beyond plain files: `-` (stdin), pipes (`<(…)`), `git:REV:PATH`.
+pub mod argfile;
 /// The manifest travels with the image: statements attached to registry images, read back.
 pub mod attach;
 /// in-toto statements: writing a manifest as one, unwrapping envelopes that carry one.
@@ -27,6 +29,8 @@ pub mod fsio;
 pub mod git;
 /// Images from layouts, archives, registries and engines; merged layers, content identity, static startup check.
 pub mod image;
+/// `buildproof init`: a first config proposed from what a tree holds.
+pub mod init;
 /// Reading the documents users pass (manifests, in-toto statements of them), bounded.
 pub mod load;
 /// The ground floor: manifest records, running state, findings, rule ids.

@@ -40,6 +40,11 @@ pub fn manifest(path: &Path) -> Result<Manifest, ManifestError> {
         path: path.to_owned(),
         source,
     };
+    // `-`, `<(…)` and `git:REV:PATH` are read whole, bounded by the same limit.
+    if let Some(what) = crate::argfile::special(path) {
+        let bytes = crate::argfile::read(path, &what, limit).map_err(read)?;
+        return manifest_from_json(&bytes, path);
+    }
     let file = crate::fsio::open_file(path).map_err(read)?;
     let size = file.metadata().map_err(read)?.len();
     if size > limit {

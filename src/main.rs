@@ -13,12 +13,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     remove_partial_files_on_signals();
     let color = color(cli.color);
+    let verbosity = cli.verbosity();
     let mut stdout = ClosablePipe::new(io::stdout().lock());
     let mut stderr = io::stderr().lock();
     let mut streams = Streams {
         stdout: &mut stdout,
         stderr: &mut stderr,
         color,
+        verbosity,
     };
     match commands::run(cli, &mut streams) {
         Ok(code) => ExitCode::from(code),

@@ -73,6 +73,8 @@ pub enum OutputError {
     UnreadFifo { path: PathBuf },
     #[error("cannot write `{}`: it is a {kind}; write to a regular file, a FIFO that is read, or a character device", .path.display())]
     Special { path: PathBuf, kind: &'static str },
+    #[error("`{}` exists; it is never overwritten: move it away, or print to stdout instead", .path.display())]
+    Exists { path: PathBuf },
     #[error("{first} and {second} both name `{}`, one file; give them different files", .path.display())]
     SameFile {
         first: String,
@@ -127,6 +129,47 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
             .map_err(write_err)?;
     }
     tmp.persist(&target).map_err(|e| write_err(e.error))?;
+    Ok(())
+}
+
+/// Writes `bytes` to a new file at `path`, atomically, and never over anything that
+/// exists there (a file, a link, a FIFO): the file appears whole or not at all.
+pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let write_err = |source| OutputError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    if fs::symlink_metadata(path).is_ok() {
+        return Err(OutputError::Exists {
+            path: path.to_owned(),
+        });
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".buildproof-")
+        .permissions(fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
+        .map_err(|source| OutputError::Temporary {
+            dir: dir.to_owned(),
+            source,
+        })?;
+    let _partial = Partial::new(tmp.path());
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(write_err)?;
+    // `link`-based: fails if something appeared at `path` since the check above.
+    tmp.persist_noclobber(path).map_err(|e| {
+        if e.error.kind() == io::ErrorKind::AlreadyExists {
+            OutputError::Exists {
+                path: path.to_owned(),
+            }
+        } else {
+            write_err(e.error)
+        }
+    })?;
     Ok(())
 }
 

@@ -100,7 +100,13 @@ fn component_record(
         .map(|path| crate::dockerfile::record(&config.root, path, &inputs.files))
         .transpose()?;
     // Also without a `nix` key: store-path outputs are checked against the store DB.
-    let nix = crate::nix::record(&config.root, c.nix.as_ref(), &outputs, &inputs.files)?;
+    let nix = crate::nix::record(
+        &config.root,
+        c.nix.as_ref(),
+        c.nix_drv.as_deref(),
+        &outputs,
+        &inputs.files,
+    )?;
     Ok(ComponentRecord {
         inputs,
         outputs,

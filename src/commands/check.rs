@@ -21,7 +21,8 @@ pub(super) fn run(args: &CheckArgs, io: &mut super::Streams<'_>) -> anyhow::Resu
         .collect();
     super::plan_reports(&args.report, &taken)?;
     let base = super::attached::read_manifest(&args.against, &args.registry)?;
-    let config = Config::discover(args.config.config.as_deref())?;
+    let mut config = Config::discover(args.config.config.as_deref())?;
+    super::apply_nix_drvs(&mut config, &args.nix)?;
     if args.attach {
         super::attached::plan_attach(&config)?;
     }
@@ -37,6 +38,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut super::Streams<'_>) -> anyhow::Resu
         ],
     )?;
     let mut new = crate::snapshot::take(&config, &super::sources(&args.registry))?;
+    super::describe_snapshot(&new, io)?;
     super::guard_inputs(&outputs, &config, &new)?;
     super::stamp(&mut new, &config, args.label.as_deref());
     if let Some(path) = &args.write_manifest {

@@ -18,8 +18,8 @@ pub(super) fn run(cmd: DockerfileCommand, io: &mut super::Streams<'_>) -> anyhow
             )?;
             let old_name = old.display().to_string();
             let new_name = new.display().to_string();
-            let base = dockerfile::read(&old, &old_name)?;
-            let now = dockerfile::read(&new, &new_name)?;
+            let base = dockerfile::read_argument(&old, &old_name)?;
+            let now = dockerfile::read_argument(&new, &new_name)?;
             let findings = rules::dockerfile::compare(&new_name, &base, &now);
             let mut out = Report::new(
                 "dockerfile diff",

@@ -7,6 +7,7 @@ mod check;
 mod diff;
 mod dockerfile;
 mod image;
+mod init;
 mod nar_hash;
 mod snapshot;
 mod verify;
@@ -27,6 +28,8 @@ pub struct Streams<'a> {
     pub stderr: &'a mut dyn Write,
     /// Whether text written to `stdout` may use ANSI colour.
     pub color: bool,
+    /// `--quiet` / `--verbose`.
+    pub verbosity: crate::cli::Verbosity,
 }
 
 /// Runs one command line.
@@ -39,6 +42,33 @@ pub fn run(cli: Cli, io: &mut Streams<'_>) -> anyhow::Result<u8> {
         Command::Image(cmd) => image::run(cmd, io),
         Command::Dockerfile(cmd) => dockerfile::run(cmd, io),
         Command::NarHash(args) => nar_hash::run(&args, io),
+        Command::Init(args) => init::run(&args, io),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "buildproof", &mut out);
+            emit(None, &out, io)?;
+            Ok(0)
+        }
+        Command::Man { command } => {
+            // A command's page is named as the top page's SUBCOMMANDS list names it:
+            // buildproof-image-inspect(1).
+            let mut page = <Cli as clap::CommandFactory>::command();
+            let mut name = "buildproof".to_owned();
+            for word in &command {
+                let Some(sub) = page.find_subcommand(word).cloned() else {
+                    anyhow::bail!("`{name}` has no command `{word}`; see `{name} --help`");
+                };
+                name = format!("{name}-{word}");
+                page = sub.name(name.clone());
+            }
+            let mut out = Vec::new();
+            clap_mangen::Man::new(page)
+                .render(&mut out)
+                .map_err(|e| anyhow::anyhow!(e).context("cannot render the man page"))?;
+            emit(None, &out, io)?;
+            Ok(0)
+        }
     }
 }
 
@@ -173,6 +203,35 @@ pub(crate) fn guard_inputs(
     Ok(())
 }
 
+/// Gives each component named by `--nix-drv NAME=DRV` its derivation; a name the
+/// config does not have, or one named twice, is refused before any work.
+pub(crate) fn apply_nix_drvs(
+    config: &mut crate::config::Config,
+    args: &crate::cli::NixDrvArgs,
+) -> anyhow::Result<()> {
+    for given in &args.drvs {
+        let known: Vec<String> = config.components.iter().map(|c| c.name.clone()).collect();
+        let path = config.path.display().to_string();
+        let Some(component) = config
+            .components
+            .iter_mut()
+            .find(|c| c.name == given.component)
+        else {
+            anyhow::bail!(
+                "`--nix-drv {}=…`: `{path}` has no component `{}` (it has: {})",
+                given.component,
+                given.component,
+                known.join(", ")
+            );
+        };
+        if component.nix_drv.is_some() {
+            anyhow::bail!("`--nix-drv` names component `{}` twice", given.component);
+        }
+        component.nix_drv = Some(given.drv.clone());
+    }
+    Ok(())
+}
+
 /// Renders `report` as `--format` asks and writes it to `--output` (atomically) or
 /// stdout. Returns the report's exit code.
 /// Records where a new manifest came from: `--label`, and the commit of the work tree
@@ -289,6 +348,11 @@ pub(crate) fn emit_report(
         };
         let mut bytes = Vec::new();
         report::render(&report, *format, &options, &mut bytes)?;
+        // `--quiet`: a text report on stdout shrinks to its verdict line.
+        if io.verbosity == crate::cli::Verbosity::Quiet && *format == Format::Text && path.is_none()
+        {
+            bytes = verdict_only(&bytes);
+        }
         rendered.push(bytes);
     }
     for ((_, path), bytes) in plan.iter().zip(&rendered) {
@@ -313,6 +377,60 @@ pub(crate) fn emit_report(
         writeln!(io.stderr, "{}", report::log_safe(&line))?;
     }
     Ok(report.exit_code())
+}
+
+/// `--quiet`: of a text report, its last line, the verdict.
+pub(crate) fn verdict_only(text: &[u8]) -> Vec<u8> {
+    let body = text.strip_suffix(b"\n").unwrap_or(text);
+    let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut line = body[start..].to_vec();
+    line.push(b'\n');
+    line
+}
+
+/// `--verbose`: what each component of a snapshot matched and recorded, on stderr.
+pub(crate) fn describe_snapshot(manifest: &Manifest, io: &mut Streams<'_>) -> anyhow::Result<()> {
+    if io.verbosity != crate::cli::Verbosity::Verbose {
+        return Ok(());
+    }
+    let mut text = String::new();
+    for (name, c) in &manifest.components {
+        let files = &c.inputs.files;
+        text.push_str(&format!(
+            "{name}: {} input file{} (digest {})\n",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+            c.inputs.digest
+        ));
+        for f in files {
+            let kind = format!("{:?}", f.kind).to_lowercase();
+            text.push_str(&format!("  input {} ({kind}, {} bytes)\n", f.path, f.size));
+        }
+        for pattern in &c.inputs.unmatched {
+            text.push_str(&format!("  pattern {pattern} matched nothing\n"));
+        }
+        for o in &c.outputs {
+            text.push_str(&format!("  output {} {}", o.path, o.digest));
+            if let Some(sp) = &o.store_path {
+                text.push_str(&format!(" ({sp})"));
+            }
+            text.push('\n');
+        }
+        if let Some(image) = &c.image {
+            text.push_str(&format!("  image {}\n", image.manifest_digest));
+        }
+        if let Some(nix) = &c.nix {
+            if let Some(drv) = &nix.derivation {
+                text.push_str(&format!("  derivation {drv}\n"));
+            }
+            for source in &nix.sources {
+                text.push_str(&format!("  source {source}\n"));
+            }
+        }
+    }
+    io.stderr
+        .write_all(crate::report::log_safe(&text).as_bytes())?;
+    Ok(())
 }
 
 /// Sends `bytes` to `path` (atomically) or, without one, to stdout.

@@ -9,13 +9,15 @@ use crate::report::{self, Format, RenderOptions, Report};
 use crate::rules::{self, Context};
 
 pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
-    let config = Config::discover(args.config.config.as_deref())?;
+    let mut config = Config::discover(args.config.config.as_deref())?;
+    super::apply_nix_drvs(&mut config, &args.nix)?;
     if args.attach {
         super::attached::plan_attach(&config)?;
     }
     let outputs = super::output_files_of(args.output.as_deref());
     super::guard_outputs(&outputs, &[("the config", config.path.as_path())])?;
     let mut manifest = crate::snapshot::take(&config, &super::sources(&args.registry))?;
+    super::describe_snapshot(&manifest, io)?;
     super::guard_inputs(&outputs, &config, &manifest)?;
     super::stamp(&mut manifest, &config, args.label.as_deref());
     let bytes = match args.format {
@@ -44,6 +46,9 @@ pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::R
     if !report.findings.is_empty() {
         let mut text = Vec::new();
         report::render(&report, Format::Text, &RenderOptions::default(), &mut text)?;
+        if io.verbosity == crate::cli::Verbosity::Quiet {
+            text = super::verdict_only(&text);
+        }
         io.stderr.write_all(&text)?;
     }
     Ok(report.exit_code())

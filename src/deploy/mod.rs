@@ -89,7 +89,7 @@ pub enum DeployError {
 /// Reads a running-state file, detecting its format.
 pub fn read(path: &Path) -> Result<Running, DeployError> {
     let bytes =
-        crate::fsio::read_file(path, crate::load::max_manifest_bytes()).map_err(|source| {
+        crate::argfile::read_any(path, crate::load::max_manifest_bytes()).map_err(|source| {
             DeployError::Read {
                 path: path.to_owned(),
                 source,

@@ -111,12 +111,15 @@ pub fn state(component: &str, new: &NixRecord) -> Vec<Finding> {
             String::new()
         };
         let identity: Vec<&str> = files.iter().map(String::as_str).collect();
+        // The filter itself is not in the derivation, but the source it produced is,
+        // under the name the filter call gave it (`builtins.path { name = …; }`).
+        let sources = source_names(&new.sources);
         findings.push(
             Finding::new(
                 RuleId::InputExcluded,
                 component,
                 format!(
-                    "{list} {verb}, but the derivation's sources exclude {pronoun} (a source filter, or a `src` that does not cover {pronoun}): changing {pronoun} cannot change `{drv}`; fix the filter, or drop {pronoun} from `inputs`{flake_hint}"
+                    "{list} {verb}, but the derivation's sources{sources} exclude {pronoun} (a source filter, or a `src` that does not cover {pronoun}): changing {pronoun} cannot change `{drv}`; fix the filter, or drop {pronoun} from `inputs`{flake_hint}"
                 ),
                 &identity,
             )
@@ -126,6 +129,29 @@ pub fn state(component: &str, new: &NixRecord) -> Vec<Finding> {
         );
     }
     findings
+}
+
+/// ` (`goinstance-src`, `go.mod`)`: the sources' names without store dir and hash,
+/// at most [`MESSAGE_LIMIT`] of them; empty when there are none.
+fn source_names(sources: &[String]) -> String {
+    if sources.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = sources
+        .iter()
+        .take(MESSAGE_LIMIT)
+        .map(|s| {
+            let base = s.rsplit('/').next().unwrap_or(s);
+            let name = base.split_once('-').map_or(base, |(_, name)| name);
+            format!("`{name}`")
+        })
+        .collect();
+    let more = sources.len().saturating_sub(MESSAGE_LIMIT);
+    if more > 0 {
+        format!(" ({} and {more} more)", names.join(", "))
+    } else {
+        format!(" ({})", names.join(", "))
+    }
 }
 
 #[cfg(test)]
@@ -190,5 +216,11 @@ mod tests {
             f[0].message
         );
         assert!(f[0].message.contains("/nix/store/d-app.drv"));
+        assert!(
+            f[0].message
+                .contains("the derivation's sources (`src`) exclude it"),
+            "{}",
+            f[0].message
+        );
     }
 }

@@ -18,7 +18,7 @@
 
 mod output;
 
-pub use output::hash_output;
+pub use output::{hash_output, store_path_of};
 
 use std::fs;
 use std::io;
