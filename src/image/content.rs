@@ -163,6 +163,17 @@ impl ContentHasher {
     }
 }
 
+/// A hasher dropped without [`ContentHasher::finish`] (a layer that failed to read)
+/// still ends and joins its thread, so no thread outlives the read that started it.
+impl Drop for ContentHasher {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
