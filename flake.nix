@@ -25,17 +25,42 @@
       cargoToml = builtins.fromTOML (builtins.readFile ./Cargo.toml);
       systemOf = pkgs: pkgs.stdenv.hostPlatform.system;
 
+      # The package, built from Cargo.lock (no vendor hash to keep in sync); used by
+      # `packages` and `overlays.default`.
+      buildproofFor =
+        pkgs:
+        pkgs.rustPlatform.buildRustPackage {
+          pname = "buildproof";
+          inherit (cargoToml.package) version;
+          src = self;
+          cargoLock.lockFile = ./Cargo.lock;
+          # Tests that need buildah, podman, skopeo or a writable Nix store skip
+          # themselves outside CI (tests/cli/support.rs `require_tool`); the
+          # build sandbox has none of them.
+          nativeCheckInputs = [ pkgs.git ];
+          meta = {
+            inherit (cargoToml.package) description;
+            mainProgram = "buildproof";
+            license = [
+              pkgs.lib.licenses.mit
+              pkgs.lib.licenses.asl20
+            ];
+          };
+        };
+
       # Runs `buildproof check` on a copy of `src` in the build sandbox; the build
-      # fails unless buildproof exits with `expectExit` (0: no error-level finding, so
-      # a stale artifact, a startup change, a startup that cannot work or a deployed
-      # mismatch fails it; warnings do not). `$out/report.txt` holds the report.
+      # fails unless buildproof exits with `expectExit` (0: no finding at the
+      # `failOn` level, so a stale artifact, a startup change, a startup that cannot
+      # work or a deployed mismatch fails it; with `failOn = "warning"`, a source
+      # filter that hides a declared input does too). `$out/report.txt` holds the
+      # report.
       mkCheck =
         {
           pkgs,
           # The tree holding the config, the inputs and the outputs (usually `self`).
           src,
-          # The manifest to compare with: a path or derivation, or a string relative
-          # to `src`.
+          # The manifest to compare with: a path or derivation (e.g. a non-flake
+          # input: `"${deployed}/deployed.json"`), or a string relative to `src`.
           against,
           # The config, relative to `src`.
           config ? "buildproof.toml",
@@ -43,10 +68,27 @@
           # `{ "result-goinstance" = self.packages.${system}.goinstance; }`: each
           # becomes a link into the store, as `nix build -o` leaves it.
           outputs ? { },
+          # The derivations of the components, by component name, e.g.
+          # `{ goinstance = self.packages.${system}.goinstance; }`. Each one's `.drv`
+          # (with its derivation closure: the filtered sources) is put into the
+          # sandbox and handed over with `--nix-drv`, so `input-excluded` (a source
+          # filter hiding a declared input) and `output-not-current` are judged
+          # there, with the same config as outside: its `nix` keys are not evaluated.
+          packages ? { },
+          # The lowest finding level that fails the check: "error", "warning" (also
+          # fail when a source filter hides a declared input) or "never".
+          failOn ? "error",
           buildproof ? self.packages.${systemOf pkgs}.default,
           name ? "buildproof-check",
           expectExit ? 0,
         }:
+        assert
+          builtins.elem failOn [
+            "error"
+            "warning"
+            "never"
+          ]
+          || throw "mkCheck: failOn is \"${failOn}\"; expected \"error\", \"warning\" or \"never\"";
         let
           againstArg =
             if builtins.isString against && builtins.substring 0 1 against != "/" then
@@ -62,6 +104,13 @@
               '') outputs
             )
           );
+          # `drvPath` carries the derivation closure into the sandbox: the `.drv`
+          # files and the sources they copy (buildproof reads them, not the outputs).
+          drvArgs = builtins.concatStringsSep " " (
+            builtins.attrValues (
+              builtins.mapAttrs (component: drv: "--nix-drv '${component}=${drv.drvPath}'") packages
+            )
+          );
         in
         pkgs.runCommand name { } ''
           cp -R ${src} work
@@ -71,7 +120,7 @@
           mkdir -p $out
           status=0
           ${buildproof}/bin/buildproof check -c '${config}' --against '${againstArg}' \
-            --output $out/report.txt || status=$?
+            --fail-on ${failOn} ${drvArgs} --output $out/report.txt || status=$?
           cat $out/report.txt 2>/dev/null || true
           if [ "$status" != ${toString expectExit} ]; then
             echo "buildproof check exited $status, expected ${toString expectExit}" >&2
@@ -83,30 +132,17 @@
       packages = forAllSystems (
         pkgs:
         let
-          buildproof = pkgs.rustPlatform.buildRustPackage {
-            pname = "buildproof";
-            inherit (cargoToml.package) version;
-            src = self;
-            cargoLock.lockFile = ./Cargo.lock;
-            # Tests that need buildah, podman, skopeo or a writable Nix store skip
-            # themselves outside CI (tests/cli/support.rs `require_tool`); the
-            # build sandbox has none of them.
-            nativeCheckInputs = [ pkgs.git ];
-            meta = {
-              inherit (cargoToml.package) description;
-              mainProgram = "buildproof";
-              license = [
-                pkgs.lib.licenses.mit
-                pkgs.lib.licenses.asl20
-              ];
-            };
-          };
+          buildproof = buildproofFor pkgs;
         in
         {
           inherit buildproof;
           default = buildproof;
         }
       );
+
+      # `pkgs.buildproof` for a NixOS or home-manager configuration, or any
+      # nixpkgs: `nixpkgs.overlays = [ buildproof.overlays.default ];`.
+      overlays.default = final: prev: { buildproof = buildproofFor final; };
 
       apps = forAllSystems (pkgs: {
         default = {

@@ -32,6 +32,7 @@ export LC_ALL=C
 cd "$(dirname "$0")/.."
 repo=$PWD
 RECIPE=1
+invocation="bench/run.sh${*:+ $*}"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 quick=0 million=0 keep_million=0 rows="" compare="" output="$repo/bench/results/latest.md"
@@ -388,7 +389,9 @@ if want nar-large; then
   same_hash "$f"
   contenders nar-large 0 "@BP@ nar-hash $(q "$f")" "$NIXQ $(q "$f")"
   # One core's SHA-256 rate over cached 16 KiB blocks (median of 3 measurements).
-  ssl=$(for _ in 1 2 3; do openssl speed -evp sha256 -bytes 16384 -seconds 2 2>/dev/null |
+  # -elapsed: divide by wall-clock time like every other figure here (openssl's
+  # default divides by its user CPU time, which a loaded machine does not slow down).
+  ssl=$(for _ in 1 2 3; do openssl speed -elapsed -evp sha256 -bytes 16384 -seconds 2 2>/dev/null |
     awk '/^sha256/ { sub(/k$/, "", $2); print $2 * 1000 }'; done | sort -n | sed -n 2p)
   fbytes=$(stat -c %s "$f")
   pct() { awk -v b="$fbytes" -v t="$1" -v s="$ssl" 'BEGIN { printf "%.0f", 100 * b / t / s }'; }
@@ -399,7 +402,7 @@ if want nar-large; then
     r_bp+=" | $(ratio "${MED[nar-large/old]}" "${MED[nar-large/anchor]}"); $(mbs "${MED[nar-large/old]}") MB/s = $(pct "${MED[nar-large/old]}") %"
     m_bp+=" / old $( (($(pct "${MED[nar-large/old]}") >= 90)) && echo met || echo "not met")"
   fi
-  add_row "nar-hash, one large file ($((fbytes / 1048576)) MiB) | $(cols_bp nar-large) | $(anchor_cell nar-large "\`nix hash path\`") | $r_bp | ≥ 90 % of one core's SHA-256 ($(awk -v s="$ssl" 'BEGIN { printf "%.0f", s / 1e6 }') MB/s, \`openssl speed -evp sha256 -bytes 16384\`) | $m_bp"
+  add_row "nar-hash, one large file ($((fbytes / 1048576)) MiB) | $(cols_bp nar-large) | $(anchor_cell nar-large "\`nix hash path\`") | $r_bp | ≥ 90 % of one core's SHA-256 ($(awk -v s="$ssl" 'BEGIN { printf "%.0f", s / 1e6 }') MB/s, \`openssl speed -elapsed -evp sha256 -bytes 16384\`) | $m_bp"
 fi
 if want image; then
   read -r digest tarsize gzsize <"$W/image.info"
@@ -491,7 +494,7 @@ versions="$(nix --version 2>/dev/null | head -n 1 || true); $(git --version); $(
   echo "- buildproof: $bp_id${old_id:+; old: $old_id}"
   echo "- anchors: $versions"
   echo "- this run took $((SECONDS / 60)) min $((SECONDS % 60)) s$( ((made)) && printf ', making workloads included')"
-  echo "- method: \`bench/run.sh$( ((quick)) && printf ' --quick')$( ((million)) && printf ' --million')\`; median of $RUNS runs after $WARMUP warm-up (warm page cache), contenders alternating in each round (the components row: its selection check is the warm-up); peak RSS is the highest \`/usr/bin/time -f %M\` of those runs; ratio = buildproof / anchor (time, or RSS in the memory row)"
+  echo "- method: \`${BUILDPROOF:+BUILDPROOF=$BUILDPROOF }$invocation\`; median of $RUNS runs after $WARMUP warm-up (warm page cache), contenders alternating in each round (the components row: its selection check is the warm-up); peak RSS is the highest \`/usr/bin/time -f %M\` of those runs; ratio = buildproof / anchor (time, or RSS in the memory row)"
   [ -z "${rerun_stats:-}" ] || echo "- re-run: \`${rerun_stats}\`"
   for d in "$small_desc" "$large_desc" "$image_desc" "$comp_desc" "$million_desc"; do
     [ -z "$d" ] || echo "- $d"

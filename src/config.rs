@@ -19,6 +19,10 @@ use crate::model::finding::Location;
 use crate::model::manifest::valid_name;
 use crate::model::nix::NixSpec;
 
+/// The largest config read: far beyond any real one (a 5,000-component config is
+/// about 1 MB).
+pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
+
 /// The config file's name, looked for in the current directory and its parents.
 pub const FILE_NAME: &str = "buildproof.toml";
 
@@ -29,8 +33,10 @@ const COMPONENT_KEYS: &[&str] = &[
     "outputs",
     "nix",
     "image",
+    "platform",
     "dockerfile",
     "deploy",
+    "allow_outside",
 ];
 const ACCEPT_KEYS: &[&str] = &["component", "rule", "fingerprint", "reason", "expires"];
 
@@ -56,8 +62,15 @@ pub struct Component {
     pub outputs: Vec<String>,
     pub nix: Option<NixSpec>,
     pub image: Option<String>,
+    /// The platform `image` is picked for from a multi-platform index.
+    pub platform: Option<crate::registry::Platform>,
     pub dockerfile: Option<String>,
     pub deploy: Option<String>,
+    /// Outputs may lie outside the config directory (`allow_outside = true`).
+    pub allow_outside: bool,
+    /// Not from the file: the store derivation `--nix-drv NAME=DRV` names for this
+    /// component, read instead of evaluating `nix` (inside a build sandbox).
+    pub nix_drv: Option<String>,
 }
 
 /// One `[[accept]]`: acknowledges the finding with this fingerprint.
@@ -138,10 +151,11 @@ impl Config {
 
     /// Reads and validates one config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let bytes = crate::fsio::read_file(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let bytes =
+            crate::fsio::read_file(path, MAX_CONFIG_BYTES).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
         let text = String::from_utf8(bytes).map_err(|_| ConfigError::Invalid {
             path: path.to_owned(),
             problems: vec![(1, "the file is not UTF-8 text".to_owned())],
@@ -204,6 +218,30 @@ impl Config {
     pub fn resolve(&self, relative: &str) -> PathBuf {
         crate::fsio::join(&self.root, Path::new(relative))
     }
+}
+
+/// A character a reader sees: not blank, not a control, not one of the zero-width
+/// characters that render as nothing.
+fn visible(c: char) -> bool {
+    !c.is_whitespace()
+        && !c.is_control()
+        && !matches!(
+            c,
+            '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}'
+        )
+}
+
+/// `YYYY-MM-DD` exactly: `20270131`, datetimes and other spellings jiff would also
+/// take are refused, so a date means the same to every reader of the config.
+fn plain_date(text: &str) -> Option<jiff::civil::Date> {
+    let b = text.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    shape.then(|| text.parse().ok()).flatten()
 }
 
 fn find_upwards(start: &Path) -> Option<PathBuf> {
@@ -351,9 +389,19 @@ impl Validator {
         let exclude = self.string_list(table, "exclude").unwrap_or_default();
         let outputs = self.string_list(table, "outputs").unwrap_or_default();
         let image = self.optional_string(table, "image");
+        let platform = self
+            .optional_spanned_string(table, "platform")
+            .and_then(|(p, span)| match p.parse::<crate::registry::Platform>() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    self.problem(span, e.to_string());
+                    None
+                }
+            });
         let dockerfile = self.optional_string(table, "dockerfile");
         let deploy = self.optional_string(table, "deploy");
         let nix = self.nix_spec(table);
+        let allow_outside = self.optional_bool(table, "allow_outside").unwrap_or(false);
 
         let label = name
             .as_ref()
@@ -400,6 +448,35 @@ impl Validator {
                     .push((line, format!("component{label} has an empty `{key}` value")));
             }
         }
+        // A file the config names is read and, when it does not parse, quoted in part:
+        // it must be the project's own, never `/proc/self/environ` or `../secret`.
+        let nix_file = match &nix {
+            Some(NixSpec::File { file, .. }) => Some(file),
+            _ => None,
+        };
+        for (key, path) in dockerfile
+            .iter()
+            .map(|d| ("dockerfile", d))
+            .chain(nix_file.map(|f| ("nix.file", f)))
+        {
+            if leaves_directory(path) {
+                self.problems.push((
+                    line,
+                    format!("`{key}` = `{path}` leaves the config directory; name a file inside it (paths are relative to the config)"),
+                ));
+            }
+        }
+        // Outputs outside the project are allowed when said so: a store path, or a
+        // deliberate `allow_outside = true` (`/opt/app`); a typo such as `../out` is
+        // not silently hashed from somewhere else.
+        for o in &outputs {
+            if leaves_directory(o) && !o.starts_with("/nix/store/") && !allow_outside {
+                self.problems.push((
+                    line,
+                    format!("output `{o}` is outside the config directory; set `allow_outside = true` on the component if that is meant"),
+                ));
+            }
+        }
         // `./out`, `out/` and `out` are one output: compare them as one.
         let outputs: Vec<String> = outputs.iter().map(|o| normalize_path(o)).collect();
         let mut seen_outputs = BTreeSet::new();
@@ -422,8 +499,11 @@ impl Validator {
             outputs,
             nix,
             image,
+            platform,
             dockerfile,
             deploy,
+            allow_outside,
+            nix_drv: None,
         })
     }
 
@@ -455,16 +535,16 @@ impl Validator {
             }
         });
         if let Some((r, span)) = &reason {
-            if r.trim().is_empty() {
+            if !r.chars().any(visible) {
                 self.problem(
                     span.clone(),
                     "`reason` must say why the finding is accepted".to_owned(),
                 );
             }
         }
-        let expires = expires.and_then(|(text, span)| match text.parse::<jiff::civil::Date>() {
-            Ok(d) => Some(Some(d)),
-            Err(_) => {
+        let expires = expires.and_then(|(text, span)| match plain_date(&text) {
+            Some(d) => Some(Some(d)),
+            None => {
                 self.problem(
                     span,
                     format!("`expires` = `{text}` is not a date (YYYY-MM-DD)"),
@@ -576,6 +656,20 @@ impl Validator {
         }
     }
 
+    fn optional_bool(&mut self, table: &Table<'_>, key: &str) -> Option<bool> {
+        let value = Self::get(table, key)?;
+        match value.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            other => {
+                self.problem(
+                    value.span(),
+                    format!("`{key}` must be true or false, not {}", other.type_str()),
+                );
+                None
+            }
+        }
+    }
+
     fn nix_spec(&mut self, table: &Table<'_>) -> Option<NixSpec> {
         let value = Self::get(table, "nix")?;
         match value.get_ref() {
@@ -605,6 +699,26 @@ impl Validator {
             }
         }
     }
+}
+
+/// Whether a config path leaves the config directory: absolute, or with more `..`
+/// than directories before it (`a/../b` stays inside, `a/../../b` does not).
+fn leaves_directory(path: &str) -> bool {
+    if path.starts_with('/') {
+        return true;
+    }
+    let mut depth = 0usize;
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return true,
+            },
+            _ => depth += 1,
+        }
+    }
+    false
 }
 
 /// A path as written, without a leading `./` or trailing `/` (but `/` stays `/`).
@@ -728,6 +842,45 @@ expires = "2027-01-31"
         }
         for bad in ["", "A", "-a", ".a", "a b", "é"] {
             assert!(!valid_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn expires_is_a_plain_date_and_a_reason_is_visible() {
+        let accept = |extra: &str| {
+            format!(
+                "[[component]]\nname = \"a\"\ninputs = [\"x\"]\noutputs = [\"o\"]\n[[accept]]\ncomponent = \"a\"\nrule = \"stale-artifact\"\nfingerprint = \"sha256:{}\"\n{extra}\n",
+                "0".repeat(64)
+            )
+        };
+        assert_eq!(
+            problems(&accept("reason = \"ok\"\nexpires = \"2027-01-31\"")),
+            []
+        );
+        assert_eq!(
+            problems(&accept("reason = \"ok\"\nexpires = 2027-01-31")),
+            []
+        );
+        for bad in [
+            "expires = \"20270131\"",
+            "expires = \"2027-01-31T00:00:00\"",
+            "expires = 2027-01-31T00:00:00",
+            "expires = \"2027-1-31\"",
+            "expires = \"2027-02-30\"",
+        ] {
+            let p = problems(&accept(&format!("reason = \"ok\"\n{bad}")));
+            assert!(
+                p.iter()
+                    .any(|(_, m)| m.contains("is not a date (YYYY-MM-DD)")),
+                "{bad}: {p:?}"
+            );
+        }
+        for blank in ["\" \"", "\"\\u200b\"", "\"\\t\\n\"", "\"\\u00ad\\ufeff\""] {
+            let p = problems(&accept(&format!("reason = {blank}")));
+            assert!(
+                p.iter().any(|(_, m)| m.contains("must say why")),
+                "{blank}: {p:?}"
+            );
         }
     }
 }

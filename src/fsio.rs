@@ -150,11 +150,26 @@ pub fn open_file(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
-/// Reads a whole regular file (a config, manifest, Dockerfile or running state),
-/// refusing anything else without blocking on it; see [`open_file`].
-pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    io::Read::read_to_end(&mut open_file(path)?, &mut bytes)?;
+/// Reads a whole regular file of at most `limit` bytes (a config, manifest or running
+/// state), refusing anything else without blocking on it (see [`open_file`]) and
+/// anything longer before reading it (`InvalidData`, saying the size and the limit).
+pub fn read_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let file = open_file(path)?;
+    let size = file.metadata()?.len();
+    let too_large = |size: u64| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("it is {size} bytes, more than the {limit} bytes allowed"),
+        )
+    };
+    if size > limit {
+        return Err(too_large(size));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    io::Read::read_to_end(&mut io::Read::take(file, limit + 1), &mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
     Ok(bytes)
 }
 

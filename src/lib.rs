@@ -3,6 +3,10 @@
 //! The library does the work and never prints; `main.rs` parses arguments, calls
 //! [`commands::run`], prints errors and picks the exit code.
 
+/// File arguments beyond plain files: `-` (stdin), pipes (`<(…)`), `git:REV:PATH`.
+pub mod argfile;
+/// The manifest travels with the image: statements attached to registry images, read back.
+pub mod attach;
 /// in-toto statements: writing a manifest as one, unwrapping envelopes that carry one.
 pub mod attest;
 /// Verified blob reads: size and SHA-256 checked as the bytes stream.
@@ -21,8 +25,12 @@ pub mod digest;
 pub mod dockerfile;
 /// File helpers: non-blocking, no-follow opens; whole-file reads; path text.
 pub mod fsio;
-/// OCI layouts and archives, verified blobs, merged layers, static startup check.
+/// The git commit (and dirty state) of the work tree a snapshot was taken in.
+pub mod git;
+/// Images from layouts, archives, registries and engines; merged layers, content identity, static startup check.
 pub mod image;
+/// `buildproof init`: a first config proposed from what a tree holds.
+pub mod init;
 /// Reading the documents users pass (manifests, in-toto statements of them), bounded.
 pub mod load;
 /// The ground floor: manifest records, running state, findings, rule ids.
@@ -37,7 +45,7 @@ pub mod output;
 pub mod progress;
 /// Registries over the OCI distribution API; the Docker Engine API.
 pub mod registry;
-/// Text, JSON, SARIF, JUnit, Markdown and GitHub reports.
+/// Text, JSON, SARIF, JUnit, Markdown, GitHub, GitLab and HTML reports.
 pub mod report;
 /// Rules: manifests in, findings out; rule ids with descriptions.
 pub mod rules;

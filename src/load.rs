@@ -1,32 +1,69 @@
 //! Reading the documents a user passes by name: manifests (plain, or carried by an
 //! in-toto statement, DSSE envelope or Sigstore bundle). Everything read here is
-//! checked before it is trusted: the schema id first, then the whole shape.
+//! checked before it is trusted, and bounded before it is read:
 //!
-//! A plain manifest is parsed straight from the file into its records ([`fast`]):
-//! no copy of the text and no `serde_json::Value` tree in memory, which for a
-//! million file records is the difference between about 100 MB and 1.3 GB. Anything
-//! else, or a manifest that fails there, takes the careful path through `Value`,
-//! which unwraps statements and gives the precise error (a wrong schema version is
-//! reported as such even when its records have another shape).
+//! - a manifest file may be at most [`max_manifest_bytes`] long (1 GiB unless
+//!   `BUILDPROOF_MAX_MANIFEST_BYTES` says otherwise): a snapshot of a million files
+//!   is about 200 MB, so the default leaves room, and a hostile BASE is refused at
+//!   its size, before a byte of it is parsed;
+//! - the JSON is parsed straight into the manifest's types, never into a generic
+//!   tree (which costs about 17× the text);
+//! - a key that appears twice in one object is refused: JSON parsers disagree on
+//!   which copy wins, so a document with two `digest`s means different things to
+//!   different readers;
+//! - the schema id is checked before the rest is read.
 
-use std::collections::BTreeMap;
-use std::io::BufReader;
+use std::io::Read as _;
 use std::path::Path;
 
-use serde::Deserialize as _;
-use serde::de::{MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::model::manifest::{ComponentRecord, Manifest, ManifestError, SCHEMA, valid_name};
+use crate::model::manifest::{Manifest, ManifestError};
 
-/// Reads a manifest file, checking the schema id before anything else.
+/// The default bound on a manifest file's size.
+pub const DEFAULT_MAX_MANIFEST_BYTES: u64 = 1 << 30;
+
+/// The bound on a manifest file's size: `BUILDPROOF_MAX_MANIFEST_BYTES` (a number of
+/// bytes) when set to one, else [`DEFAULT_MAX_MANIFEST_BYTES`].
+#[must_use]
+pub fn max_manifest_bytes() -> u64 {
+    std::env::var("BUILDPROOF_MAX_MANIFEST_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_MAX_MANIFEST_BYTES)
+}
+
+/// Reads a manifest file, checking its size, then the schema id, then the rest.
 pub fn manifest(path: &Path) -> Result<Manifest, ManifestError> {
-    if let Some(m) = fast(path) {
-        return Ok(m);
-    }
-    let bytes = crate::fsio::read_file(path).map_err(|source| ManifestError::Read {
+    let limit = max_manifest_bytes();
+    let read = |source| ManifestError::Read {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    // `-`, `<(…)` and `git:REV:PATH` are read whole, bounded by the same limit.
+    if let Some(what) = crate::argfile::special(path) {
+        let bytes = crate::argfile::read(path, &what, limit).map_err(read)?;
+        return manifest_from_json(&bytes, path);
+    }
+    let file = crate::fsio::open_file(path).map_err(read)?;
+    let size = file.metadata().map_err(read)?.len();
+    if size > limit {
+        return Err(ManifestError::TooLarge {
+            path: path.to_owned(),
+            size,
+            limit,
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(read)?;
+    if bytes.len() as u64 > limit {
+        // It grew while being read.
+        return Err(ManifestError::TooLarge {
+            path: path.to_owned(),
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
     manifest_from_json(&bytes, path)
 }
 
@@ -37,70 +74,96 @@ pub fn manifest_from_json(bytes: &[u8], path: &Path) -> Result<Manifest, Manifes
         path: path.to_owned(),
         reason,
     };
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| malformed(format!("invalid JSON: {e}")))?;
-    let value = crate::attest::unwrap_statement(value).map_err(malformed)?;
-    Manifest::from_value(value, path)
-}
-
-/// A plain `buildproof.manifest/v1` file parsed as it streams, or `None` when it is
-/// anything else (a statement, another version, malformed: the caller's careful
-/// path then reads it again and says what is wrong).
-fn fast(path: &Path) -> Option<Manifest> {
-    let file = crate::fsio::open_file(path).ok()?;
-    let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(256 * 1024, file));
-    let parts = Parts::deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    let mut rest = parts.rest;
-    if rest.get("schema").and_then(serde_json::Value::as_str) != Some(SCHEMA) {
-        return None;
+    no_duplicate_keys(bytes).map_err(malformed)?;
+    let inner = crate::attest::unwrap_statement(bytes).map_err(malformed)?;
+    if inner.as_ref() != bytes {
+        no_duplicate_keys(&inner).map_err(malformed)?;
     }
-    // Everything but the records checked as the careful path checks it.
-    rest.insert(
-        "components".to_owned(),
-        serde_json::Value::Object(serde_json::Map::new()),
-    );
-    let mut manifest = Manifest::from_value(serde_json::Value::Object(rest), path).ok()?;
-    let components = parts.components?;
-    if !components.keys().all(|n| valid_name(n)) {
-        return None;
+    Manifest::from_slice(&inner, path)
+}
+
+/// Refuses JSON in which one object holds the same key twice (or that is not JSON).
+/// One pass, no values kept: only the keys of the objects open at the moment.
+pub fn no_duplicate_keys(bytes: &[u8]) -> Result<(), String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    Unique
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| format!("invalid JSON: {e}"))
+}
+
+/// A JSON value walked for duplicate keys.
+struct Unique;
+
+impl<'de> DeserializeSeed<'de> for Unique {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
     }
-    manifest.components = components;
-    Some(manifest)
 }
 
-/// A manifest's `components` as records, and every other top-level field as JSON.
-struct Parts {
-    components: Option<BTreeMap<String, ComponentRecord>>,
-    rest: serde_json::Map<String, serde_json::Value>,
-}
+impl<'de> Visitor<'de> for Unique {
+    type Value = ();
 
-impl<'de> serde::Deserialize<'de> for Parts {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct PartsVisitor;
-        impl<'de> Visitor<'de> for PartsVisitor {
-            type Value = Parts;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
 
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Unique)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut keys = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !keys.insert(key.clone()) {
+                let shown: String = key.chars().take(80).collect();
+                return Err(de::Error::custom(format!(
+                    "the key {shown:?} appears twice in one object"
+                )));
             }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parts, A::Error> {
-                let mut parts = Parts {
-                    components: None,
-                    rest: serde_json::Map::new(),
-                };
-                while let Some(key) = map.next_key::<String>()? {
-                    if key == "components" {
-                        parts.components = Some(map.next_value()?);
-                    } else {
-                        let value = map.next_value()?;
-                        parts.rest.insert(key, value);
-                    }
-                }
-                Ok(parts)
-            }
+            map.next_value_seed(Unique)?;
         }
-        d.deserialize_map(PartsVisitor)
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_keys_are_refused_at_any_depth() {
+        assert!(no_duplicate_keys(br#"{"a": 1, "b": [{"c": 1, "d": 2}]}"#).is_ok());
+        for bad in [
+            r#"{"a": 1, "a": 2}"#,
+            r#"{"x": {"digest": "1", "digest": "2"}}"#,
+            r#"[{"k": 1}, {"k": 1, "k": 1}]"#,
+        ] {
+            let e = no_duplicate_keys(bad.as_bytes()).unwrap_err();
+            assert!(e.contains("appears twice"), "{bad}: {e}");
+        }
+        assert!(no_duplicate_keys(b"{\"a\": 1} x").is_err());
     }
 }

@@ -11,7 +11,9 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    remove_partial_files_on_signals();
     let color = color(cli.color);
+    let verbosity = cli.verbosity();
     let mut stdout = ClosablePipe::new(io::stdout().lock());
     // A progress bar may be drawn on stderr only when it is a terminal.
     let stderr_terminal = io::stderr()
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
         stderr: &mut stderr,
         color,
         stderr_terminal,
+        verbosity,
     };
     match commands::run(cli, &mut streams) {
         Ok(code) => ExitCode::from(code),
@@ -34,6 +37,28 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// On `SIGINT`, `SIGTERM` or `SIGHUP`, removes the temporary files being written and
+/// exits as a shell reports a death by that signal (128 + its number: 130, 143,
+/// 129). `SIGXFSZ` is caught and ignored, so exceeding a file-size limit fails the
+/// write with `EFBIG` (exit 2, temporary file dropped) instead of killing the
+/// process mid-file.
+fn remove_partial_files_on_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXFSZ};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGXFSZ])
+    else {
+        return;
+    };
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            if signal == SIGXFSZ {
+                continue;
+            }
+            buildproof::output::remove_partial_files();
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 /// `--color`: `never` and `always` are final; `auto` colours a terminal unless

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use crate::config::{Component, Config};
+use crate::image::Sources;
 use crate::model::manifest::{ComponentRecord, InputsRecord, Manifest};
 use crate::progress::Progress;
 use crate::tree::{self, HashStats, Patterns, StatCache};
@@ -45,6 +46,8 @@ pub struct Options<'a> {
     pub cache: Option<&'a StatCache>,
     /// Counters for a progress bar.
     pub progress: &'a Progress,
+    /// How images that are not files are reached (registries, engines).
+    pub sources: &'a Sources,
 }
 
 /// What a snapshot read, for `--stats`.
@@ -158,7 +161,7 @@ pub fn take(config: &Config, options: Options<'_>) -> Result<Taken, Box<Snapshot
             files: Vec::new(),
             unmatched: Vec::new(),
         });
-        let record = component_record(config, component, inputs, progress)
+        let record = component_record(config, component, inputs, &options)
             .map_err(|source| fail(component, source))?;
         stats.outputs += record.outputs.len() as u64;
         stats.output_bytes += record.outputs.iter().map(|o| o.size).sum::<u64>();
@@ -175,8 +178,9 @@ fn component_record(
     config: &Config,
     c: &Component,
     inputs: InputsRecord,
-    progress: &Progress,
+    options: &Options<'_>,
 ) -> Result<ComponentRecord, ComponentError> {
+    let (progress, sources) = (options.progress, options.sources);
     if !c.outputs.is_empty() {
         progress.phase(format!("hashing outputs of {}", c.name), 0, 0);
     }
@@ -190,10 +194,23 @@ fn component_record(
     if c.image.is_some() {
         progress.phase(format!("reading the image of {}", c.name), 0, 0);
     }
+    // A component's `platform` is what it ships for, whatever machine takes the
+    // snapshot: it wins over `--platform`.
+    let platform_sources = c
+        .platform
+        .as_ref()
+        .filter(|p| **p != sources.registry.platform)
+        .map(|p| sources.for_platform(p));
     let image = c
         .image
         .as_deref()
-        .map(|reference| crate::image::record(&config.root, reference))
+        .map(|reference| {
+            crate::image::record(
+                &config.root,
+                reference,
+                platform_sources.as_ref().unwrap_or(sources),
+            )
+        })
         .transpose()?;
     let dockerfile = c
         .dockerfile
@@ -201,7 +218,13 @@ fn component_record(
         .map(|path| crate::dockerfile::record(&config.root, path, &inputs.files))
         .transpose()?;
     // Also without a `nix` key: store-path outputs are checked against the store DB.
-    let nix = crate::nix::record(&config.root, c.nix.as_ref(), &outputs, &inputs.files)?;
+    let nix = crate::nix::record(
+        &config.root,
+        c.nix.as_ref(),
+        c.nix_drv.as_deref(),
+        &outputs,
+        &inputs.files,
+    )?;
     Ok(ComponentRecord {
         inputs,
         outputs,

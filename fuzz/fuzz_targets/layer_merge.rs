@@ -87,11 +87,26 @@ fn verify_all(fs: &MergedFs) {
             ..Startup::default()
         };
         let _ = startup::verify(&s, fs);
+        let _ = startup::command_path(&s, fs);
+    }
+    // Wrappers and interpreters follow the layers' files further.
+    for argv in [
+        &["tini", "--", "gosu", "app", "env", "-i", "python3", "-u", "a.py"][..],
+        &["/bin/sh", "-c", "exec setpriv --reuid=app node server"],
+        &["dumb-init", "bash", "-e", "run.sh"],
+    ] {
+        let s = Startup {
+            entrypoint: Some(argv.iter().map(|a| (*a).to_owned()).collect()),
+            env: Some(vec!["LD_LIBRARY_PATH=/lib:$ORIGIN".to_owned()]),
+            working_dir: Some("/app".to_owned()),
+            ..Startup::default()
+        };
+        let _ = startup::verify(&s, fs);
     }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let opts = Options { file_digests: true };
+    let opts = Options::default();
     // Small, so that the budget's refusals are exercised too.
     let budget = Budget::new(64 << 20);
     // Raw bytes as a layer of each media type.
@@ -99,7 +114,7 @@ fuzz_target!(|data: &[u8]| {
     let diff_id = Digest::of(data);
     for media in MEDIA {
         if let Ok(changes) =
-            read_layer(data, media, data.len() as u64, None, diff_id, opts, &budget)
+            read_layer(data, media, data.len() as u64, None, Some(diff_id), opts, &budget)
         {
             let _ = changes.apply(&mut fs, &budget);
         }
@@ -112,7 +127,7 @@ fuzz_target!(|data: &[u8]| {
         let Ok(tar) = layer(&mut u) else { break };
         let d = Digest::of(&tar);
         if let Ok(changes) =
-            read_layer(&tar[..], MEDIA[0], tar.len() as u64, None, d, opts, &budget)
+            read_layer(&tar[..], MEDIA[0], tar.len() as u64, None, Some(d), opts, &budget)
         {
             let _ = changes.apply(&mut fs, &budget);
         }

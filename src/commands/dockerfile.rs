@@ -11,10 +11,15 @@ use crate::rules::{self, RuleId};
 pub(super) fn run(cmd: DockerfileCommand, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     match cmd {
         DockerfileCommand::Diff { old, new, report } => {
+            super::plan_reports(&report, &[])?;
+            super::guard_outputs(
+                &super::output_files(&report, &[]),
+                &[("OLD", old.as_path()), ("NEW", new.as_path())],
+            )?;
             let old_name = old.display().to_string();
             let new_name = new.display().to_string();
-            let base = dockerfile::read(&old, &old_name)?;
-            let now = dockerfile::read(&new, &new_name)?;
+            let base = dockerfile::read_argument(&old, &old_name)?;
+            let now = dockerfile::read_argument(&new, &new_name)?;
             let findings = rules::dockerfile::compare(&new_name, &base, &now);
             let mut out = Report::new(
                 "dockerfile diff",
@@ -22,9 +27,9 @@ pub(super) fn run(cmd: DockerfileCommand, io: &mut super::Streams<'_>) -> anyhow
                 vec![RuleId::StartupChanged, RuleId::EnvChanged],
                 findings,
             );
-            out.facts.insert("old".to_owned(), summary(&base));
-            out.facts.insert("new".to_owned(), summary(&now));
-            super::emit_report(&out, &report, io)
+            out.facts.insert("old", summary(&base));
+            out.facts.insert("new", summary(&now));
+            super::emit_report(out, &report, io)
         }
     }
 }
@@ -37,7 +42,13 @@ fn summary(record: &DockerfileRecord) -> serde_json::Value {
         map.insert("stage".into(), name.clone().into());
     }
     map.insert("from".into(), record.stage.base.clone().into());
-    if let Some(image) = &record.stage.base_image {
+    // The base once: `base_image` only when `FROM` names an earlier stage.
+    if let Some(image) = record
+        .stage
+        .base_image
+        .as_ref()
+        .filter(|image| **image != record.stage.base)
+    {
         map.insert("base_image".into(), image.clone().into());
     }
     for (name, field) in record.startup.compared() {

@@ -12,6 +12,13 @@ use crate::cli::MergeArgs;
 use crate::model::manifest::Manifest;
 
 pub(super) fn run(args: &MergeArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
+    let outputs = super::output_files_of(args.output.as_deref());
+    let reads: Vec<(&str, &Path)> = args
+        .manifests
+        .iter()
+        .map(|p| ("a shard", p.as_path()))
+        .collect();
+    super::guard_outputs(&outputs, &reads)?;
     let mut merged = Manifest::new();
     let mut header = serde_json::Value::Null;
     let mut first_file: &Path = Path::new("");
@@ -53,7 +60,8 @@ pub(super) fn run(args: &MergeArgs, io: &mut super::Streams<'_>) -> anyhow::Resu
             }
         }
     }
-    super::emit_manifest(args.output.as_deref(), &merged, io)?;
+    let output = args.output.as_deref().filter(|p| p.as_os_str() != "-");
+    super::emit_manifest(output, &merged, io)?;
     Ok(0)
 }
 

@@ -1,4 +1,7 @@
-//! `buildproof snapshot`: write the manifest; exit 1 if the new image cannot start.
+//! `buildproof snapshot`: write the manifest, stamped with where it came from (the
+//! work tree's git commit, `--label`); exit 1 when the new build itself is broken.
+//! With `--attach`, the manifest is then attached to the component images in
+//! registries, whatever the verdict: it is the record of this build either way.
 //! `--component` and `--shard` take a part of the config, for CI jobs that snapshot
 //! in parallel and `merge` the parts.
 
@@ -7,22 +10,38 @@ use std::collections::BTreeSet;
 use crate::cli::{Shard, SnapshotArgs, SnapshotFormat};
 use crate::config::Config;
 use crate::report::{self, Format, RenderOptions, Report};
-use crate::rules::{self, Context, RuleId};
+use crate::rules::{self, Context};
 
 pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::Result<u8> {
     let mut config = Config::discover(args.config.config.as_deref())?;
+    super::apply_nix_drvs(&mut config, &args.nix)?;
     keep_components(&mut config, &args.components, args.shard)?;
-    let manifest = super::take_snapshot(&config, &args.hashing, io)?;
+    if args.attach {
+        super::attached::plan_attach(&config)?;
+    }
+    let outputs = super::output_files_of(args.output.as_deref());
+    super::guard_outputs(&outputs, &[("the config", config.path.as_path())])?;
+    let mut manifest = super::take_snapshot(&config, &args.hashing, &args.registry, io)?;
+    super::describe_snapshot(&manifest, io)?;
+    super::guard_inputs(&outputs, &config, &manifest)?;
+    super::stamp(&mut manifest, &config, args.label.as_deref());
+    let output = args.output.as_deref().filter(|p| p.as_os_str() != "-");
     match args.format {
-        SnapshotFormat::Manifest => super::emit_manifest(args.output.as_deref(), &manifest, io)?,
+        SnapshotFormat::Manifest => super::emit_manifest(output, &manifest, io)?,
         SnapshotFormat::InToto => {
             let bytes = crate::attest::statement(&manifest)?;
-            super::emit(args.output.as_deref(), &bytes, io)?;
+            super::emit(output, &bytes, io)?;
         }
     }
+    if args.attach {
+        super::attached::attach_manifest(&config, &manifest, &args.registry, io)?;
+    }
 
-    // The manifest owns stdout; what the snapshot alone can tell goes to stderr. Only
-    // an image that cannot start fails a snapshot (SPEC.md); the rest is for `check`.
+    // The manifest owns stdout; what the snapshot alone can tell goes to stderr. The
+    // state rules are exactly the findings about the new build itself (SPEC.md,
+    // Commands): at error level `startup-broken`, `store-mismatch`,
+    // `output-not-current` and `library-missing` fail the snapshot; what changed since
+    // a release is for `check`.
     let findings = rules::state(&manifest, Context::today(Some(&config)));
     let mut report = Report::new(
         "snapshot",
@@ -30,10 +49,13 @@ pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::R
         Vec::new(),
         findings,
     );
-    report.fails_on = Some(vec![RuleId::StartupBroken]);
+    report.fail_on = args.fail_on;
     if !report.findings.is_empty() {
         let mut text = Vec::new();
         report::render(&report, Format::Text, &RenderOptions::default(), &mut text)?;
+        if io.verbosity == crate::cli::Verbosity::Quiet {
+            text = super::verdict_only(&text);
+        }
         io.stderr.write_all(&text)?;
     }
     Ok(report.exit_code())

@@ -9,6 +9,8 @@
 //! - `aws ecs describe-tasks`: `{"tasks": [{"taskArn", "taskDefinitionArn",
 //!   "containers": [{"name", "image", "imageDigest"}, …]}], "failures": []}`.
 //!   `imageDigest` is the manifest digest the agent resolved and pulled. A task whose
+//!   A container with only an `imageDigest` and no `image` (a sidecar the platform
+//!   injects, such as GuardDuty's agent) is read with its digest alone. A task whose
 //!   `lastStatus` or `desiredStatus` is `STOPPED` runs nothing (or is being stopped):
 //!   `describe-tasks` returns stopped tasks for about an hour after they stop, so its
 //!   containers are marked [`Container::not_running`].
@@ -46,8 +48,26 @@ pub(super) fn containers(value: &Value) -> Result<Vec<Container>, String> {
                 .and_then(Value::as_array)
                 .ok_or_else(|| format!("{workload} has no `containers` array"))?;
             for c in list {
-                let mut container = super::container_from_spec(c, &workload)?;
-                container.not_running.clone_from(&not_running);
+                let mut container = if c.get("image").is_none() && c.get("imageDigest").is_some() {
+                    // A sidecar the platform injects (`aws-guardduty-agent-…`) reports
+                    // only what it pulled: it can match by digest, never by name.
+                    let name = c
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| format!("a container of {workload} has no `name`"))?;
+                    Container {
+                        name: name.to_owned(),
+                        workload: workload.clone(),
+                        image: String::new(),
+                        digest: None,
+                        not_running: None,
+                    }
+                } else {
+                    super::container_from_spec(c, &workload)?
+                };
+                if not_running.is_some() {
+                    container.not_running.clone_from(&not_running);
+                }
                 if let Some(digest) = c.get("imageDigest").and_then(Value::as_str) {
                     let digest: Digest = digest.parse().map_err(|e| {
                         format!(

@@ -125,7 +125,9 @@ fn object(value: &Value, kind: &str, out: &mut Vec<Container>) -> Result<(), Str
             .ok_or_else(|| format!("`{key}` of {workload} is not an array"))?;
         for c in list {
             let mut container = super::container_from_spec(c, &workload)?;
-            container.not_running.clone_from(&not_running);
+            if not_running.is_some() {
+                container.not_running.clone_from(&not_running);
+            }
             let status = statuses
                 .iter()
                 .find(|s| s.get("name").and_then(Value::as_str) == Some(container.name.as_str()));

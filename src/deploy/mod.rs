@@ -45,15 +45,24 @@ pub(crate) fn container_from_spec(
         .get("image")
         .and_then(Value::as_str)
         .ok_or_else(|| format!("container `{name}` of {workload} has no `image`"))?;
-    let digest = ImageRef::parse(image)
-        .map_err(|e| format!("container `{name}` of {workload}: {e}"))?
-        .digest;
+    // A reference that is not one (a placeholder such as `<your-private-image>` in
+    // an example manifest) can never have been pulled: the container is listed, says
+    // why, and is not judged — neither as a mismatch nor as an unpinned tag.
+    let (digest, not_running) = match ImageRef::parse(image) {
+        Ok(r) => (r.digest, None),
+        Err(e) => (
+            None,
+            Some(format!(
+                "{e}; no runtime can pull it (Kubernetes: `InvalidImageName`)"
+            )),
+        ),
+    };
     Ok(Container {
         name: name.to_owned(),
         workload: workload.to_owned(),
         image: image.to_owned(),
         digest,
-        not_running: None,
+        not_running,
     })
 }
 
@@ -79,10 +88,13 @@ pub enum DeployError {
 
 /// Reads a running-state file, detecting its format.
 pub fn read(path: &Path) -> Result<Running, DeployError> {
-    let bytes = crate::fsio::read_file(path).map_err(|source| DeployError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes =
+        crate::argfile::read_any(path, crate::load::max_manifest_bytes()).map_err(|source| {
+            DeployError::Read {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
     parse(&bytes, path)
 }
 

@@ -28,6 +28,8 @@ pub struct Pattern {
     pub line: u32,
     /// `!pattern`: re-includes.
     pub exception: bool,
+    /// The pattern without `!`, cleaned as Docker cleans it, no leading `/`.
+    pub cleaned: String,
     matcher: Matcher,
 }
 
@@ -97,6 +99,7 @@ impl Ignore {
                 text: text.to_owned(),
                 line,
                 exception,
+                cleaned,
                 matcher,
             });
         }

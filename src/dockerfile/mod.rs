@@ -102,6 +102,30 @@ pub fn read(file: &Path, display: &str) -> Result<DockerfileRecord, DockerfileEr
     parse(display, &text)
 }
 
+/// Reads and parses a Dockerfile named on the command line: a path, `-` for standard
+/// input, a pipe (`<(git show HEAD:web/Dockerfile)`), or `git:REV:PATH`.
+///
+/// # Errors
+/// Unreadable (also: not UTF-8) or unparsable.
+pub fn read_argument(arg: &Path, display: &str) -> Result<DockerfileRecord, DockerfileError> {
+    let Some(what) = crate::argfile::special(arg) else {
+        return read(arg, display);
+    };
+    let unreadable = |message: String| DockerfileError::Unreadable {
+        path: display.to_owned(),
+        message,
+    };
+    let bytes =
+        crate::argfile::read(arg, &what, MAX_FILE).map_err(|e| unreadable(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        unreadable(format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    parse(display, &text)
+}
+
 /// Parses the Dockerfile at `dockerfile` (relative to `root`) and records its final
 /// stage's startup; `inputs` are the component's input records, checked against the
 /// build context (the Dockerfile's directory) and its `.dockerignore`.
@@ -113,7 +137,21 @@ pub fn record(
     dockerfile: &str,
     inputs: &[FileRecord],
 ) -> Result<DockerfileRecord, DockerfileError> {
-    let mut record = read(&root.join(dockerfile), dockerfile)?;
+    let file = root.join(dockerfile);
+    // A link inside the project may still point outside it; what it names is read
+    // and may be quoted in a syntax error, so it must be the project's own file.
+    if let (Ok(real), Ok(real_root)) = (file.canonicalize(), root.canonicalize()) {
+        if !real.starts_with(&real_root) {
+            return Err(DockerfileError::Unreadable {
+                path: dockerfile.to_owned(),
+                message: format!(
+                    "it resolves to `{}`, outside the config directory",
+                    real.display()
+                ),
+            });
+        }
+    }
+    let mut record = read(&file, dockerfile)?;
     let dockerfile_rel = normalise(dockerfile);
     let context = match dockerfile_rel.rfind('/') {
         Some(i) => dockerfile_rel[..i].to_owned(),
@@ -165,7 +203,14 @@ fn normalise(path: &str) -> String {
 
 /// The ignore file that applies: `<Dockerfile>.dockerignore`, else the context's
 /// `.dockerignore`, else none.
-fn read_ignore(
+/// The ignore file that applies to the Dockerfile `dockerfile` (relative to `root`,
+/// normalised) with the build context `context`: BuildKit's
+/// `<Dockerfile>.dockerignore`, else the context's `.dockerignore`, else none; with
+/// the path of the one read.
+///
+/// # Errors
+/// The ignore file cannot be read or parsed.
+pub fn read_ignore(
     root: &Path,
     dockerfile: &str,
     context: &str,

@@ -4,12 +4,15 @@
 //!
 //! - **Parser directives** at the very top (`# escape=`, `# syntax=`, `# check=`):
 //!   recognised until the first line that is not one (a blank line, another comment,
-//!   an instruction). Only `escape` changes lexing; it must be `\` or `` ` ``, and it
-//!   may appear once.
+//!   a `# key=value` comment naming another key, an instruction), as BuildKit's
+//!   `DirectiveParser`. Each may appear once. Only `escape` changes lexing; it must
+//!   be `\` or `` ` ``.
 //! - **Comments**: a line whose first non-blank character is `#` is dropped, also
 //!   in the middle of a continued instruction. `#` elsewhere is not a comment.
 //! - **Line continuations**: the escape character followed only by blanks at the end
-//!   of a line joins the next line. Blank lines inside a continuation are skipped.
+//!   of a line joins the next line, unless it is itself escaped (`\\` at the end of
+//!   a line ends the instruction, as in BuildKit). Blank lines inside a continuation
+//!   are skipped.
 //! - **Instruction words** are case-insensitive; leading `--name[=value]` words are the
 //!   instruction's flags (`FROM --platform=…`, `HEALTHCHECK --interval=…`).
 //! - **Heredocs** (`RUN <<EOF`, `COPY <<-"EOF" /dst`): on `RUN`, `COPY` and `ADD`, each
@@ -88,7 +91,8 @@ impl fmt::Display for SyntaxError {
 struct Directives {
     done: bool,
     escape: char,
-    seen_escape: bool,
+    /// The directives seen, lower case: each may appear once.
+    seen: Vec<String>,
 }
 
 impl Directives {
@@ -98,18 +102,24 @@ impl Directives {
         if self.done {
             return Ok(());
         }
+        // As BuildKit's DirectiveParser: a line that is not a directive it knows ends
+        // the directives, a comment naming another key included.
         let Some((key, value)) = directive(line) else {
             self.done = true;
             return Ok(());
         };
-        if key.eq_ignore_ascii_case("escape") {
-            if self.seen_escape {
-                return Err(SyntaxError::new(
-                    number,
-                    "only one `escape` parser directive can be used",
-                ));
-            }
-            self.seen_escape = true;
+        let key = key.to_ascii_lowercase();
+        if !matches!(key.as_str(), "escape" | "syntax" | "check") {
+            self.done = true;
+            return Ok(());
+        }
+        if self.seen.contains(&key) {
+            return Err(SyntaxError::new(
+                number,
+                format!("only one `{key}` parser directive can be used"),
+            ));
+        }
+        if key == "escape" {
             self.escape = match value {
                 "\\" => '\\',
                 "`" => '`',
@@ -121,6 +131,7 @@ impl Directives {
                 }
             };
         }
+        self.seen.push(key);
         Ok(())
     }
 }
@@ -155,11 +166,18 @@ fn is_comment(line: &str) -> bool {
 
 /// Removes a trailing escape character (followed only by blanks); says whether it
 /// was there, i.e. whether the instruction continues on the next line.
+///
+/// BuildKit's rule exactly: its `lineContinuationRegex` is `([^E])E[ \t]*$|^E[ \t]*$`
+/// for the escape character E, so the escape character continues the line unless
+/// another one stands right before it. `a\\` ends with an escaped escape character and
+/// does not continue; nor does `a\\\`, since the regexp does not count pairs (BuildKit
+/// says so in a comment on it). BuildKit's `testfiles/trailing-backslash` expects
+/// `ENV C trailing\\backslash\\` to end there.
 fn strip_continuation(line: &str, escape: char) -> (&str, bool) {
     let trimmed = line.trim_end_matches([' ', '\t']);
     match trimmed.strip_suffix(escape) {
-        Some(rest) => (rest, true),
-        None => (line, false),
+        Some(rest) if !rest.ends_with(escape) => (rest, true),
+        _ => (line, false),
     }
 }
 
@@ -177,7 +195,7 @@ pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
     let mut directives = Directives {
         done: false,
         escape: '\\',
-        seen_escape: false,
+        seen: Vec::new(),
     };
     let mut instructions = Vec::new();
     let mut i = 0;
@@ -442,6 +460,197 @@ mod tests {
             ("RUN", [], "cat <<<word", 2),
             ("USER", [], "x", 3),
         ]
+    );
+    /// BuildKit's `frontend/dockerfile/parser/testfiles/*`: each Dockerfile and the
+    /// instructions its `result` file expects, as (keyword, args, line). Args are the
+    /// joined raw text here; BuildKit's results show the same text after its word
+    /// splitting, which for these cases changes nothing but the quoting.
+    #[test]
+    fn buildkit_testfiles_line_continuations() {
+        /// Testfile name, Dockerfile, expected (keyword, args, line).
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str, u32)]);
+        let cases: &[Case] = &[
+            (
+                "trailing-backslash",
+                "# https://github.com/docker/for-win/issues/5254\n\nFROM hello-world\n\n\
+                 ENV A path\nENV B another\\\\path\nENV C trailing\\\\backslash\\\\\n\
+                 ENV D This should not be appended to C\nENV E hello\\\n\\\nworld\n\
+                 ENV F hello\\\n \\\nworld\nENV G hello \\\n\\\nworld\n",
+                &[
+                    ("FROM", "hello-world", 3),
+                    ("ENV", "A path", 5),
+                    ("ENV", "B another\\\\path", 6),
+                    ("ENV", "C trailing\\\\backslash\\\\", 7),
+                    ("ENV", "D This should not be appended to C", 8),
+                    ("ENV", "E helloworld", 9),
+                    ("ENV", "F hello world", 12),
+                    ("ENV", "G hello world", 15),
+                ],
+            ),
+            (
+                "escape",
+                "#escape = `\n\nFROM image\nLABEL maintainer foo@bar.com\nENV GOPATH `\n\\go",
+                &[
+                    ("FROM", "image", 3),
+                    ("LABEL", "maintainer foo@bar.com", 4),
+                    ("ENV", "GOPATH \\go", 5),
+                ],
+            ),
+            (
+                "escape-after-comment",
+                "# Comment here. Should not be looking for the following parser directive.\n\
+                 # Hence the following line will be ignored, and the subsequent backslash\n\
+                 # continuation will be the default.\n# escape = `\n\nFROM image\n\
+                 LABEL maintainer foo@bar.com\nENV GOPATH \\\n\\go",
+                &[
+                    ("FROM", "image", 6),
+                    ("LABEL", "maintainer foo@bar.com", 7),
+                    ("ENV", "GOPATH \\go", 8),
+                ],
+            ),
+            (
+                "escape-nonewline",
+                "# escape = `\n# There is no white space line after the directives. This still \
+                 succeeds, but goes\n# against best practices.\nFROM image\n\
+                 LABEL maintainer foo@bar.com\nENV GOPATH `\n\\go\n",
+                &[
+                    ("FROM", "image", 4),
+                    ("LABEL", "maintainer foo@bar.com", 5),
+                    ("ENV", "GOPATH \\go", 6),
+                ],
+            ),
+            (
+                "escape-with-syntax",
+                "# syntax = docker/dockerfile\n# escape = `\n\nFROM `\n    image\n",
+                &[("FROM", "image", 4)],
+            ),
+            (
+                "continue-at-eof",
+                "FROM alpine:3.5\n\nRUN something \\",
+                &[("FROM", "alpine:3.5", 1), ("RUN", "something", 3)],
+            ),
+            (
+                "continueIndent",
+                "FROM ubuntu:14.04\n\nRUN echo hello\\\n  world\\\n  goodnight  \\\n  moon\\\n\
+                 \x20 light\\\nning\nRUN echo hello  \\\n  world\nRUN echo hello  \\\nworld\n\
+                 RUN echo hello \\\ngoodbye\\\nfrog\nRUN echo hello  \\  \nworld\n\
+                 RUN echo hi \\\n \\\n world \\\n\\\n good\\\n\\\nnight\n\
+                 RUN echo goodbye\\\nfrog\nRUN echo good\\\nbye\\\nfrog\n\n\
+                 RUN echo hello \\\n# this is a comment\n\n\
+                 # this is a comment with a blank line surrounding it\n\n\
+                 this is some more useful stuff\n",
+                &[
+                    ("FROM", "ubuntu:14.04", 1),
+                    ("RUN", "echo hello  world  goodnight    moon  lightning", 3),
+                    ("RUN", "echo hello    world", 9),
+                    ("RUN", "echo hello  world", 11),
+                    ("RUN", "echo hello goodbyefrog", 13),
+                    ("RUN", "echo hello  world", 16),
+                    ("RUN", "echo hi   world  goodnight", 18),
+                    ("RUN", "echo goodbyefrog", 25),
+                    ("RUN", "echo goodbyefrog", 27),
+                    ("RUN", "echo hello this is some more useful stuff", 31),
+                ],
+            ),
+            (
+                "escapes",
+                "FROM ubuntu:14.04\nLABEL maintainer Erik \\\\Hollensbe <erik@hollensbe.org>\\\"\n\n\
+                 RUN apt-get \\update && \\\n  apt-get \\\"install znc -y\n\
+                 ADD \\conf\\\\\" /.znc\n\nRUN foo \\\n\nbar \\\n\nbaz\n\n\
+                 CMD [ \"\\/usr\\\\\\\"/bin/znc\", \"-f\", \"-r\" ]\n",
+                &[
+                    ("FROM", "ubuntu:14.04", 1),
+                    (
+                        "LABEL",
+                        "maintainer Erik \\\\Hollensbe <erik@hollensbe.org>\\\"",
+                        2,
+                    ),
+                    ("RUN", "apt-get \\update &&   apt-get \\\"install znc -y", 4),
+                    ("ADD", "\\conf\\\\\" /.znc", 6),
+                    ("RUN", "foo bar baz", 8),
+                    ("CMD", "[ \"\\/usr\\\\\\\"/bin/znc\", \"-f\", \"-r\" ]", 14),
+                ],
+            ),
+        ];
+        for (name, text, want) in cases {
+            let parsed = parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got: Vec<(&str, &str, u32)> = parsed
+                .instructions
+                .iter()
+                .map(|i| (i.keyword.as_str(), i.args.as_str(), i.line))
+                .collect();
+            assert_eq!(&got, want, "{name}");
+        }
+    }
+
+    /// BuildKit's `lineContinuationRegex`, `([^E])E[ \t]*$|^E[ \t]*$` for the escape
+    /// character E: an escape character that is itself escaped does not continue the
+    /// line, whatever follows. (BuildKit's comment on the regexp: a continuation after
+    /// an escaped escape, `a\\\`, is not recognised either; so it is not here.)
+    #[test]
+    fn escaped_escape_at_end_of_line_is_not_a_continuation() {
+        for (text, want) in [
+            (
+                "FROM a\nENV K=C:\\tools\\\\\nENTRYPOINT [\"/app\"]\n",
+                vec![
+                    ("FROM", "a"),
+                    ("ENV", "K=C:\\tools\\\\"),
+                    ("ENTRYPOINT", "[\"/app\"]"),
+                ],
+            ),
+            (
+                "FROM a\nENV K=v\\\\  \t\nUSER x\n",
+                vec![("FROM", "a"), ("ENV", "K=v\\\\"), ("USER", "x")],
+            ),
+            (
+                "FROM a\nRUN a \\\\\\\nUSER x\n",
+                vec![("FROM", "a"), ("RUN", "a \\\\\\"), ("USER", "x")],
+            ),
+            (
+                "# escape=`\nFROM a\nENV P=C:\\a``\nENTRYPOINT x\n",
+                vec![("FROM", "a"), ("ENV", "P=C:\\a``"), ("ENTRYPOINT", "x")],
+            ),
+            (
+                "# escape=`\nFROM a\nENV P=C:\\a\\ `\n  b\n",
+                vec![("FROM", "a"), ("ENV", "P=C:\\a\\   b")],
+            ),
+            // A lone escape character on a line is a continuation (the regexp's second branch).
+            (
+                "FROM a\nRUN a \\\n\\\n b\n",
+                vec![("FROM", "a"), ("RUN", "a  b")],
+            ),
+        ] {
+            let parsed = parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            let got: Vec<(&str, &str)> = parsed
+                .instructions
+                .iter()
+                .map(|i| (i.keyword.as_str(), i.args.as_str()))
+                .collect();
+            assert_eq!(got, want, "{text:?}");
+        }
+    }
+
+    // BuildKit's DirectiveParser: a comment that reads like a directive but names none
+    // it knows (`syntax`, `escape`, `check`) ends the directives, as any other comment
+    // does (its TestDirectives: `# key = FOO bar` after `#escape=\` is not one), so a
+    // later `# escape=` is a comment and the backtick is text.
+    test!(
+        unknown_directive_ends_the_directives,
+        "# foo=bar\n# escape=`\nFROM a\nRUN a `\nCMD b\n",
+        [
+            ("FROM", [], "a", 3),
+            ("RUN", [], "a `", 4),
+            ("CMD", [], "b", 5),
+        ]
+    );
+    test!(
+        known_directives_in_any_case_and_order,
+        "# syntax=docker/dockerfile:1\n# CHECK=skip=all\n#Escape = `\nFROM a\nRUN a `\n b\n",
+        [("FROM", [], "a", 4), ("RUN", [], "a  b", 5)]
+    );
+    error!(
+        two_syntax_directives,
+        "# syntax=a\n# syntax=b\nFROM a\n", 2, "only one `syntax`"
     );
     error!(bad_escape, "# escape=x\nFROM a\n", 1, "invalid escape");
     error!(

@@ -16,6 +16,8 @@ pub fn diff(old: &Image, old_ref: &str, new: &Image, new_ref: &str) -> ImageDiff
         image: reference.to_owned(),
         manifest_digest: i.record.manifest_digest,
         identity: i.record.identity(),
+        diff_ids: i.record.layers.iter().map(|l| l.diff_id).collect(),
+        labels: i.record.labels.clone(),
     };
     let fields = StartupField::ALL
         .into_iter()

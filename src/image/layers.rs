@@ -8,8 +8,17 @@
 //! only what startup verification needs (a `#!` line, or the ELF loader and libraries
 //! parsed from a bounded prefix). `/etc/passwd` and `/etc/group` are the exception:
 //! small, and kept whole, since users are resolved from them — as are small files
-//! that read like them (what `/etc/passwd` may link to), within a per-layer budget.
+//! that read like them (what `/etc/passwd` may link to), within a per-layer budget;
+//! and so are the dynamic loader's configuration: `/etc/ld.so.cache`,
+//! `/etc/ld.so.conf` and the files of `/etc/ld.so.conf.d`, musl's
+//! `/etc/ld-musl-*.path` ([`kept_whole`]).
 //! Kept bytes follow their node: removed by whiteouts, opaque dirs and replacements.
+//!
+//! Every node remembers the layer (numbered from 1, in the manifest's order) that
+//! last wrote it, and a file or symlink that a later layer removed (a whiteout, an
+//! opaque directory, a directory written over it) is remembered in
+//! [`MergedFs::removed`] with the layer that removed it, so a finding can say "which
+//! is not in the image (removed in layer 3)".
 //!
 //! OCI whiteouts (image-spec `layer.md`):
 //! - `dir/.wh.name` removes `dir/name` (and everything under it) of lower layers;
@@ -40,6 +49,7 @@ use std::sync::mpsc;
 
 use serde::Serialize;
 
+use super::content::ContentHasher;
 use super::elf::{self, ElfInfo};
 use super::tar_stream::{EntryKind, Stream, TarReader};
 use crate::blob::{Expected, Mismatch, Tally, Tallying, Verifier};
@@ -54,9 +64,15 @@ pub const ZSTD_BOMB_RATIO: u64 = 40_000;
 /// Whatever the codec, a layer never decompresses to more than this (64 GiB).
 pub const MAX_LAYER_BYTES: u64 = 64 << 30;
 const BOMB_ALLOWANCE: u64 = 1024 * 1024;
-/// Files kept whole for user lookup.
+/// Files kept whole for user lookup (at most [`KEPT_MAX`] of each).
 const KEPT_FILES: [&str; 2] = ["/etc/passwd", "/etc/group"];
 const KEPT_MAX: usize = 1024 * 1024;
+/// The loader's cache is kept whole up to this size (real ones: 7 KiB for a minimal
+/// Debian, a few hundred KiB for a desktop); a larger one is not kept, and the loader
+/// configuration is then unknown rather than misread.
+const LD_CACHE_MAX: usize = 16 << 20;
+/// `ld.so.conf` files and musl's path file, kept whole up to this size each.
+const LD_CONF_MAX: usize = 64 * 1024;
 /// Other files kept when they read like a user database (what `/etc/passwd` may be a
 /// symlink or hardlink to): at most this big each, and this much per layer.
 const CANDIDATE_MAX: usize = 64 * 1024;
@@ -78,17 +94,47 @@ const REJECTED_LISTED: usize = 100;
 /// parallel and charged again as they are applied. Charges are never given back, so
 /// what is charged bounds what is held.
 #[derive(Debug)]
-pub struct Budget(AtomicU64);
+pub struct Budget {
+    index: AtomicU64,
+    sparse: AtomicU64,
+}
+
+/// Most bytes the sparse files of one image may claim in all, holes included. A few
+/// bytes of a sparse map can claim terabytes of holes, which would be read (and
+/// hashed) as zeros for minutes; real layers hold sparse files rarely, and small
+/// (Go's tar writer, which Docker and BuildKit use, never writes one).
+pub const MAX_SPARSE_BYTES: u64 = 16 << 30;
 
 impl Budget {
     #[must_use]
     pub fn new(bytes: u64) -> Self {
-        Self(AtomicU64::new(bytes))
+        Self {
+            index: AtomicU64::new(bytes),
+            sparse: AtomicU64::new(MAX_SPARSE_BYTES),
+        }
+    }
+
+    /// Charges a sparse file's full size against [`MAX_SPARSE_BYTES`].
+    fn charge_sparse(&self, bytes: u64, name: &str) -> io::Result<()> {
+        self.sparse
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(bytes)
+            })
+            .map(|_| ())
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "sparse file `{name}` claims {bytes} bytes, more than the {} GiB the sparse files of one image may hold; refusing (the layer is hostile or corrupt)",
+                        MAX_SPARSE_BYTES >> 30
+                    ),
+                )
+            })
     }
 
     fn charge(&self, bytes: u64) -> io::Result<()> {
         match self
-            .0
+            .index
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
                 left.checked_sub(bytes)
             }) {
@@ -134,6 +180,8 @@ pub enum Head {
 /// One path of the merged filesystem.
 #[derive(Debug, Clone)]
 pub struct Node {
+    /// The layer that last wrote this path, counted from 1 (0: not from a layer).
+    pub layer: u32,
     pub kind: Kind,
     pub mode: u32,
     pub uid: u64,
@@ -151,17 +199,58 @@ pub struct Node {
 #[derive(Debug, Default)]
 pub struct MergedFs {
     pub nodes: BTreeMap<String, Node>,
-    /// Whole contents of `/etc/passwd` and `/etc/group`.
+    /// Whole contents of `/etc/passwd`, `/etc/group` and the loader's configuration
+    /// (see [`kept_whole`]).
     pub kept: BTreeMap<String, Vec<u8>>,
     /// Entries that were not applied, with why (`..`, absolute names, dangling hardlinks).
     pub rejected: Vec<String>,
+    /// How many layers have been applied.
+    pub layers: u32,
+    /// Files and symlinks of lower layers that a later layer removed and nothing
+    /// wrote again, with the layer (from 1) that removed them.
+    pub removed: BTreeMap<String, u32>,
+}
+
+/// Whether the file at `path` is kept whole, and up to what size: the user
+/// databases, and the dynamic loader's cache and configuration.
+#[must_use]
+pub fn kept_whole(path: &str) -> Option<usize> {
+    if KEPT_FILES.contains(&path) {
+        return Some(KEPT_MAX);
+    }
+    if path == "/etc/ld.so.cache" {
+        return Some(LD_CACHE_MAX);
+    }
+    let conf = path == "/etc/ld.so.conf"
+        || path
+            .strip_prefix("/etc/ld.so.conf.d/")
+            .is_some_and(|name| !name.contains('/'))
+        || path
+            .strip_prefix("/etc/ld-musl-")
+            .is_some_and(|rest| rest.ends_with(".path") && !rest.contains('/'));
+    conf.then_some(LD_CONF_MAX)
 }
 
 /// Options for reading layers.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Options {
-    /// Hash every regular file's content (for the file-level diff).
+    /// Hash every regular file's content (see [`content`](super::content)): the
+    /// image's identity and the file-level diff need it. Off only where neither is
+    /// wanted (fuzzing the merger).
     pub file_digests: bool,
+    /// Hash it on a thread of its own, so a core that would otherwise idle does it
+    /// while this one decompresses. Off when every core is already reading a layer:
+    /// then hashing the bytes where they are, still in this core's cache, costs less.
+    pub hash_thread: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            file_digests: true,
+            hash_thread: true,
+        }
+    }
 }
 
 /// Why a layer could not be read.
@@ -259,7 +348,13 @@ pub(crate) fn apply_layer(
 ) -> Result<(), LayerError> {
     let budget = Budget::default();
     read_layer(
-        blob, media_type, blob_size, expected, diff_id, opts, &budget,
+        blob,
+        media_type,
+        blob_size,
+        expected,
+        Some(diff_id),
+        opts,
+        &budget,
     )?
     .apply(fs, &budget)?;
     Ok(())
@@ -275,12 +370,16 @@ pub(crate) fn apply_layer(
 /// a second hashes the decompressed bytes (the diff_id) and reads the tar entries
 /// from buffers handed over through a channel ([`Piped`]). One gzip layer is read
 /// in the time inflating takes.
+///
+/// `diff_id` is `None` where the config is not known yet (a docker-archive streamed
+/// from an engine, whose `manifest.json` comes last): the caller then checks
+/// [`LayerChanges::diff_id`] against it once it is.
 pub fn read_layer(
     blob: impl Read,
     media_type: &str,
     blob_size: u64,
     expected: Option<&Expected>,
-    diff_id: Digest,
+    diff_id: Option<Digest>,
     opts: Options,
     budget: &Budget,
 ) -> Result<LayerChanges, LayerError> {
@@ -311,14 +410,23 @@ pub fn read_layer(
                     pos: 0,
                     hasher: Hasher::new(),
                 };
+                let mut content = opts
+                    .file_digests
+                    .then(|| ContentHasher::start(opts.hash_thread));
                 let changes = {
                     let mut archive = TarReader::new(Stream(&mut piped));
                     let mut changes = LayerChanges::default();
-                    read_entries(&mut archive, &mut changes, opts, budget).map(|()| changes)
+                    read_entries(&mut archive, &mut changes, content.as_mut(), budget)
+                        .map(|()| changes)
                 };
                 // Drain what follows the tar's end marker: the digests cover every byte.
-                let changes =
-                    changes.and_then(|c| io::copy(&mut piped, &mut io::sink()).map(|_| c));
+                let changes = changes.and_then(|mut c| {
+                    io::copy(&mut piped, &mut io::sink())?;
+                    if let Some(content) = content.take() {
+                        c.fill_digests(&content.finish());
+                    }
+                    Ok(c)
+                });
                 (changes, piped.hasher.finish())
             });
         let entries = match entries {
@@ -392,7 +500,7 @@ pub fn read_layer(
             check_blob(&tally)?;
             Err(LayerError::Io(e))
         }
-        Ok(changes) => {
+        Ok(mut changes) => {
             check_blob(&tally)?;
             if tally.borrow().count != blob_size {
                 return Err(LayerError::Io(io::Error::new(
@@ -404,7 +512,7 @@ pub fn read_layer(
                 )));
             }
             let actual = actual.unwrap_or(Digest::from_bytes([0; 32]));
-            if actual != diff_id {
+            if let Some(diff_id) = diff_id.filter(|d| *d != actual) {
                 return Err(LayerError::Mismatch {
                     what: "uncompressed layer (diff_id)",
                     mismatch: Mismatch {
@@ -417,6 +525,8 @@ pub fn read_layer(
                     },
                 });
             }
+            changes.diff_id = Some(actual);
+            changes.uncompressed = inflated.count;
             Ok(changes)
         }
     }
@@ -477,8 +587,15 @@ impl<R: Read> Read for SharedRead<R> {
 }
 
 /// One layer's effect, collected before it is applied.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct LayerChanges {
+    /// The SHA-256 of the uncompressed layer, as read (set once it is read in full).
+    pub diff_id: Option<Digest>,
+    /// Its size, uncompressed.
+    pub uncompressed: u64,
+    /// Regular files (and same-layer hardlinks to them) whose content digest the
+    /// hasher thread is still computing: path to file number.
+    pending: BTreeMap<String, usize>,
     whiteouts: Vec<String>,
     opaque: Vec<String>,
     entries: BTreeMap<String, Node>,
@@ -491,9 +608,21 @@ pub struct LayerChanges {
 }
 
 impl LayerChanges {
+    /// Gives the regular files read from this layer their content digests, in the
+    /// order the content hasher ended them.
+    fn fill_digests(&mut self, digests: &[Digest]) {
+        for (path, n) in std::mem::take(&mut self.pending) {
+            if let (Some(node), Some(d)) = (self.entries.get_mut(&path), digests.get(n)) {
+                node.digest = Some(*d);
+            }
+        }
+    }
+
     /// Applies this layer over `fs` (the merged lower layers), charging the parent
     /// directories it implies to `budget`.
     pub fn apply(mut self, fs: &mut MergedFs, budget: &Budget) -> io::Result<()> {
+        fs.layers += 1;
+        let layer = fs.layers;
         fs.rejected.append(&mut self.rejected);
         if self.unlisted > 0 {
             fs.rejected.push(format!(
@@ -515,24 +644,29 @@ impl LayerChanges {
                 )),
             }
         }
+        let mut removed = Removed { fs, layer, budget };
         for dir in &self.opaque {
-            remove_under(&mut fs.nodes, dir);
+            removed.under(dir)?;
         }
         for path in &self.whiteouts {
-            fs.nodes.remove(path);
-            remove_under(&mut fs.nodes, path);
-            fs.kept.remove(path);
+            removed.path(path)?;
+            removed.under(path)?;
+            removed.fs.kept.remove(path);
         }
-        for (path, node) in self.entries {
+        for (path, mut node) in self.entries {
             if node.kind != Kind::Dir {
-                remove_under(&mut fs.nodes, &path);
+                removed.under(&path)?;
             }
-            ensure_parents(&mut fs.nodes, &path, budget)?;
+            let fs = &mut *removed.fs;
+            ensure_parents(&mut fs.nodes, &path, budget, layer)?;
             if node.kind == Kind::File && !self.kept.contains_key(&path) {
                 fs.kept.remove(&path);
             }
+            fs.removed.remove(&path);
+            node.layer = layer;
             fs.nodes.insert(path, node);
         }
+        let fs = removed.fs;
         fs.kept.extend(self.kept);
         // Opaque dirs, parent whiteouts and non-file replacements remove nodes: their
         // kept bytes go with them, so a deleted `/etc/passwd` is never consulted.
@@ -543,19 +677,51 @@ impl LayerChanges {
     }
 }
 
-fn remove_under(nodes: &mut BTreeMap<String, Node>, dir: &str) {
-    let prefix = if dir == "/" {
-        "/".to_owned()
-    } else {
-        format!("{dir}/")
-    };
-    let doomed: Vec<String> = nodes
-        .range(prefix.clone()..)
-        .take_while(|(k, _)| k.starts_with(&prefix))
-        .map(|(k, _)| k.clone())
-        .collect();
-    for k in doomed {
-        nodes.remove(&k);
+/// Removes nodes while one layer is applied, remembering the files and symlinks it
+/// removes in [`MergedFs::removed`] (each charged to the budget).
+struct Removed<'a> {
+    fs: &'a mut MergedFs,
+    layer: u32,
+    budget: &'a Budget,
+}
+
+impl Removed<'_> {
+    /// Removes `path` itself.
+    fn path(&mut self, path: &str) -> io::Result<()> {
+        if let Some(node) = self.fs.nodes.remove(path) {
+            self.note(path.to_owned(), &node)?;
+        }
+        Ok(())
+    }
+
+    /// Removes everything under `dir`.
+    fn under(&mut self, dir: &str) -> io::Result<()> {
+        let prefix = if dir == "/" {
+            "/".to_owned()
+        } else {
+            format!("{dir}/")
+        };
+        let doomed: Vec<String> = self
+            .fs
+            .nodes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in doomed {
+            if let Some(node) = self.fs.nodes.remove(&k) {
+                self.note(k, &node)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn note(&mut self, path: String, node: &Node) -> io::Result<()> {
+        if node.kind != Kind::Dir {
+            self.budget.charge(path.len() as u64 + 64)?;
+            self.fs.removed.insert(path, self.layer);
+        }
+        Ok(())
     }
 }
 
@@ -563,6 +729,7 @@ fn ensure_parents(
     nodes: &mut BTreeMap<String, Node>,
     path: &str,
     budget: &Budget,
+    layer: u32,
 ) -> io::Result<()> {
     let mut end = 0;
     while let Some(i) = path[end + 1..].find('/') {
@@ -573,6 +740,7 @@ fn ensure_parents(
             nodes.insert(
                 parent.to_owned(),
                 Node {
+                    layer,
                     kind: Kind::Dir,
                     mode: 0o755,
                     uid: 0,
@@ -631,7 +799,7 @@ fn reject(changes: &mut LayerChanges, budget: &Budget, why: String) -> io::Resul
 fn read_entries<R: Read>(
     archive: &mut TarReader<Stream<R>>,
     changes: &mut LayerChanges,
-    opts: Options,
+    mut content: Option<&mut ContentHasher>,
     budget: &Budget,
 ) -> io::Result<()> {
     let mut buf = vec![0u8; crate::digest::CHUNK];
@@ -683,9 +851,12 @@ fn read_entries<R: Read>(
             changes.whiteouts.push(target);
             continue;
         }
-        // A later entry of the same name replaces an earlier one, kept bytes too.
+        // A later entry of the same name replaces an earlier one, kept bytes and
+        // content digest too.
         changes.kept.remove(&path);
+        changes.pending.remove(&path);
         let mut node = Node {
+            layer: 0,
             kind: Kind::Other,
             mode: entry.mode,
             uid: entry.uid,
@@ -713,6 +884,9 @@ fn read_entries<R: Read>(
                         // A hardlink shares its target's inode: content and metadata.
                         Some(target) => {
                             node = target.clone();
+                            if let Some(&n) = changes.pending.get(&t) {
+                                changes.pending.insert(path.clone(), n);
+                            }
                             if let Some(bytes) = changes.kept.get(&t) {
                                 let bytes = bytes.clone();
                                 budget.charge(bytes.len() as u64)?;
@@ -739,17 +913,25 @@ fn read_entries<R: Read>(
             EntryKind::File => {
                 node.kind = Kind::File;
                 node.size = entry.size;
-                let named = KEPT_FILES.contains(&path.as_str());
+                if !entry.contiguous {
+                    budget.charge_sparse(entry.size, &name)?;
+                }
+                let whole = kept_whole(&path);
+                let named = whole.is_some();
+                let cap = whole.unwrap_or(KEPT_MAX);
+                let user_db = KEPT_FILES.contains(&path.as_str());
                 // A small file may be what `/etc/passwd` links to: buffered, kept only
                 // when it reads like a passwd/group database.
                 let keep =
                     named || (entry.size <= CANDIDATE_MAX as u64 && kept_total < CANDIDATE_BUDGET);
-                let mut hasher = opts.file_digests.then(Hasher::new);
                 prefix.clear();
                 let mut kept = Vec::new();
                 // The dynamic section of a large ELF lies past the prefix: capture it too.
                 let mut dynamic: Option<(u64, u64)> = None;
                 let mut dyn_buf: Vec<u8> = Vec::new();
+                // …and so may its string table: strings the dynamic section may name
+                // are caught as they pass (up to the end of the first segment).
+                let mut sniff: Option<(u64, elf::Sniffer)> = None;
                 let mut pos = 0u64;
                 loop {
                     let n = archive
@@ -759,8 +941,8 @@ fn read_entries<R: Read>(
                         break;
                     }
                     let chunk = &buf[..n];
-                    if let Some(h) = hasher.as_mut() {
-                        h.update(chunk);
+                    if let Some(c) = content.as_deref_mut() {
+                        c.push(chunk);
                     }
                     // Keep a prefix only of files that may be ELF (decided on the first bytes).
                     if prefix.len() < elf::PREFIX {
@@ -779,6 +961,21 @@ fn read_entries<R: Read>(
                     {
                         dynamic = Some(elf::dynamic_range(&prefix).unwrap_or((0, 0)));
                     }
+                    if sniff.is_none()
+                        && prefix.len() == elf::PREFIX
+                        && entry.size > elf::PREFIX as u64
+                        && elf::is_elf(&prefix)
+                    {
+                        let end = elf::strings_end(&prefix).unwrap_or(0);
+                        sniff = Some((end, elf::Sniffer::new(elf::PREFIX as u64, &prefix)));
+                    }
+                    if let Some((end, sniffer)) = sniff.as_mut() {
+                        let lo = pos.max(elf::PREFIX as u64);
+                        let hi = (pos + n as u64).min(*end);
+                        if lo < hi {
+                            sniffer.feed(lo, &chunk[(lo - pos) as usize..(hi - pos) as usize]);
+                        }
+                    }
                     if let Some((start, len)) = dynamic.filter(|&(_, len)| len > 0) {
                         let end = start.saturating_add(len);
                         let lo = start.max(pos);
@@ -789,18 +986,27 @@ fn read_entries<R: Read>(
                         }
                     }
                     pos += n as u64;
-                    if keep && kept.len() < KEPT_MAX {
-                        kept.extend_from_slice(&chunk[..n.min(KEPT_MAX - kept.len())]);
+                    if keep && kept.len() < cap {
+                        kept.extend_from_slice(&chunk[..n.min(cap - kept.len())]);
                     }
                 }
-                node.digest = hasher.map(Hasher::finish);
+                if let Some(c) = content.as_deref_mut() {
+                    changes.pending.insert(path.clone(), c.end_file());
+                }
+                let strings = sniff.as_ref().map(|(_, s)| &s.strings);
                 node.head = match dynamic {
                     Some((start, _)) if !dyn_buf.is_empty() => {
-                        elf::parse_with(&prefix, (start, &dyn_buf)).map_or(Head::Other, Head::Elf)
+                        elf::parse_streamed(&prefix, (start, &dyn_buf), strings)
+                            .map_or(Head::Other, Head::Elf)
                     }
+                    _ if elf::is_elf(&prefix) => elf::parse_streamed(&prefix, (0, &[]), strings)
+                        .map_or(Head::Other, Head::Elf),
                     _ => head_of(&prefix),
                 };
-                if named || (keep && looks_like_user_db(&kept)) {
+                // The loader's files are kept only whole: a truncated cache would be
+                // misread, a missing one is merely unknown.
+                let whole_enough = user_db || kept.len() as u64 == entry.size;
+                if (named && whole_enough) || (keep && looks_like_user_db(&kept)) {
                     budget.charge(kept.len() as u64)?;
                     kept_total += kept.len();
                     changes.kept.insert(path.clone(), kept);
@@ -930,7 +1136,7 @@ mod tests {
                 size: tar.len() as u64,
             };
             let media = "application/vnd.oci.image.layer.v1.tar";
-            let opts = Options { file_digests: true };
+            let opts = Options::default();
             let size = tar.len() as u64;
             let res = if short {
                 apply_layer(
@@ -966,6 +1172,97 @@ mod tests {
         }
     }
 
+    /// A 1.4 MB ELF64 library whose string table starts past the first MiB and whose
+    /// dynamic section comes last, as a big library's do (libnode: `.dynstr` at 1.8 MB,
+    /// its `DT_NEEDED` names 5 MB into the file, `.dynamic` at 47 MB). One needed name
+    /// is the tail of a longer string, as linkers merge them.
+    fn big_library() -> Vec<u8> {
+        let strtab_at = 1_200_000usize;
+        let strtab =
+            b"\0_ZN4node8filler_symbolEv\0xlibz.so.1\0libuv.so.1\0$ORIGIN/../lib\0libnode.so.108\0"
+                .to_vec();
+        let off = |needle: &[u8]| {
+            strtab
+                .windows(needle.len())
+                .position(|w| w == needle)
+                .unwrap() as u64
+        };
+        let (z, uv, rp, so) = (
+            off(b"libz"),
+            off(b"libuv"),
+            off(b"$ORIGIN"),
+            off(b"libnode"),
+        );
+        let dyn_at = 1_400_000usize;
+        let dynamic: [(u64, u64); 6] = [
+            (1, z),
+            (1, uv),
+            (29, rp),
+            (14, so),
+            (5, strtab_at as u64),
+            (0, 0),
+        ];
+        let total = dyn_at + dynamic.len() * 16;
+        let mut f = vec![0u8; total];
+        f[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+        f[0x12..0x14].copy_from_slice(&62u16.to_le_bytes());
+        f[0x20..0x28].copy_from_slice(&64u64.to_le_bytes());
+        f[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+        f[0x38..0x3a].copy_from_slice(&2u16.to_le_bytes());
+        for (k, (kind, offset, size)) in [(1u32, 0u64, total as u64), (2, dyn_at as u64, 96)]
+            .into_iter()
+            .enumerate()
+        {
+            let at = 64 + k * 56;
+            f[at..at + 4].copy_from_slice(&kind.to_le_bytes());
+            f[at + 8..at + 16].copy_from_slice(&offset.to_le_bytes());
+            f[at + 16..at + 24].copy_from_slice(&offset.to_le_bytes());
+            f[at + 32..at + 40].copy_from_slice(&size.to_le_bytes());
+        }
+        f[strtab_at..strtab_at + strtab.len()].copy_from_slice(&strtab);
+        for (k, (tag, val)) in dynamic.iter().enumerate() {
+            let at = dyn_at + k * 16;
+            f[at..at + 8].copy_from_slice(&tag.to_le_bytes());
+            f[at + 8..at + 16].copy_from_slice(&val.to_le_bytes());
+        }
+        f
+    }
+
+    #[test]
+    fn libraries_named_past_the_prefix_are_caught_as_they_stream() {
+        let tar = tar_of(&[("usr/lib/libnode.so.108", &big_library(), 0o644)]);
+        for short in [false, true] {
+            let mut fs = MergedFs::default();
+            let media = "application/vnd.oci.image.layer.v1.tar";
+            let d = Digest::of(&tar);
+            let size = tar.len() as u64;
+            let res = if short {
+                apply_layer(
+                    &mut fs,
+                    ShortReads(&tar, 0),
+                    media,
+                    size,
+                    None,
+                    d,
+                    Options::default(),
+                )
+            } else {
+                apply_layer(&mut fs, &tar[..], media, size, None, d, Options::default())
+            };
+            res.unwrap_or_else(|e| panic!("{e:?}"));
+            let Head::Elf(info) = &fs.nodes["/usr/lib/libnode.so.108"].head else {
+                panic!("not ELF")
+            };
+            assert_eq!(
+                info.needed.as_deref(),
+                Some(&["libz.so.1".to_owned(), "libuv.so.1".to_owned()][..]),
+                "short reads: {short}"
+            );
+            assert_eq!(info.runpath, ["$ORIGIN/../lib"]);
+            assert_eq!(info.soname.as_deref(), Some("libnode.so.108"));
+        }
+    }
+
     #[test]
     fn the_budget_bounds_implied_parent_directories() {
         // Each entry 500 directories deep under its own top directory: ~170 KB of
@@ -986,7 +1283,7 @@ mod tests {
                 media,
                 tar.len() as u64,
                 None,
-                Digest::of(&tar),
+                Some(Digest::of(&tar)),
                 Options::default(),
                 budget,
             )

@@ -19,13 +19,15 @@ use std::path::{Path, PathBuf};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde::Deserialize;
 
-use super::reference::{Reference, Selector};
+use super::reference::{LocalKind, Reference, Selector};
 use super::tar_stream::{EntryKind, Seekable, TarReader};
 use crate::blob::{self, Expected, Mismatch};
 use crate::digest::Digest;
+use crate::model::image::Transport;
+use crate::registry::{DocumentKind, Platform, check_document};
 
 /// Largest index, manifest or config accepted (they are read whole).
-const METADATA_MAX: u64 = 16 * 1024 * 1024;
+pub(crate) const METADATA_MAX: u64 = 16 * 1024 * 1024;
 
 /// Where the image's files live.
 pub(crate) enum Store {
@@ -70,7 +72,7 @@ pub(crate) fn member_name(rel: &str) -> Result<String, String> {
 
 /// `target` of a link member `name`, as an archive member name; `None` when it
 /// leaves the archive (absolute, or `..` above its root).
-fn link_target(name: &str, target: &str, symbolic: bool) -> Option<String> {
+pub(crate) fn link_target(name: &str, target: &str, symbolic: bool) -> Option<String> {
     if target.starts_with('/') {
         return None;
     }
@@ -230,6 +232,8 @@ pub(crate) struct LayerRef {
 
 /// Everything needed to read the image.
 pub(crate) struct Located {
+    /// What the store turned out to be.
+    pub transport: Transport,
     pub manifest_digest: Digest,
     /// The image indexes passed through to reach the manifest, outermost first.
     pub index_digests: Vec<Digest>,
@@ -251,17 +255,60 @@ impl From<String> for LocateError {
     }
 }
 
-pub(crate) fn locate(store: &Store, reference: &Reference) -> Result<Located, LocateError> {
-    if store.has("index.json") {
-        return locate_oci(store, &reference.selector);
-    }
-    if store.has("manifest.json") {
-        return locate_docker(store, &reference.selector);
-    }
-    Err(LocateError::Message(format!(
-        "{} has no `index.json` (OCI layout) and no `manifest.json` (docker-archive); is it an image?",
-        store.describe()
-    )))
+/// Finds the image `reference` picks in `store`. `kind` is the transport the user
+/// wrote, which must agree with what the store is: `oci:` a directory,
+/// `oci-archive:` a tar with `index.json`, `docker-archive:` a tar with
+/// `manifest.json` (read as such even when it also has `index.json`, as Docker 25+
+/// writes). Without a prefix, `index.json` wins.
+pub(crate) fn locate(
+    store: &Store,
+    reference: &Reference,
+    kind: LocalKind,
+    platform: &Platform,
+) -> Result<Located, LocateError> {
+    // Whether a directory or a file suits the prefix is checked before the store
+    // is opened (`image::read_local`).
+    let is_dir = matches!(store, Store::Dir(_));
+    let (oci, docker) = (store.has("index.json"), store.has("manifest.json"));
+    let located = match kind {
+        LocalKind::DockerArchive if docker => locate_docker(store, &reference.selector),
+        LocalKind::DockerArchive => {
+            return Err(LocateError::Message(format!(
+                "{} has no `manifest.json`: it is not a docker-archive{}",
+                store.describe(),
+                if oci {
+                    " (it has `index.json`: write `oci-archive:`)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        _ if oci => locate_oci(store, &reference.selector, platform),
+        LocalKind::Oci | LocalKind::OciArchive => {
+            return Err(LocateError::Message(format!(
+                "{} has no `index.json`: it is not an OCI layout{}",
+                store.describe(),
+                if docker {
+                    " (it has `manifest.json`: write `docker-archive:`)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        LocalKind::Sniffed if docker => locate_docker(store, &reference.selector),
+        LocalKind::Sniffed => {
+            return Err(LocateError::Message(format!(
+                "{} has no `index.json` (OCI layout) and no `manifest.json` (docker-archive); is it an image?",
+                store.describe()
+            )));
+        }
+    };
+    let mut located = located?;
+    located.transport = match (is_dir, located.transport) {
+        (true, _) => Transport::Oci,
+        (false, t) => t,
+    };
+    Ok(located)
 }
 
 fn blob_path(digest: &str) -> Result<String, String> {
@@ -340,6 +387,7 @@ fn choose<'a>(
     manifests: &'a [Descriptor],
     selector: &Selector,
     where_: &str,
+    platform: &Platform,
 ) -> Result<&'a Descriptor, String> {
     let found: Vec<&Descriptor> = match selector {
         Selector::Digest(digest) => manifests
@@ -365,7 +413,11 @@ fn choose<'a>(
                     .iter()
                     .filter(|d| {
                         d.platform().as_ref().is_some_and(|p| {
-                            p.os().to_string() == "linux" && p.architecture().to_string() == "amd64"
+                            platform.matches(
+                                &p.os().to_string(),
+                                &p.architecture().to_string(),
+                                p.variant().as_deref(),
+                            )
                         })
                     })
                     .collect()
@@ -385,7 +437,9 @@ fn choose<'a>(
                 Selector::Tag(t) => format!("no single manifest is tagged `{t}`"),
                 Selector::Default if manifests.is_empty() => "it lists no manifest".to_owned(),
                 Selector::Default => {
-                    "it lists several manifests and not exactly one for linux/amd64".to_owned()
+                    format!(
+                        "it lists several manifests and not exactly one for {platform} (`--platform`)"
+                    )
                 }
             };
             Err(format!(
@@ -396,7 +450,11 @@ fn choose<'a>(
     }
 }
 
-fn locate_oci(store: &Store, selector: &Selector) -> Result<Located, LocateError> {
+fn locate_oci(
+    store: &Store,
+    selector: &Selector,
+    platform: &Platform,
+) -> Result<Located, LocateError> {
     let (mut reader, size) = store
         .open_file("index.json")
         .map_err(|e| format!("cannot open `index.json`: {e}"))?;
@@ -407,9 +465,18 @@ fn locate_oci(store: &Store, selector: &Selector) -> Result<Located, LocateError
     reader
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read `index.json`: {e}"))?;
+    match check_document(&bytes, None) {
+        Ok(DocumentKind::Index) => {}
+        Ok(DocumentKind::Manifest) => {
+            return Err("`index.json` is an image manifest, not an image index"
+                .to_owned()
+                .into());
+        }
+        Err(e) => return Err(format!("`index.json`: {e}").into()),
+    }
     let index: ImageIndex = serde_json::from_slice(&bytes)
         .map_err(|e| format!("`index.json` is not an OCI image index: {e}"))?;
-    let mut descriptor = match choose(index.manifests(), selector, "`index.json`") {
+    let mut descriptor = match choose(index.manifests(), selector, "`index.json`", platform) {
         Ok(d) => d.clone(),
         Err(e) => match selector {
             // `@digest` of a manifest inside a nested index (multi-platform images).
@@ -421,16 +488,18 @@ fn locate_oci(store: &Store, selector: &Selector) -> Result<Located, LocateError
     };
     let mut names = names_of(&descriptor);
     let mut index_digests = Vec::new();
-    // Nested indexes (multi-platform images): descend, picking linux/amd64.
+    // Nested indexes (multi-platform images): descend, picking the platform.
     for _ in 0..4 {
         let media = descriptor.media_type().to_string();
         if INDEX_TYPES.contains(&media.as_str()) {
             let bytes = read_verified(store, "index", &descriptor)?;
+            check_document(&bytes, Some(&media))
+                .map_err(|e| format!("index `{}`: {e}", descriptor.digest()))?;
             index_digests.push(expected_of(&descriptor)?.digest);
             let nested: ImageIndex = serde_json::from_slice(&bytes)
                 .map_err(|e| format!("index `{}` is not valid: {e}", descriptor.digest()))?;
             let where_ = format!("index `{}`", descriptor.digest());
-            descriptor = choose(nested.manifests(), &Selector::Default, &where_)?.clone();
+            descriptor = choose(nested.manifests(), &Selector::Default, &where_, platform)?.clone();
             names.extend(names_of(&descriptor));
         } else if MANIFEST_TYPES.contains(&media.as_str()) {
             let mut located = read_manifest(store, &descriptor, names)?;
@@ -463,6 +532,8 @@ fn find_nested(
             continue;
         }
         let bytes = read_verified(store, "index", d)?;
+        check_document(&bytes, Some(d.media_type().as_ref()))
+            .map_err(|e| format!("index `{}`: {e}", d.digest()))?;
         let nested: ImageIndex = serde_json::from_slice(&bytes)
             .map_err(|e| format!("index `{}` is not valid: {e}", d.digest()))?;
         if let Some(found) = nested
@@ -485,6 +556,8 @@ fn read_manifest(
     names: Vec<String>,
 ) -> Result<Located, LocateError> {
     let bytes = read_verified(store, "manifest", descriptor)?;
+    check_document(&bytes, Some(descriptor.media_type().as_ref()))
+        .map_err(|e| format!("manifest `{}`: {e}", descriptor.digest()))?;
     let manifest: ImageManifest = serde_json::from_slice(&bytes)
         .map_err(|e| format!("manifest `{}` is not valid: {e}", descriptor.digest()))?;
     let config_desc = manifest.config();
@@ -504,6 +577,7 @@ fn read_manifest(
     names.sort();
     names.dedup();
     Ok(Located {
+        transport: Transport::OciArchive,
         manifest_digest: expected_of(descriptor)?.digest,
         index_digests: Vec::new(),
         config_digest,
@@ -515,11 +589,11 @@ fn read_manifest(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct DockerEntry {
-    config: String,
+pub(crate) struct DockerEntry {
+    pub config: String,
     #[serde(default)]
-    repo_tags: Option<Vec<String>>,
-    layers: Vec<String>,
+    pub repo_tags: Option<Vec<String>>,
+    pub layers: Vec<String>,
 }
 
 /// A docker-archive: `manifest.json` picks the entry, the config is read and checked
@@ -557,6 +631,7 @@ fn locate_docker(store: &Store, selector: &Selector) -> Result<Located, LocateEr
     let mut names = entry.repo_tags.clone().unwrap_or_default();
     names.sort();
     Ok(Located {
+        transport: Transport::DockerArchive,
         manifest_digest: skopeo_manifest_digest(&config, config_digest, &layers, &diff_ids),
         index_digests: Vec::new(),
         config_digest,
@@ -583,7 +658,7 @@ fn read_member(store: &Store, name: &str) -> Result<Vec<u8>, String> {
 
 /// The one `manifest.json` entry the reference picks: the only one, or the one
 /// whose `RepoTags` hold the tag.
-fn choose_docker_entry<'a>(
+pub(crate) fn choose_docker_entry<'a>(
     entries: &'a [DockerEntry],
     selector: &Selector,
 ) -> Result<&'a DockerEntry, String> {
@@ -595,7 +670,7 @@ fn choose_docker_entry<'a>(
                 e.repo_tags
                     .iter()
                     .flatten()
-                    .any(|t| t == tag || t.rsplit_once(':').is_some_and(|(_, x)| x == tag))
+                    .any(|t| repo_tag_matches(t, tag))
             })
             .collect(),
         _ => Vec::new(),
@@ -616,8 +691,30 @@ fn choose_docker_entry<'a>(
     }
 }
 
+/// Whether a docker-archive `RepoTags` entry is what `wanted` names: the same text,
+/// the same tag (`:v1` picks `localhost/web:v1`), or the same name after Docker's
+/// normalisation (`web:v1` is `docker.io/library/web:v1`).
+fn repo_tag_matches(repo_tag: &str, wanted: &str) -> bool {
+    if repo_tag == wanted || repo_tag.rsplit_once(':').is_some_and(|(_, t)| t == wanted) {
+        return true;
+    }
+    let split = |s: &str| -> Option<(String, String)> {
+        let last_slash = s.rfind('/').map_or(0, |i| i + 1);
+        let i = s[last_slash..].rfind(':')? + last_slash;
+        Some((
+            crate::model::running::normalise_repository(&s[..i]),
+            s[i + 1..].to_owned(),
+        ))
+    };
+    matches!((split(repo_tag), split(wanted)), (Some(a), Some(b)) if a == b)
+}
+
 /// The config's file name, when it is a digest, must match the content.
-fn check_config_name(name: &str, config: &[u8], digest: Digest) -> Result<(), LocateError> {
+pub(crate) fn check_config_name(
+    name: &str,
+    config: &[u8],
+    digest: Digest,
+) -> Result<(), LocateError> {
     let stem = name
         .trim_start_matches("blobs/sha256/")
         .trim_end_matches(".json");
@@ -669,7 +766,7 @@ fn docker_layer(store: &Store, file: &str, diff_id: Digest) -> Result<LayerRef, 
 /// The digest of the Docker v2 schema 2 manifest skopeo synthesises for a
 /// docker-archive: Go's `encoding/json` in struct field order, and every layer
 /// labelled gzip whatever the file holds, so the digest agrees with skopeo's.
-fn skopeo_manifest_digest(
+pub(crate) fn skopeo_manifest_digest(
     config: &[u8],
     config_digest: Digest,
     layers: &[LayerRef],
@@ -693,7 +790,7 @@ fn skopeo_manifest_digest(
     Digest::of(manifest.as_bytes())
 }
 
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {

@@ -1,8 +1,17 @@
-//! Image references as a user writes them: an OCI layout directory (`dir`,
-//! `dir:tag`, `dir@sha256:…`), an oci-archive tar (optionally `file:tag`), or a
-//! docker-archive tar (`docker save`, `buildah push docker-archive:`). The reference
-//! as given is kept for messages and findings; the path resolves against a root
-//! (the config directory, or the current directory on the command line).
+//! Image references as a user writes them (SPEC.md, "Image references"):
+//!
+//! | form | reads |
+//! |---|---|
+//! | `PATH`, `PATH:TAG`, `PATH@sha256:…` | an OCI layout dir, oci-archive or docker-archive, told apart by content |
+//! | `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`, `docker-archive:FILE[:REF]` | the same, spelled as skopeo spells them |
+//! | `docker://HOST/REPO[:TAG\|@sha256:…]` | a registry ([`crate::registry::Reference`]) |
+//! | `docker-daemon:NAME[:TAG]` | a Docker Engine API ([`crate::registry::DaemonReference`]) |
+//!
+//! A path resolves against a root (the config directory, or the current directory on
+//! the command line); the reference as given is kept for messages and findings. A
+//! prefix that names another transport (`containers-storage:`, `dir:`, `docker:`
+//! without `//`, `http://`) is refused with the list of forms, rather than read as a
+//! file name that does not exist.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +32,117 @@ pub enum Selector {
 pub struct Reference {
     pub path: PathBuf,
     pub selector: Selector,
+}
+
+/// Every form of image reference, for messages.
+pub const FORMS: &str = "`PATH[:TAG|@sha256:…]` (an OCI layout, oci-archive or docker-archive), \
+`oci:DIR[:REF]`, `oci-archive:FILE[:REF]`, `docker-archive:FILE[:REF]`, \
+`docker://HOST/REPO[:TAG|@sha256:…]`, `docker-daemon:NAME[:TAG]`";
+
+/// Transports skopeo and podman know that buildproof does not read.
+const OTHER_TRANSPORTS: [&str; 6] = [
+    "containers-storage",
+    "dir",
+    "docker",
+    "ostree",
+    "sif",
+    "tarball",
+];
+
+/// How a local image was named: plainly (told apart by content) or with skopeo's
+/// transport prefix (which then must match the content).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalKind {
+    Sniffed,
+    Oci,
+    OciArchive,
+    DockerArchive,
+}
+
+/// Where an image is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A layout directory or an archive on disk.
+    Local { kind: LocalKind, at: Reference },
+    /// `docker://…`.
+    Registry(crate::registry::Reference),
+    /// `docker-daemon:…`.
+    Daemon(crate::registry::DaemonReference),
+}
+
+/// A reference that names no image buildproof can read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReferenceError {
+    #[error(
+        "`{input}`: `{prefix}` is not an image transport buildproof reads; write one of: {FORMS}"
+    )]
+    UnknownTransport { input: String, prefix: String },
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+}
+
+/// Parses any form of [`FORMS`]; paths resolve against `root`.
+pub fn source(root: &Path, reference: &str) -> Result<Source, ReferenceError> {
+    if reference.starts_with("docker://") {
+        return Ok(Source::Registry(crate::registry::Reference::parse(
+            reference,
+        )?));
+    }
+    if reference.starts_with("docker-daemon:") {
+        return Ok(Source::Daemon(crate::registry::DaemonReference::parse(
+            reference,
+        )?));
+    }
+    for (prefix, kind) in [
+        ("oci:", LocalKind::Oci),
+        ("oci-archive:", LocalKind::OciArchive),
+        ("docker-archive:", LocalKind::DockerArchive),
+    ] {
+        if let Some(rest) = reference.strip_prefix(prefix) {
+            // A file literally named `oci:x` is still read as such.
+            if !root.join(reference).exists() {
+                return Ok(Source::Local {
+                    kind,
+                    at: parse_prefixed(root, rest),
+                });
+            }
+        }
+    }
+    let unknown = |prefix: &str| ReferenceError::UnknownTransport {
+        input: reference.to_owned(),
+        prefix: prefix.to_owned(),
+    };
+    if let Some((scheme, _)) = reference.split_once("://") {
+        if !scheme.is_empty() && !scheme.contains('/') && !root.join(scheme).exists() {
+            return Err(unknown(&format!("{scheme}://")));
+        }
+    }
+    if let Some((prefix, _)) = reference.split_once(':') {
+        if OTHER_TRANSPORTS.contains(&prefix) && !root.join(prefix).exists() {
+            return Err(unknown(&format!("{prefix}:")));
+        }
+    }
+    Ok(Source::Local {
+        kind: LocalKind::Sniffed,
+        at: parse(root, reference),
+    })
+}
+
+/// After a skopeo prefix: as [`parse`] where the path exists; otherwise the
+/// reference starts at the first `:`, as skopeo splits `oci:DIR:REF` (a REF of a
+/// docker-archive is a whole name, `web:v1`).
+fn parse_prefixed(root: &Path, rest: &str) -> Reference {
+    let r = parse(root, rest);
+    if r.path.exists() {
+        return r;
+    }
+    match rest.find(':') {
+        Some(i) if i > 0 && !rest[..i].contains('@') => Reference {
+            path: root.join(&rest[..i]),
+            selector: Selector::Tag(rest[i + 1..].to_owned()),
+        },
+        _ => r,
+    }
 }
 
 /// Splits `reference` into a path under `root` and a selector. A path that exists
@@ -106,6 +226,51 @@ mod tests {
             assert_eq!(r.path, root.join(path), "{input}");
             assert_eq!(r.selector, selector, "{input}");
         }
+    }
+
+    #[test]
+    fn transports() {
+        let root = Path::new("/nonexistent-root");
+        let local = |r: &str| match source(root, r).unwrap() {
+            Source::Local { kind, at } => (kind, at),
+            other => panic!("{r}: {other:?}"),
+        };
+        let (k, at) = local("oci:build/web.oci:latest");
+        assert_eq!(k, LocalKind::Oci);
+        assert_eq!(at.path, root.join("build/web.oci"));
+        assert_eq!(at.selector, Selector::Tag("latest".into()));
+        let (k, at) = local("oci-archive:web.tar");
+        assert_eq!((k, at.selector), (LocalKind::OciArchive, Selector::Default));
+        let (k, at) = local("docker-archive:out/web.tar:web:v1");
+        assert_eq!(k, LocalKind::DockerArchive);
+        assert_eq!(at.path, root.join("out/web.tar"));
+        assert_eq!(at.selector, Selector::Tag("web:v1".into()));
+        assert_eq!(local("web.oci").0, LocalKind::Sniffed);
+        assert!(matches!(
+            source(root, "docker://127.0.0.1:5000/app:v1").unwrap(),
+            Source::Registry(r) if r.repository == "app"
+        ));
+        assert!(matches!(
+            source(root, "docker-daemon:web:v1").unwrap(),
+            Source::Daemon(d) if d.name == "web:v1"
+        ));
+        for bad in [
+            "containers-storage:web",
+            "docker:web:v1",
+            "dir:/tmp/x",
+            "http://example.com/web",
+            "oci-layout://x",
+        ] {
+            let e = source(root, bad).unwrap_err().to_string();
+            assert!(e.contains("is not an image transport"), "{e}");
+            assert!(e.contains("docker-daemon:NAME[:TAG]"), "{e}");
+        }
+        assert!(
+            source(root, "docker://UPPER/case")
+                .unwrap_err()
+                .to_string()
+                .contains("is not an image reference")
+        );
     }
 
     #[test]

@@ -74,6 +74,12 @@ pub struct Finding {
     pub fingerprint: Digest,
     /// Where a person fixes it.
     pub location: Option<Location>,
+    /// The files the finding is about, where a pull request touched them: for
+    /// `stale-artifact` the changed input files, for a script with CRLF line endings
+    /// the script among the inputs. Relative like `location`. SARIF and GitLab put the
+    /// finding there (code scanning shows it on the changed line); JSON leaves them
+    /// out, since `details` already names the files.
+    pub related: Vec<Location>,
     /// What to do about it, when the rule has more to say than the message.
     pub help: Option<String>,
     /// Set when an `[[accept]]` entry matched the fingerprint.
@@ -101,6 +107,7 @@ impl Finding {
             message,
             fingerprint: Digest::of(text.as_bytes()),
             location: None,
+            related: Vec::new(),
             help: None,
             acceptance: None,
             details: Map::new(),
@@ -121,6 +128,13 @@ impl Finding {
         if location.is_some() {
             self.location = location;
         }
+        self
+    }
+
+    /// Records the files the finding is about (see [`Finding::related`]).
+    #[must_use]
+    pub fn with_related(mut self, related: Vec<Location>) -> Self {
+        self.related = related;
         self
     }
 

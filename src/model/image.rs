@@ -1,6 +1,8 @@
 //! What a manifest records of an image: digests, layers, the startup fields of its
 //! config, and the problems static startup verification found.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -33,9 +35,24 @@ pub struct ImageRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_digest: Option<Digest>,
     /// SHA-256 of the config without `created` and `history` (canonical JSON);
-    /// the config lists the diff_ids, so this covers the layers' content too.
+    /// the config lists the diff_ids, so this covers the layers' tar bytes too, file
+    /// times included. The identity of manifests written before [`Self::identity`];
+    /// still recorded so that such a manifest compares with a new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_digest: Option<Digest>,
+    /// The content identity (SPEC.md, "What counts as changed"): the merged
+    /// filesystem (path, kind, mode, owner, content digest, link target; no times)
+    /// and the runtime config (no labels, creation time or history). See
+    /// `image::identity` for what exactly is hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Digest>,
+    /// How the image was read: from a layout or archive on disk, a registry, or an
+    /// engine. `verify` uses it to explain a manifest digest that a push changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
+    /// The config's labels: recorded and shown, never part of the identity.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<LayerRecord>,
     #[serde(default)]
@@ -212,11 +229,98 @@ impl ImageRecord {
         self.manifest_digest == *digest || self.index_digests.contains(digest)
     }
 
-    /// The image's identity for "did the artifact change": its layers' diff_ids and
-    /// its config without creation times and history (SPEC.md, "What counts as changed").
+    /// The image's identity as shown: the content identity, else (a manifest
+    /// written before it existed) the config digest without times, else the
+    /// manifest digest. To compare two records use [`Self::same_content`], which
+    /// picks a measure both have.
     #[must_use]
     pub fn identity(&self) -> Digest {
-        self.content_digest.unwrap_or(self.manifest_digest)
+        self.identity
+            .or(self.content_digest)
+            .unwrap_or(self.manifest_digest)
+    }
+
+    /// The strongest identity both records carry.
+    #[must_use]
+    pub fn basis(&self, other: &ImageRecord) -> IdentityBasis {
+        if self.identity.is_some() && other.identity.is_some() {
+            IdentityBasis::Content
+        } else if self.content_digest.is_some() && other.content_digest.is_some() {
+            IdentityBasis::Config
+        } else {
+            IdentityBasis::Manifest
+        }
+    }
+
+    /// This record's identity by `basis`.
+    #[must_use]
+    pub fn identity_by(&self, basis: IdentityBasis) -> Digest {
+        match basis {
+            IdentityBasis::Content => self.identity.unwrap_or(self.manifest_digest),
+            IdentityBasis::Config => self.content_digest.unwrap_or(self.manifest_digest),
+            IdentityBasis::Manifest => self.manifest_digest,
+        }
+    }
+
+    /// Whether two records are the same artifact, by the strongest identity both
+    /// carry. A manifest from before the content identity is compared by its config
+    /// digest without times, which includes the layers' file times: a rebuild that
+    /// only re-stamped files then counts as changed (a missed `stale-artifact`,
+    /// never a false one) until both sides are recorded by this version.
+    #[must_use]
+    pub fn same_content(&self, other: &ImageRecord) -> bool {
+        let basis = self.basis(other);
+        self.identity_by(basis) == other.identity_by(basis)
+    }
+}
+
+/// Which identity two image records were compared by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityBasis {
+    /// The content identity: merged filesystem and runtime config.
+    Content,
+    /// The config without times (`content_digest`): manifests from before the
+    /// content identity.
+    Config,
+    /// The manifest digest: nothing better on one side.
+    Manifest,
+}
+
+/// How an image was read (`image` in the config, as its reference's form says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// An OCI layout directory.
+    Oci,
+    /// An OCI layout in a tar.
+    OciArchive,
+    /// `docker save`'s tar.
+    DockerArchive,
+    /// A registry, over the distribution API.
+    Docker,
+    /// A Docker (or podman) engine's export: a docker-archive.
+    DockerDaemon,
+}
+
+impl Transport {
+    /// How skopeo spells it.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Transport::Oci => "oci",
+            Transport::OciArchive => "oci-archive",
+            Transport::DockerArchive => "docker-archive",
+            Transport::Docker => "docker",
+            Transport::DockerDaemon => "docker-daemon",
+        }
+    }
+
+    /// Whether the manifest digest is the one a registry would serve: only for
+    /// images read from one. A layout or archive holds the manifest as it was
+    /// written locally (a docker-archive none at all), and a push re-encodes it.
+    #[must_use]
+    pub const fn is_registry(self) -> bool {
+        matches!(self, Transport::Docker)
     }
 }
 
@@ -241,6 +345,11 @@ pub struct Problem {
     /// The fix an [`ProblemKind::Unclassified`] problem was recorded with.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fix: String,
+    /// The image paths whose state causes the problem: where a missing file was
+    /// looked for (directories resolved), the links that lead to it, the unreadable
+    /// script. `image diff` matches them against the files that changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
 impl Problem {
@@ -253,7 +362,15 @@ impl Problem {
             message,
             level: None,
             fix: String::new(),
+            files: Vec::new(),
         }
+    }
+
+    /// The same problem, naming the image paths that cause it.
+    #[must_use]
+    pub fn with_files(mut self, files: Vec<String>) -> Self {
+        self.files = files;
+        self
     }
 }
 
@@ -301,10 +418,19 @@ pub enum ProblemKind {
     EnvProgramMissing { program: String },
     /// The ELF `PT_INTERP` loader is missing or not a regular file.
     LoaderMissing { loader: String },
-    /// A library the ELF chain needs is not where the loader looks.
-    /// `elsewhere` is where the image has a file of that name outside the loader's
-    /// paths, if it does (then the library may still be found through
-    /// `LD_LIBRARY_PATH`); `None` means it is nowhere in the image.
+    /// The ELF `PT_INTERP` loader is built for another class or machine than the
+    /// program (`wanted` and `found` as "ELF64 x86-64").
+    LoaderMismatch {
+        loader: String,
+        wanted: String,
+        found: String,
+    },
+    /// A library the ELF chain needs is not where the loader looks. `needed_by` is
+    /// the chain from the program to the object that needs it (`/usr/bin/node`,
+    /// `/usr/lib/x86_64-linux-gnu/libnode.so.108`). `elsewhere` is where the image has
+    /// a usable file of that name outside the loader's paths, if it does (then the
+    /// library may still be found through `LD_LIBRARY_PATH`): a warning; `None` means
+    /// it is nowhere in the image: an error.
     LibraryMissing {
         library: String,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -312,10 +438,32 @@ pub enum ProblemKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         elsewhere: Option<String>,
     },
-    /// The named user is not in `/etc/passwd` (or there is none).
-    UserUnknown { user: String },
-    /// The named group is not in `/etc/group`.
-    GroupUnknown { group: String },
+    /// The named user is not in `/etc/passwd` (or there is none). `wrapper` is set
+    /// when a wrapper (`gosu`, `su-exec`, `setpriv`) names it rather than `USER`.
+    UserUnknown {
+        user: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wrapper: Option<String>,
+    },
+    /// The named group is not in `/etc/group`; `wrapper` as for `UserUnknown`.
+    GroupUnknown {
+        group: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wrapper: Option<String>,
+    },
+    /// The command a wrapper runs (`tini`, `dumb-init`, `catatonit`, `env`, `gosu`,
+    /// `su-exec`, `setpriv`) is not found.
+    WrappedCommandMissing { wrapper: String, program: String },
+    /// A wrapper given no command to run: it prints its usage and exits.
+    WrapperWithoutCommand { wrapper: String },
+    /// The script (or jar) an interpreter is given does not exist. `workdir` is set
+    /// when the script was a relative path, resolved against it.
+    ScriptMissing {
+        interpreter: String,
+        script: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        workdir: Option<String>,
+    },
 }
 
 impl ProblemKind {
@@ -339,9 +487,13 @@ impl ProblemKind {
             ProblemKind::InterpreterMissing { .. } => "interpreter-missing",
             ProblemKind::EnvProgramMissing { .. } => "env-program-missing",
             ProblemKind::LoaderMissing { .. } => "loader-missing",
+            ProblemKind::LoaderMismatch { .. } => "loader-mismatch",
             ProblemKind::LibraryMissing { .. } => "library-missing",
             ProblemKind::UserUnknown { .. } => "user-unknown",
             ProblemKind::GroupUnknown { .. } => "group-unknown",
+            ProblemKind::WrappedCommandMissing { .. } => "wrapped-command-missing",
+            ProblemKind::WrapperWithoutCommand { .. } => "wrapper-without-command",
+            ProblemKind::ScriptMissing { .. } => "script-missing",
         }
     }
 
@@ -351,7 +503,8 @@ impl ProblemKind {
     pub const fn about_user(&self) -> bool {
         matches!(
             self,
-            ProblemKind::UserUnknown { .. } | ProblemKind::GroupUnknown { .. }
+            ProblemKind::UserUnknown { wrapper: None, .. }
+                | ProblemKind::GroupUnknown { wrapper: None, .. }
         )
     }
 }
@@ -424,6 +577,12 @@ pub struct ImageSide {
     pub image: String,
     pub manifest_digest: Digest,
     pub identity: Digest,
+    /// The layers' uncompressed digests, in order: they change with file times
+    /// even when the identity does not. Reported as facts of their own.
+    #[serde(skip)]
+    pub diff_ids: Vec<Digest>,
+    #[serde(skip)]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// One startup field on both sides; `None` = unset.
@@ -434,8 +593,9 @@ pub struct FieldDiff {
     pub new: Option<Value>,
 }
 
-/// What `image diff` found besides findings: both sides, every startup field set on
-/// either side, and the file-level difference of the merged filesystems.
+/// What `image diff` found besides findings: both sides (with their labels), every
+/// startup field set on either side, and the file-level difference of the merged
+/// filesystems.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageDiff {
     pub old: ImageSide,

@@ -1,5 +1,5 @@
 //! The versioned manifest schema, `buildproof.manifest/v1`: what a snapshot recorded
-//! of every component. [`Manifest::from_value`] checks the schema id first, so a
+//! of every component. [`Manifest::from_slice`] checks the schema id first, so a
 //! manifest of another version is refused with a message rather than misread (reading
 //! the file, and unwrapping an in-toto statement, is `load.rs`'s). Writing is
 //! deterministic: components and files are sorted and the only timestamp is the
@@ -10,6 +10,8 @@
 //!   "schema": "buildproof.manifest/v1",
 //!   "created": "2026-11-22T01:00:00Z",
 //!   "generator": "buildproof 0.1.0",
+//!   "label": "v2.4.0",
+//!   "git": { "commit": "e4f5a6b…", "dirty": false },
 //!   "components": {
 //!     "goinstance": {
 //!       "inputs": { "digest": "sha256:…", "unmatched": [],
@@ -23,7 +25,9 @@
 //! }
 //! ```
 //! `image`, `dockerfile`, `nix` and `deploy` appear in a component when its config
-//! declares them.
+//! declares them; `label` (from `--label`) and `git` (the commit of the config's work
+//! tree, `git.rs`) when there is one. Both are optional, so manifests written before
+//! them still read. `schemas/manifest.schema.json` publishes the layout.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -45,9 +49,43 @@ pub struct Manifest {
     pub schema: String,
     /// When the snapshot was taken (RFC 3339, UTC). The only timestamp in a manifest.
     pub created: String,
-    /// The tool and version that wrote it.
+    /// The tool and version that wrote it (`buildproof 0.1.0`).
     pub generator: String,
+    /// The release name given with `--label` (e.g. `v2.4.0`). Optional: manifests
+    /// written before provenance was recorded have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The git commit of the config's work tree, when the config lies in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitRecord>,
     pub components: BTreeMap<String, ComponentRecord>,
+}
+
+/// Where a snapshot's sources came from: the work tree's `HEAD` and whether the tree
+/// differed from it (tracked files modified, or untracked files that are not ignored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitRecord {
+    /// The full commit id (40 hex digits; 64 in a SHA-256 repository).
+    pub commit: String,
+    pub dirty: bool,
+}
+
+impl GitRecord {
+    /// The commit as people abbreviate it: its first seven digits.
+    #[must_use]
+    pub fn short(&self) -> &str {
+        &self.commit[..self.commit.len().min(7)]
+    }
+}
+
+/// Whether `label` may name a release: 1 to 128 characters, none of them a control
+/// character. Labels reach report headers and CI logs.
+#[must_use]
+pub fn valid_label(label: &str) -> bool {
+    (1..=128).contains(&label.chars().count())
+        && !label.chars().any(char::is_control)
+        && !label.trim().is_empty()
 }
 
 /// What one component was built from and what it produced.
@@ -148,6 +186,15 @@ pub enum ManifestError {
         path: std::path::PathBuf,
         reason: String,
     },
+    #[error(
+        "`{}` is {size} bytes, more than the {limit} bytes a manifest may have; raise the limit with `BUILDPROOF_MAX_MANIFEST_BYTES` if it is genuine",
+        .path.display()
+    )]
+    TooLarge {
+        path: std::path::PathBuf,
+        size: u64,
+        limit: u64,
+    },
     #[error("`{}` has schema `{found}`; this buildproof reads `{SCHEMA}` (upgrade buildproof, or re-create the manifest with this version)", .path.display())]
     Version {
         path: std::path::PathBuf,
@@ -165,18 +212,28 @@ impl Manifest {
                 .strftime("%Y-%m-%dT%H:%M:%SZ")
                 .to_string(),
             generator: concat!("buildproof ", env!("CARGO_PKG_VERSION")).to_owned(),
+            label: None,
+            git: None,
             components: BTreeMap::new(),
         }
     }
 
-    /// A manifest from parsed JSON (in-toto envelopes already unwrapped); `path` names
-    /// it in errors. The schema id is checked before anything else is read.
-    pub fn from_value(value: serde_json::Value, path: &Path) -> Result<Self, ManifestError> {
+    /// A manifest from its JSON text (in-toto envelopes already unwrapped); `path`
+    /// names it in errors. The schema id is checked before anything else is read,
+    /// then the text is parsed straight into these types (no generic JSON tree, so a
+    /// large manifest costs little more memory than its records).
+    pub fn from_slice(bytes: &[u8], path: &Path) -> Result<Self, ManifestError> {
+        #[derive(Deserialize)]
+        struct Probe {
+            #[serde(default)]
+            schema: Option<serde_json::Value>,
+        }
         let malformed = |reason: String| ManifestError::Malformed {
             path: path.to_owned(),
             reason,
         };
-        match value.get("schema").and_then(serde_json::Value::as_str) {
+        let probe: Probe = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
+        match probe.schema.as_ref().and_then(serde_json::Value::as_str) {
             None => return Err(malformed("no `schema` field".to_owned())),
             Some(SCHEMA) => {}
             Some(report) if report.starts_with("buildproof.report/") => {
@@ -191,12 +248,29 @@ impl Manifest {
                 });
             }
         }
-        let manifest: Self = serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
+        let manifest: Self = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
         // Names reach reports and CI logs: hold them to the config's rule.
         if let Some(bad) = manifest.components.keys().find(|n| !valid_name(n)) {
             return Err(malformed(format!(
                 "component name {bad:?} is invalid (names match [a-z0-9][a-z0-9._-]*)"
             )));
+        }
+        if let Some(label) = manifest.label.as_deref().filter(|l| !valid_label(l)) {
+            return Err(malformed(format!(
+                "label {label:?} is invalid (1 to 128 characters, no control characters)"
+            )));
+        }
+        if let Some(git) = &manifest.git {
+            let hex = git
+                .commit
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+            if !(hex && matches!(git.commit.len(), 40 | 64)) {
+                return Err(malformed(format!(
+                    "git commit {:?} is not a commit id (40 or 64 lower-case hex digits)",
+                    git.commit
+                )));
+            }
         }
         Ok(manifest)
     }

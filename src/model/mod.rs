@@ -8,6 +8,7 @@
 //! rules read them, the reports render findings. `docs/architecture.md` draws the
 //! layers.
 
+pub mod changes;
 pub mod dockerfile;
 pub mod finding;
 pub mod image;

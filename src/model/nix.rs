@@ -52,6 +52,10 @@ pub struct StorePathRecord {
     /// valid; as Nix prints it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_nar_hash: Option<String>,
+    /// Why the store database could not be asked, when `nix path-info` failed for
+    /// another reason than an unknown path (permissions, no daemon).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_unavailable: Option<String>,
 }
 
 impl StorePathRecord {

@@ -38,7 +38,8 @@ pub struct Container {
     pub name: String,
     /// Where it was found: `Deployment/web`, `Pod/web-7f9c-x2`, `task-definition web:12`.
     pub workload: String,
-    /// The image reference as configured.
+    /// The image reference as configured; empty when the running state reports only
+    /// the digest (an ECS sidecar the platform injects).
     pub image: String,
     /// The manifest digest of what runs, when known.
     pub digest: Option<Digest>,
@@ -46,6 +47,29 @@ pub struct Container {
     /// zero and kept as rollout history, a finished Pod or Job, a stopped ECS task.
     /// Such a container is listed but not judged.
     pub not_running: Option<String>,
+}
+
+/// Which release an image is, by the buildproof manifest attached to it in its
+/// registry (`verify --identify-running`): what a rollback left running, named.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RunningRelease {
+    /// `docker://host/repo@sha256:…`, the image the manifest is attached to.
+    pub image: String,
+    /// The artifact that carried the manifest.
+    pub artifact: Digest,
+    /// The manifest's `created`.
+    pub created: String,
+    /// The manifest's `label` (`--label`), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The manifest's git commit, and whether the tree was dirty, when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dirty: Option<bool>,
+    /// The tool that wrote it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
 }
 
 /// An image reference split into its parts.
@@ -85,12 +109,85 @@ impl ImageRef {
         if name.is_empty() {
             return Err(format!("image reference `{reference}` has no repository"));
         }
+        if let Some(why) = invalid_name(name).or_else(|| tag.as_deref().and_then(invalid_tag)) {
+            return Err(format!(
+                "`{reference}` is not a valid image reference: {why}"
+            ));
+        }
         Ok(Self {
             repository: normalise_repository(name),
             tag,
             digest,
         })
     }
+}
+
+/// Why `name` (`[domain/]path`) breaks the reference grammar of the distribution
+/// project (`reference/regexp.go`), which registries, Docker and Kubernetes apply: a
+/// domain of dot-separated `[A-Za-z0-9-]` labels with an optional port, then path
+/// components of lowercase letters and digits joined by `.`, `_`, `__` or dashes.
+fn invalid_name(name: &str) -> Option<String> {
+    let (domain, path) = match name.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, name),
+    };
+    if let Some(domain) = domain {
+        let (host, port) = match domain.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (domain, None),
+        };
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        let bracketed = host.starts_with('[') && host.ends_with(']');
+        if !bracketed && !host.split('.').all(label_ok) {
+            return Some(format!("`{domain}` is not a registry host"));
+        }
+        if port.is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+            return Some(format!("`{domain}` has an invalid port"));
+        }
+    }
+    for component in path.split('/') {
+        let lower_alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        let bytes = component.as_bytes();
+        let ok = !bytes.is_empty()
+            && bytes.first().copied().is_some_and(lower_alnum)
+            && bytes.last().copied().is_some_and(lower_alnum)
+            && bytes
+                .iter()
+                .all(|&b| lower_alnum(b) || matches!(b, b'.' | b'_' | b'-'))
+            && !component.contains("..")
+            && !component.contains("___")
+            && !component.contains("._")
+            && !component.contains("_.")
+            && !component.contains(".-")
+            && !component.contains("-.")
+            && !component.contains("_-")
+            && !component.contains("-_");
+        if !ok {
+            return Some(format!(
+                "`{component}` is not a repository path component (lowercase letters and digits, joined by `.`, `_`, `__` or `-`)"
+            ));
+        }
+    }
+    None
+}
+
+/// Why a tag breaks `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+fn invalid_tag(tag: &str) -> Option<String> {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = tag.as_bytes();
+    let ok = (1..=128).contains(&bytes.len())
+        && word(bytes[0])
+        && bytes.iter().all(|&b| word(b) || b == b'.' || b == b'-');
+    (!ok).then(|| format!("`{tag}` is not a tag"))
 }
 
 /// The repository that a name an image records (`ImageRecord.names`) stands for, or

@@ -92,6 +92,16 @@ pub fn instantiate_flake(root: &Path, installable: &str) -> Result<String, NixEr
     single_drv(&out, installable)
 }
 
+/// `nix flake show --json` of the flake in `root`: its outputs as JSON text.
+pub fn flake_show(root: &Path) -> Result<String, NixError> {
+    let mut cmd = Command::new("nix");
+    cmd.current_dir(root)
+        .args(["--extra-experimental-features", FEATURES])
+        .args(["flake", "show", "--json", "--no-write-lock-file"])
+        .arg(".");
+    run(cmd, "nix", "flake show")
+}
+
 fn single_drv(stdout: &str, installable: &str) -> Result<String, NixError> {
     let drvs: Vec<&str> = stdout
         .lines()

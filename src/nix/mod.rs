@@ -15,6 +15,12 @@
 //! content (a source is a copy of some directory of the checkout, so the file sits at
 //! a suffix of its path), or when `S` is itself a file of that name and content.
 //! `*.nix` files and `flake.lock` are exempt: they reach the build by evaluation.
+//!
+//! Inside a build sandbox (`lib.mkCheck` in `nix flake check`) there is no nix CLI and
+//! no daemon to evaluate with, but the derivation closure of every package handed to
+//! the check is there: the check names each component's `.drv` (`--nix-drv
+//! NAME=DRV`), and that file is read instead of evaluating the `nix` key, so the same
+//! config judges the same rules inside the sandbox and out.
 
 pub mod cli;
 pub mod derivation;
@@ -33,7 +39,9 @@ pub enum NixError {
         installable: String,
         message: String,
     },
-    #[error("the `nix` key needs `{tool}`, which is not on PATH; install Nix or remove the key")]
+    #[error(
+        "the `nix` key needs `{tool}`, which is not on PATH; install Nix, remove the key, or give the component's derivation with `--nix-drv NAME=DRV` (in `lib.mkCheck`: `packages.NAME = …`)"
+    )]
     NotInstalled { tool: &'static str },
     #[error("cannot run `{tool}`")]
     Spawn {
@@ -54,17 +62,19 @@ pub enum NixError {
 }
 
 /// Records the Nix side of a component: evaluates `spec` (when given) to its
-/// derivation, out paths and sources, checks `inputs` against those sources, and
-/// records every output that is a store path with its database NAR hash. `None` when
-/// there is no `spec` and no store-path output.
+/// derivation, or takes `drv` (a store derivation named on the command line) without
+/// evaluating anything; records its out paths and sources, checks `inputs` against
+/// those sources, and records every output that is a store path with its database
+/// NAR hash. `None` when there is no `spec`, no `drv` and no store-path output.
 pub fn record(
     root: &Path,
     spec: Option<&NixSpec>,
+    drv: Option<&str>,
     outputs: &[OutputRecord],
     inputs: &[FileRecord],
 ) -> Result<Option<NixRecord>, NixError> {
     let has_store_output = outputs.iter().any(|o| o.store_path.is_some());
-    if spec.is_none() && !has_store_output {
+    if spec.is_none() && drv.is_none() && !has_store_output {
         return Ok(None);
     }
     let mut record = NixRecord {
@@ -75,8 +85,12 @@ pub fn record(
         store_paths: Vec::new(),
         excluded_inputs: Vec::new(),
     };
-    if let Some(spec) = spec {
-        let drv_path = evaluate(root, spec)?;
+    let drv_path = match (drv, spec) {
+        (Some(given), _) => Some(given.to_owned()),
+        (None, Some(spec)) => Some(evaluate(root, spec)?),
+        (None, None) => None,
+    };
+    if let Some(drv_path) = drv_path {
         let text = std::fs::read(&drv_path).map_err(|source| NixError::Derivation {
             path: drv_path.clone(),
             source,
@@ -109,10 +123,16 @@ pub fn record(
                 (nar.digest.sri(), nar.size)
             }
         };
-        let db_nar_hash = if nix_installed {
-            cli::path_info(store_path)?.map(|i| i.nar_hash)
+        // A store that cannot be asked (no daemon in a `nix flake check` sandbox, a
+        // user outside `nix-users`) leaves `store-mismatch` unjudged, with why; the
+        // rest of the snapshot is still worth having.
+        let (db_nar_hash, db_unavailable) = if nix_installed {
+            match cli::path_info(store_path) {
+                Ok(info) => (info.map(|i| i.nar_hash), None),
+                Err(e) => (None, Some(e.to_string())),
+            }
         } else {
-            None
+            (None, None)
         };
         record.store_paths.push(StorePathRecord {
             output: o.path.clone(),
@@ -120,6 +140,7 @@ pub fn record(
             nar_hash,
             nar_size,
             db_nar_hash,
+            db_unavailable,
         });
     }
     Ok(Some(record))
@@ -287,6 +308,7 @@ mod tests {
             nar_hash: d.sri(),
             nar_size: 3,
             db_nar_hash: Some(d.sri()),
+            db_unavailable: None,
         };
         assert!(!r.mismatched());
         r.db_nar_hash = Some(format!("sha256:{}", d.nix_base32()));

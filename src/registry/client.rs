@@ -45,6 +45,8 @@ struct State {
     creds: HashMap<String, Option<Found>>,
     /// Hosts reached over plain HTTP after HTTPS failed (only with `tls_verify: false`).
     http_hosts: HashSet<String>,
+    /// Hosts that have answered over HTTPS: never downgraded.
+    https_hosts: HashSet<String>,
 }
 
 struct Token {
@@ -153,13 +155,24 @@ impl Client {
             let resp = match result {
                 Ok(r) => r,
                 Err(e) => {
+                    // A server that does not speak TLS may just hang up on the
+                    // handshake (a plain proxy in front of a registry) rather than
+                    // answer something rustls can call a TLS error.
+                    let hung_up = matches!(&e, ureq::Error::Io(io) if matches!(
+                        io.kind(),
+                        std::io::ErrorKind::UnexpectedEof
+                            | std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::ConnectionAborted
+                    ));
                     let err = classify(&url_host, e);
                     // `--tls-verify=false`: a host that does not speak TLS is tried
-                    // over plain HTTP, as skopeo does.
-                    if matches!(err, RegistryError::Tls { .. })
+                    // over plain HTTP, as skopeo does; never one that has answered
+                    // over HTTPS already.
+                    if (matches!(err, RegistryError::Tls { .. }) || hung_up)
                         && !opts.tls_verify
                         && url.starts_with("https://")
                         && same_host
+                        && !self.state().https_hosts.contains(&host)
                     {
                         self.state().http_hosts.insert(host.clone());
                         url = format!("http://{}", &url["https://".len()..]);
@@ -173,6 +186,9 @@ impl Client {
                     return Err(err);
                 }
             };
+            if same_host && url.starts_with("https://") {
+                self.state().https_hosts.insert(host.clone());
+            }
             let status = resp.status().as_u16();
             match status {
                 401 if same_host && !authenticated => {

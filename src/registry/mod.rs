@@ -5,12 +5,15 @@
 //!   normalisation, `docker-daemon:NAME[:TAG]`, and `--platform`;
 //! - [`Client`]: manifests (OCI and Docker schema 2, indexes and manifest lists
 //!   resolved to one platform), blobs verified as they stream ([`BlobReader`]), layers
-//!   prefetched in parallel ([`Prefetch`]), pushes, tags and referrers;
+//!   prefetched in parallel ([`Prefetch`]), pushes, tags;
+//! - `artifact.rs`: OCI 1.1 artifacts attached to a manifest (`subject`), pushed and
+//!   listed through the referrers API or the referrers tag scheme;
 //! - [`auth`]: credentials (auth files, credential helpers) and challenges;
 //! - [`daemon`]: `GET /images/{name}/get` streamed from the engine's socket.
 //!
 //! The client never prints and never puts a credential in an error.
 
+mod artifact;
 pub mod auth;
 mod blob;
 mod client;
@@ -26,6 +29,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use ureq::http::Method;
 
+pub use artifact::{Artifact, Attached, EMPTY_JSON, Listing, Referrers, Subject, referrers_tag};
 pub use auth::Credential;
 pub use blob::{BlobReader, RESUMES};
 pub use client::Client;
@@ -148,16 +152,125 @@ impl FetchedManifest {
     }
 }
 
+/// What an image document is, by its shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// An image manifest (OCI, or Docker schema 2): `config` and `layers`.
+    Manifest,
+    /// An image index (OCI, or a Docker manifest list): `manifests`.
+    Index,
+}
+
+impl DocumentKind {
+    /// The kind a media type names; `None` for a type that is neither.
+    #[must_use]
+    pub fn of_media_type(media_type: &str) -> Option<Self> {
+        match media_type {
+            OCI_MANIFEST | DOCKER_MANIFEST => Some(Self::Manifest),
+            OCI_INDEX | DOCKER_LIST => Some(Self::Index),
+            _ => None,
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Manifest => "an image manifest",
+            Self::Index => "an image index",
+        }
+    }
+}
+
+/// Checks an image manifest or index before it is read as one, so a document of
+/// another version or kind is never read as if it were current: `schemaVersion`
+/// must be 2; its own `mediaType`, when present, must name what its shape is
+/// (`config`/`layers` for a manifest, `manifests` for an index); and so must
+/// `declared`, the media type of the descriptor that pointed at it. The message
+/// says what is wrong, for the caller to prefix with which document it is.
+pub fn check_document(bytes: &[u8], declared: Option<&str>) -> Result<DocumentKind, String> {
+    #[derive(Deserialize)]
+    struct Shape {
+        #[serde(rename = "schemaVersion", default)]
+        schema_version: Option<serde_json::Value>,
+        #[serde(rename = "mediaType", default)]
+        media_type: Option<serde_json::Value>,
+        #[serde(default)]
+        manifests: Option<serde_json::Value>,
+        #[serde(default)]
+        config: Option<serde_json::Value>,
+        #[serde(default)]
+        layers: Option<serde_json::Value>,
+    }
+    let shape: Shape =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a JSON object: {e}"))?;
+    match &shape.schema_version {
+        Some(v) if v.as_u64() == Some(2) => {}
+        Some(v) if v.as_u64() == Some(1) => {
+            return Err("Docker schema 1 manifests are not supported (push the image again with a current tool)".to_owned());
+        }
+        Some(v) => {
+            return Err(format!(
+                "`schemaVersion` is {v}, not 2: a version of the format this buildproof does not know"
+            ));
+        }
+        None => return Err("it has no `schemaVersion` (2 is required)".to_owned()),
+    }
+    let kind = match (
+        shape.manifests.is_some(),
+        shape.config.is_some() || shape.layers.is_some(),
+    ) {
+        (true, false) => DocumentKind::Index,
+        (false, true) => DocumentKind::Manifest,
+        (true, true) => {
+            return Err(
+                "it has both `manifests` (an index) and `config`/`layers` (a manifest)".to_owned(),
+            );
+        }
+        (false, false) => {
+            return Err(
+                "it has neither `manifests` (an index) nor `config` (a manifest)".to_owned(),
+            );
+        }
+    };
+    let own = match &shape.media_type {
+        None => None,
+        Some(serde_json::Value::String(m)) => Some(m.as_str()),
+        Some(other) => return Err(format!("its `mediaType` {other} is not a string")),
+    };
+    for (whose, media_type) in [
+        ("its own `mediaType`", own),
+        ("the descriptor's `mediaType`", declared),
+    ] {
+        let Some(media_type) = media_type.filter(|m| !m.is_empty()) else {
+            continue;
+        };
+        match DocumentKind::of_media_type(media_type) {
+            Some(k) if k == kind => {}
+            Some(k) => {
+                return Err(format!(
+                    "{whose} `{media_type}` says {}, but the document is {}",
+                    k.noun(),
+                    kind.noun()
+                ));
+            }
+            // Only the document's own type must be known; a descriptor may say
+            // `application/json` (some registries' Content-Type).
+            None if whose.starts_with("its own") => {
+                return Err(format!(
+                    "its `mediaType` `{media_type}` is not an image manifest or index type this buildproof reads"
+                ));
+            }
+            None => {}
+        }
+    }
+    Ok(kind)
+}
+
 #[derive(Deserialize)]
 struct Probe {
-    #[serde(rename = "schemaVersion", default)]
-    schema_version: Option<u32>,
     #[serde(rename = "mediaType", default)]
     media_type: Option<String>,
     #[serde(default)]
     manifests: Option<Vec<IndexEntry>>,
-    #[serde(default)]
-    layers: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -184,6 +297,8 @@ struct Served {
     bytes: Vec<u8>,
     digest: Digest,
     content_type: Option<String>,
+    /// The media type the index entry that led here declared.
+    declared: Option<String>,
 }
 
 impl Client {
@@ -212,22 +327,16 @@ impl Client {
         let mut index_digests = Vec::new();
         let mut platform = None;
         for _ in 0..4 {
+            let kind = check_document(&served.bytes, served.declared.as_deref())
+                .map_err(|e| merr(&what, e))?;
             let probe: Probe = serde_json::from_slice(&served.bytes)
                 .map_err(|e| merr(&what, format!("not JSON: {e}")))?;
-            if probe.schema_version == Some(1) {
-                return Err(merr(
-                    &what,
-                    "Docker schema 1 manifests are not supported (push the image again with a current tool)".to_owned(),
-                ));
-            }
             let media_type = probe
                 .media_type
                 .clone()
                 .or_else(|| served.content_type.clone())
                 .unwrap_or_default();
-            let is_index = matches!(media_type.as_str(), OCI_INDEX | DOCKER_LIST)
-                || (probe.manifests.is_some() && probe.layers.is_none());
-            if !is_index {
+            if kind == DocumentKind::Manifest {
                 let media_type = if media_type.is_empty() || media_type == "application/json" {
                     OCI_MANIFEST.to_owned()
                 } else {
@@ -311,6 +420,7 @@ impl Client {
             }
             if !entry.media_type.is_empty() {
                 served.content_type = Some(entry.media_type.clone());
+                served.declared = Some(entry.media_type.clone());
             }
         }
         Err(merr(&what, "indexes nest more than 4 deep".to_owned()))
@@ -397,6 +507,61 @@ impl Client {
             bytes,
             digest,
             content_type,
+            declared: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_are_checked_before_they_are_read() {
+        let manifest = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#;
+        let index = r#"{"schemaVersion":2,"manifests":[]}"#;
+        assert_eq!(
+            check_document(manifest.as_bytes(), Some(OCI_MANIFEST)),
+            Ok(DocumentKind::Manifest)
+        );
+        assert_eq!(
+            check_document(index.as_bytes(), Some(DOCKER_LIST)),
+            Ok(DocumentKind::Index)
+        );
+        // Some registries serve `application/json`: not a contradiction.
+        assert_eq!(
+            check_document(index.as_bytes(), Some("application/json")),
+            Ok(DocumentKind::Index)
+        );
+        let refused = [
+            (r#"{"schemaVersion":1,"fsLayers":[]}"#, None, "schema 1"),
+            (r#"{"schemaVersion":3,"manifests":[]}"#, None, "is 3, not 2"),
+            (
+                r#"{"schemaVersion":"2","manifests":[]}"#,
+                None,
+                "is \"2\", not 2",
+            ),
+            (r#"{"manifests":[]}"#, None, "no `schemaVersion`"),
+            (
+                r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","config":{}}"#,
+                None,
+                "says an image index, but the document is an image manifest",
+            ),
+            (index, Some(OCI_MANIFEST), "the descriptor's `mediaType`"),
+            (
+                r#"{"schemaVersion":2,"manifests":[],"layers":[]}"#,
+                None,
+                "both",
+            ),
+            (
+                r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.artifact.manifest.v1+json","config":{}}"#,
+                None,
+                "not an image manifest or index type",
+            ),
+        ];
+        for (doc, declared, needle) in refused {
+            let e = check_document(doc.as_bytes(), declared).unwrap_err();
+            assert!(e.contains(needle), "{doc}: {e}");
+        }
     }
 }

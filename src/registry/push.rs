@@ -1,6 +1,6 @@
 //! Writing to a registry and listing: monolithic blob upload (`POST` then `PUT
-//! ?digest=`), manifest `PUT`, tag lists, and the OCI 1.1 referrers API with the
-//! `sha256-<hex>` tag fallback for registries that lack it.
+//! ?digest=`), manifest `PUT`, tag lists, and the OCI 1.1 referrers list (kept in
+//! `artifact.rs`, with the `sha256-<hex>` tag fallback for registries that lack it).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +9,7 @@ use ureq::http::Method;
 
 use super::client::{Req, read_small, resolve};
 use super::error::server_message;
-use super::{Client, MAX_MANIFEST, OCI_INDEX, Reference, RegistryError};
+use super::{Client, MAX_MANIFEST, Reference, RegistryError};
 use crate::digest::Digest;
 
 /// One entry of a referrers list.
@@ -25,13 +25,7 @@ pub struct Referrer {
     pub annotations: BTreeMap<String, String>,
 }
 
-#[derive(Deserialize)]
-struct IndexBody {
-    #[serde(default)]
-    manifests: Vec<Referrer>,
-}
-
-fn status_err(
+pub(super) fn status_err(
     reference: &Reference,
     what: String,
     resp: ureq::http::Response<ureq::Body>,
@@ -139,6 +133,18 @@ impl Client {
         media_type: &str,
         bytes: &[u8],
     ) -> Result<Digest, RegistryError> {
+        self.put_manifest_answer(reference, media_type, bytes)
+            .map(|(digest, _)| digest)
+    }
+
+    /// [`Self::put_manifest`], also returning the `OCI-Subject` header: a registry
+    /// with the referrers API answers it when the manifest has a `subject`.
+    pub(super) fn put_manifest_answer(
+        &self,
+        reference: &Reference,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<(Digest, Option<String>), RegistryError> {
         let digest = Digest::of(bytes);
         let target = match (&reference.tag, &reference.digest) {
             (Some(t), _) => t.clone(),
@@ -158,7 +164,13 @@ impl Client {
         if resp.status().as_u16() != 201 {
             return Err(status_err(reference, what, resp));
         }
-        Ok(digest)
+        let subject = resp
+            .headers()
+            .get("oci-subject")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_owned());
+        drop(read_small(resp));
+        Ok((digest, subject))
     }
 
     /// All tags of the repository, following `Link: <…>; rel="next"` pages.
@@ -210,71 +222,20 @@ impl Client {
     /// The manifests that refer to `digest` (OCI 1.1 referrers API), optionally of
     /// one artifact type; on registries without the API, the `sha256-<hex>` tag
     /// index of the fallback scheme (none when it does not exist).
+    /// [`Client::referrers_listed`] also says which of the two answered.
     pub fn referrers(
         &self,
         reference: &Reference,
         digest: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<Vec<Referrer>, RegistryError> {
-        let what = format!("{}@{digest} referrers", reference.repository);
-        let mut path = format!("/v2/{}/referrers/{digest}", reference.repository);
-        if let Some(t) = artifact_type {
-            path.push_str(&format!("?artifactType={}", super::client::percent(t)));
-        }
-        let req = Req {
-            method: Method::GET,
-            reference,
-            path,
-            headers: vec![("accept", OCI_INDEX.to_owned())],
-            body: None,
-            actions: "pull",
-            what: what.clone(),
-        };
-        let resp = self.send(&req)?;
-        let (body, filtered) = match resp.status().as_u16() {
-            200 => {
-                let filtered = resp.headers().contains_key("oci-filters-applied");
-                (
-                    read_limited(resp, MAX_MANIFEST, reference, &what)?,
-                    filtered,
-                )
-            }
-            404 => {
-                drop(read_small(resp));
-                let tag = format!("sha256-{}", digest.hex());
-                let fallback = Req {
-                    method: Method::GET,
-                    reference,
-                    path: format!("/v2/{}/manifests/{tag}", reference.repository),
-                    headers: vec![("accept", OCI_INDEX.to_owned())],
-                    body: None,
-                    actions: "pull",
-                    what: what.clone(),
-                };
-                let resp = self.send(&fallback)?;
-                match resp.status().as_u16() {
-                    200 => (read_limited(resp, MAX_MANIFEST, reference, &what)?, false),
-                    404 => return Ok(Vec::new()),
-                    _ => return Err(status_err(reference, what, resp)),
-                }
-            }
-            _ => return Err(status_err(reference, what, resp)),
-        };
-        let index: IndexBody =
-            serde_json::from_slice(&body).map_err(|e| RegistryError::Manifest {
-                host: reference.registry.clone(),
-                what: what.clone(),
-                detail: format!("not an index: {e}"),
-            })?;
-        let mut list = index.manifests;
-        if let (Some(t), false) = (artifact_type, filtered) {
-            list.retain(|r| r.artifact_type.as_deref() == Some(t));
-        }
-        Ok(list)
+        Ok(self
+            .referrers_listed(reference, digest, artifact_type)?
+            .list)
     }
 }
 
-fn read_limited(
+pub(super) fn read_limited(
     resp: ureq::http::Response<ureq::Body>,
     max: u64,
     reference: &Reference,
@@ -301,7 +262,7 @@ fn read_limited(
 }
 
 /// The target of `Link: </v2/…?last=x&n=y>; rel="next"`.
-fn next_link(header: &str) -> Option<String> {
+pub(super) fn next_link(header: &str) -> Option<String> {
     header.split(',').find_map(|part| {
         let (target, params) = part.split_once(';')?;
         params.contains("rel=\"next\"").then(|| {

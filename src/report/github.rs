@@ -6,7 +6,10 @@
 //!
 //! Escaping follows the Actions toolkit (`@actions/core`, `command.ts`): in the
 //! message `%`, `\r`, `\n` become `%25`, `%0D`, `%0A`; in property values also `:`
-//! and `,` become `%3A` and `%2C`. The last line is the same verdict `text` prints.
+//! and `,` become `%3A` and `%2C`. Before the annotations, the releases compared;
+//! after them, for `diff` and `check`, the changes in brief as plain log lines (text
+//! from files is made log-safe: no line can start a workflow command). The last line
+//! is the same verdict `text` prints.
 
 use std::io;
 
@@ -14,8 +17,27 @@ use super::{Paths, Report};
 use crate::model::finding::{Finding, Level};
 
 pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) -> io::Result<()> {
+    if let Some(releases) = super::releases_line(&report.releases) {
+        writeln!(
+            out,
+            "buildproof {}: {}",
+            report.command,
+            super::log_safe(&releases)
+        )?;
+    }
     for f in &report.findings {
         writeln!(out, "{}", command(f, paths))?;
+    }
+    // `diff` and `check`: the changes in brief, as plain log lines.
+    if let Some(changes) = &report.changes {
+        for c in changes
+            .iter()
+            .filter(|c| c.status != crate::model::changes::Status::Unchanged)
+        {
+            for line in super::text::brief(c) {
+                writeln!(out, "{}", super::log_safe(&line))?;
+            }
+        }
     }
     let s = report.summary();
     writeln!(

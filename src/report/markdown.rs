@@ -15,8 +15,20 @@
 //! 3. then each shown finding's collapsed `<details>` block, cut at
 //!    [`DETAILS_LIMIT`] characters, in the same order, until one no longer fits.
 //!
+//! 4. then, for `diff` and `check`, the changes in brief (one list item per changed
+//!    component with counts and the first paths, the unchanged ones by name) while
+//!    they fit.
+//!
 //! A closing line counts what was left out and points at `--format json` or `sarif`,
 //! which always carry every finding in full.
+//!
+//! Escaping is by construction: text from files and images goes through [`cell`],
+//! which parses backtick runs the way CommonMark pairs them (a run opens a code span
+//! that only a run of the same length closes) and re-emits each code span with a
+//! fence longer than any run inside it, and escapes everything outside code spans
+//! (`<`, `>`, `&` and `|` as HTML entities, Markdown's own punctuation with a
+//! backslash). A lone backtick is shown as `&#96;`, so no name can switch escaping off.
+//! Rendering is linear in the report: counts per subject come from one pass.
 
 use std::fmt::Write as _;
 use std::io;
@@ -24,6 +36,7 @@ use std::io;
 use serde_json::Value;
 
 use super::{Paths, Report};
+use crate::model::changes::{ComponentChanges, Status};
 use crate::model::finding::{Finding, Level};
 
 /// Bytes the whole report may take: under GitHub's 65,536-character limit, with room
@@ -39,17 +52,27 @@ const TRAILER_ROOM: usize = 400;
 pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) -> io::Result<()> {
     let mut md = String::new();
     let s = report.summary();
-    let verdict = if s.errors > 0 { "❌ FAIL" } else { "✅ ok" };
+    let verdict = if report.exit_code() == 1 {
+        "❌ FAIL"
+    } else {
+        "✅ ok"
+    };
     let _ = writeln!(
         md,
-        "## buildproof {}: {verdict}\n\n{} checked, {}\n",
+        "## buildproof {}: {verdict}\n\n{} checked, {}{}\n",
         cell(&report.command),
         report.subjects.len(),
         s.counts(),
+        report
+            .verdict_note()
+            .map_or_else(String::new, |n| format!(" ({})", cell(n))),
     );
+    if let Some(line) = super::releases_line(&report.releases) {
+        let _ = writeln!(md, "**releases**: {}\n", cell(&line));
+    }
 
     if !report.facts.is_empty() {
-        for (key, value) in &report.facts {
+        for (key, value) in report.facts.iter() {
             let _ = writeln!(md, "- **{}**: {}", cell(key), code(&inline(value)));
         }
         md.push('\n');
@@ -57,6 +80,7 @@ pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) ->
 
     table(report, &mut md);
 
+    let mut left = Vec::new();
     if !report.findings.is_empty() {
         md.push_str("### Findings\n\n");
         let rendered: Vec<(String, String)> =
@@ -92,42 +116,90 @@ pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) ->
             .count();
         let left_out = rendered.len() - shown;
         let total = rendered.len();
-        let what = match (left_out, without_details) {
-            (0, 0) => None,
-            (l, 0) => Some(format!("{l} of {total} findings are left out")),
-            (0, d) => Some(format!("{d} findings are shown without their details")),
-            (l, d) => Some(format!(
+        match (left_out, without_details) {
+            (0, 0) => {}
+            (l, 0) => left.push(format!("{l} of {total} findings are left out")),
+            (0, d) => left.push(format!("{d} findings are shown without their details")),
+            (l, d) => left.push(format!(
                 "{l} of {total} findings are left out, and {d} are shown without their details,"
             )),
-        };
-        if let Some(what) = what {
-            let _ = writeln!(
-                md,
-                "… {what} to keep this report under GitHub's 65,536-character limit; run with `--format json` or `--format sarif` for all of them in full."
-            );
         }
     }
+    if let Some(changes) = &report.changes {
+        if let Some(what) = write_changes(changes, &mut md) {
+            left.push(what);
+        }
+    }
+    if !left.is_empty() {
+        let _ = writeln!(
+            md,
+            "… {} to keep this report under GitHub's 65,536-character limit; run with `--format json` or `--format sarif` for all of them in full.",
+            left.join("; ")
+        );
+    }
     out.write_all(md.as_bytes())
+}
+
+/// The changes in brief, while they fit the budget; what did not fit, in words.
+fn write_changes(changes: &[ComponentChanges], md: &mut String) -> Option<String> {
+    let changed = changes
+        .iter()
+        .filter(|c| c.status != Status::Unchanged)
+        .count();
+    let _ = writeln!(
+        md,
+        "### Changes\n\n{changed} of {} components changed.\n",
+        changes.len()
+    );
+    let mut room = BUDGET.saturating_sub(md.len() + TRAILER_ROOM);
+    let mut left_out = 0;
+    let mut unchanged = Vec::new();
+    for c in changes {
+        if c.status == Status::Unchanged {
+            unchanged.push(c.component.as_str());
+            continue;
+        }
+        let mut item = format!("- {}: {}\n", code(&c.component), c.status.as_str());
+        for line in super::text::brief(c).iter().skip(1) {
+            let _ = writeln!(item, "  - {}", cell(line.trim()));
+        }
+        if item.len() > room {
+            left_out += 1;
+            continue;
+        }
+        room -= item.len();
+        md.push_str(&item);
+    }
+    if !unchanged.is_empty() {
+        let names: Vec<String> = unchanged.iter().take(10).map(|n| code(n)).collect();
+        let more = unchanged.len().saturating_sub(10);
+        let line = if more > 0 {
+            format!("- unchanged: {} and {more} more\n", names.join(", "))
+        } else {
+            format!("- unchanged: {}\n", names.join(", "))
+        };
+        if line.len() <= room {
+            md.push_str(&line);
+        }
+    }
+    md.push('\n');
+    (left_out > 0).then(|| format!("the changes of {left_out} components are left out"))
 }
 
 /// The status table, one row per subject; rows with findings are kept first when the
 /// table would outgrow [`TABLE_BUDGET`].
 fn table(report: &Report, md: &mut String) {
-    let mut subjects: Vec<&str> = report.subjects.iter().map(String::as_str).collect();
-    for f in &report.findings {
-        if !subjects.contains(&f.component.as_str()) {
-            subjects.push(&f.component);
-        }
-    }
-    if subjects.is_empty() {
+    let grouped = report.by_subject();
+    if grouped.subjects.is_empty() {
         return;
     }
-    let rows: Vec<(bool, String)> = subjects
+    let rows: Vec<(bool, String)> = grouped
+        .subjects
         .iter()
         .map(|subject| {
             let (mut e, mut w, mut n) = (0, 0, 0);
-            for f in report.findings_for(subject) {
-                match f.level {
+            for &i in grouped.findings(subject) {
+                match report.findings[i].level {
                     Level::Error => e += 1,
                     Level::Warning => w += 1,
                     Level::Note => n += 1,
@@ -143,7 +215,10 @@ fn table(report: &Report, md: &mut String) {
             let quiet = e + w + n == 0;
             (
                 quiet,
-                format!("| {} | {status} | {e} | {w} | {n} |\n", code(subject)),
+                format!(
+                    "| {} | {status} | {e} | {w} | {n} |\n",
+                    code_in_table(subject)
+                ),
             )
         })
         .collect();
@@ -216,6 +291,7 @@ fn finding(f: &Finding, paths: &Paths) -> (String, String) {
         .flat_details()
         .into_iter()
         .filter(|(k, _)| !matches!(k.as_str(), "location" | "help"))
+        .map(|(k, v)| (k, super::without_unset_expiry(v)))
         .collect();
     let mut block = String::new();
     if !details.is_empty() {
@@ -235,43 +311,107 @@ fn finding(f: &Finding, paths: &Paths) -> (String, String) {
     (md, block)
 }
 
-/// Text for a table cell or a list line: one line, no table breaks, no raw HTML.
-/// Inside the message's own `code spans` entities would show literally, so `<`, `>`
-/// and `&` are escaped only outside them.
+/// Text for a list line or a table cell, escaped by construction (see the module
+/// doc): one line; code spans as CommonMark pairs them, re-emitted with a safe fence;
+/// everything else with `<`, `>`, `&`, `|` and lone backticks as HTML entities and
+/// Markdown punctuation backslash-escaped.
 fn cell(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_code = false;
-    for c in text.chars() {
-        match c {
-            '`' => {
-                in_code = !in_code;
-                out.push(c);
+    let chars: Vec<char> = text
+        .chars()
+        .map(|c| if matches!(c, '\n' | '\r') { ' ' } else { c })
+        .collect();
+    // Backtick runs as (start, length), and for each the run that closes it: the next
+    // run of the same length (CommonMark), found in one pass from the end.
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '`' {
+            let start = i;
+            while i < chars.len() && chars[i] == '`' {
+                i += 1;
             }
-            '|' => out.push_str("\\|"),
-            '<' if !in_code => out.push_str("&lt;"),
-            '>' if !in_code => out.push_str("&gt;"),
-            '&' if !in_code => out.push_str("&amp;"),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
+            runs.push((start, i - start));
+        } else {
+            i += 1;
         }
+    }
+    let mut closer = vec![None; runs.len()];
+    let mut next_of_len: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for (k, &(_, len)) in runs.iter().enumerate().rev() {
+        closer[k] = next_of_len.get(&len).copied();
+        next_of_len.insert(len, k);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let (mut at, mut k) = (0, 0);
+    while at < chars.len() {
+        if k < runs.len() && runs[k].0 == at {
+            let (start, len) = runs[k];
+            if let Some(c) = closer[k] {
+                let content: String = chars[start + len..runs[c].0].iter().collect();
+                out.push_str(&code(&content));
+                at = runs[c].0 + runs[c].1;
+                k = c + 1;
+            } else {
+                for _ in 0..len {
+                    out.push_str("&#96;");
+                }
+                at = start + len;
+                k += 1;
+            }
+            continue;
+        }
+        escape_char(chars[at], &mut out);
+        at += 1;
     }
     out
 }
 
-/// A code span that survives backticks and pipes in its content.
+/// One character outside a code span.
+fn escape_char(c: char, out: &mut String) {
+    match c {
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '&' => out.push_str("&amp;"),
+        '|' => out.push_str("&#124;"),
+        '\\' | '*' | '_' | '[' | ']' | '~' | '#' | '!' => {
+            out.push('\\');
+            out.push(c);
+        }
+        c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+        c => out.push(c),
+    }
+}
+
+/// A code span holding `text` literally: its fence is one backtick longer than the
+/// longest run inside, padded with a space where CommonMark would otherwise strip
+/// or merge one.
 fn code(text: &str) -> String {
     let one_line: String = text
         .chars()
-        .map(|c| if matches!(c, '\n' | '\r') { ' ' } else { c })
+        .map(|c| match c {
+            '\n' | '\r' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
         .collect();
-    // GitHub splits table rows at `|` even inside code spans.
-    let one_line = one_line.replace('|', "\\|");
+    if one_line.is_empty() {
+        return "` `".to_owned();
+    }
     let ticks = "`".repeat(longest_run(&one_line, '`') + 1);
-    if one_line.starts_with('`') || one_line.ends_with('`') {
+    let pad = one_line.starts_with('`')
+        || one_line.ends_with('`')
+        || (one_line.starts_with(' ') && one_line.ends_with(' ') && one_line.trim() != "");
+    if pad {
         format!("{ticks} {one_line} {ticks}")
     } else {
         format!("{ticks}{one_line}{ticks}")
     }
+}
+
+/// A code span inside a table cell: GitHub splits rows at `|` even inside code spans,
+/// and `\|` there stands for the pipe itself.
+fn code_in_table(text: &str) -> String {
+    code(text).replace('|', "\\|")
 }
 
 fn longest_run(text: &str, ch: char) -> usize {
@@ -307,11 +447,81 @@ mod tests {
 
     #[test]
     fn cells_and_code_spans_survive_markup() {
-        assert_eq!(cell("a|b<c>\nd"), "a\\|b&lt;c&gt; d");
+        assert_eq!(cell("a|b<c>\nd"), "a&#124;b&lt;c&gt; d");
         assert_eq!(cell("x<y `a<b` &"), "x&lt;y `a<b` &amp;");
         assert_eq!(code("x"), "`x`");
         assert_eq!(code("a`b"), "``a`b``");
         assert_eq!(code("`a"), "`` `a ``");
+        assert_eq!(code_in_table("a|b"), "`a\\|b`");
+        assert_eq!(cell("a_b *c* [d](e)"), "a\\_b \\*c\\* \\[d\\](e)");
+    }
+
+    /// Issue 11: an odd run of backticks used to switch escaping off for the rest of
+    /// the line, so `<img src=x>` in a name rendered as HTML in a pull request.
+    #[test]
+    fn an_odd_backtick_run_cannot_turn_escaping_off() {
+        for text in [
+            "image `x <img src=x onerror=alert(1)>",
+            "a ``b` <b>bold</b>",
+            "```` <script>x</script>",
+            "`a` ` <i>x</i> `` `",
+        ] {
+            let md = cell(text);
+            // Outside code spans nothing can open a tag; inside one it is literal.
+            let outside: String = strip_code_spans(&md);
+            assert!(!outside.contains('<'), "{text:?} → {md}");
+        }
+        // Code spans are paired like CommonMark pairs them, by run length.
+        assert_eq!(cell("``a`b`` c"), "``a`b`` c");
+        assert_eq!(cell("` lone"), "&#96; lone");
+        assert_eq!(cell("`a`` <b>"), "&#96;a&#96;&#96; &lt;b&gt;");
+    }
+
+    /// Removes code spans the way CommonMark reads them from `md`.
+    fn strip_code_spans(md: &str) -> String {
+        let chars: Vec<char> = md.chars().collect();
+        let mut out = String::new();
+        let mut i = 0;
+        while i < chars.len() {
+            if chars[i] == '`' {
+                let mut n = 0;
+                while i + n < chars.len() && chars[i + n] == '`' {
+                    n += 1;
+                }
+                let fence: String = "`".repeat(n);
+                let rest: String = chars[i + n..].iter().collect();
+                // The next run of exactly n backticks.
+                let mut j = 0;
+                let rc: Vec<char> = rest.chars().collect();
+                let mut found = None;
+                while j < rc.len() {
+                    if rc[j] == '`' {
+                        let mut m = 0;
+                        while j + m < rc.len() && rc[j + m] == '`' {
+                            m += 1;
+                        }
+                        if m == n {
+                            found = Some(j);
+                            break;
+                        }
+                        j += m;
+                    } else {
+                        j += 1;
+                    }
+                }
+                match found {
+                    Some(j) => i += n + j + n,
+                    None => {
+                        out.push_str(&fence);
+                        i += n;
+                    }
+                }
+            } else {
+                out.push(chars[i]);
+                i += 1;
+            }
+        }
+        out
     }
 
     #[test]

@@ -11,9 +11,18 @@
 //! finding is a `note` with an external suppression carrying the accept's reason.
 //! SARIF requires nothing else; a test validates the output against the official
 //! schema in `testdata/schemas/`.
+//!
+//! For code scanning, a result is placed where the pull request touched the code:
+//! a `stale-artifact` at the changed input files ([`Finding::related`]), with the
+//! config entry as a related location. Each rule carries a `fullDescription` (what it
+//! means), `help` (its section of `docs/rules.md`, as Markdown: meaning, a real
+//! example, how to fix, how to accept) and a `helpUri` to that section; the page is
+//! compiled in, so the help always matches the binary.
 
-use std::io;
+use std::io::{self, Write as _};
 
+use serde::ser::{SerializeMap as _, SerializeSeq as _};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::{Paths, Report};
@@ -30,38 +39,188 @@ const FALLBACK_URI: &str = "buildproof.toml";
 /// Where people read about the tool (the predicate type's domain, see `manifest.rs`).
 const INFORMATION_URI: &str = "https://buildproof.dev";
 
+/// `docs/rules.md`, one `## \`rule-id\`` section per rule.
+const RULES_DOC: &str = include_str!("../../docs/rules.md");
+
+/// Where `docs/rules.md` is published; a rule's section is its id as the anchor.
+const RULES_URI: &str = "https://buildproof.dev/docs/rules.md";
+
+/// A rule's section of `docs/rules.md`, without its heading.
+pub(crate) fn rule_help(rule: RuleId) -> Option<&'static str> {
+    let heading = format!("## `{}`\n", rule.as_str());
+    let start = RULES_DOC.find(&heading)? + heading.len();
+    let rest = &RULES_DOC[start..];
+    let end = rest.find("\n## ").map_or(rest.len(), |i| i + 1);
+    Some(rest[..end].trim())
+}
+
+/// What a rule means: the first paragraph of its section that is not the level line.
+pub(crate) fn rule_meaning(rule: RuleId) -> Option<String> {
+    rule_help(rule)?
+        .split("\n\n")
+        .map(str::trim)
+        .find(|p| !p.is_empty() && !p.starts_with("**Level"))
+        .map(|p| {
+            p.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace('`', "")
+        })
+}
+
 pub(super) fn render(report: &Report, paths: &Paths, out: &mut dyn io::Write) -> io::Result<()> {
     let rules: Vec<Value> = RuleId::ALL
         .iter()
         .map(|rule| {
-            json!({
+            let mut r = json!({
                 "id": rule.as_str(),
                 "name": rule_name(*rule),
                 "shortDescription": {"text": rule.description()},
-                "fullDescription": {"text": rule.description()},
+                "fullDescription": {"text": rule_meaning(*rule).unwrap_or_else(|| rule.description().to_owned())},
+                "helpUri": format!("{RULES_URI}#{}", rule.as_str()),
                 "defaultConfiguration": {"level": rule.level().as_str()},
-            })
+            });
+            if let Some(help) = rule_help(*rule) {
+                r["help"] = json!({"text": help, "markdown": help});
+            }
+            r
         })
         .collect();
-    let results: Vec<Value> = report.findings.iter().map(|f| result(f, paths)).collect();
-    let sarif = json!({
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "buildproof",
-                "version": env!("CARGO_PKG_VERSION"),
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": INFORMATION_URI,
-                "rules": rules,
-            }},
-            "automationDetails": {"id": format!("buildproof/{}/", report.command)},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
+    let mut run = json!({
+        "tool": {"driver": {
+            "name": "buildproof",
+            "version": env!("CARGO_PKG_VERSION"),
+            "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "informationUri": INFORMATION_URI,
+            "rules": rules,
+        }},
+        "automationDetails": {"id": format!("buildproof/{}/", report.command)},
+        "columnKind": "unicodeCodePoints",
     });
-    serde_json::to_writer_pretty(&mut *out, &sarif)?;
-    out.write_all(b"\n")
+    // The releases compared and, for `diff` and `check`, every component's changes
+    // in full, as the run's properties (SARIF's place for what a tool adds); the
+    // changes stream out like the results.
+    let releases: Option<Value> = (!report.releases.is_empty()).then(|| {
+        Value::Object(
+            report
+                .releases
+                .iter()
+                .map(|r| {
+                    (
+                        r.role.to_owned(),
+                        serde_json::to_value(r).unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        )
+    });
+    if releases.is_some() || report.changes.is_some() {
+        run["properties"] = json!({});
+    }
+    let properties = Properties {
+        releases,
+        changes: report.changes.as_deref(),
+    };
+    let sarif = Sarif {
+        run,
+        properties,
+        results: Results { report, paths },
+    };
+    let mut writer = io::BufWriter::new(&mut *out);
+    serde_json::to_writer_pretty(&mut writer, &sarif)?;
+    writer.write_all(b"\n")?;
+    writer.flush()
+}
+
+/// The log, keys sorted as a `Value` would sort them, with the results written one
+/// at a time: 100,000 findings are never one tree in memory.
+struct Sarif<'a> {
+    /// The run without its results (and with an empty `properties` when it has some).
+    run: Value,
+    properties: Properties<'a>,
+    results: Results<'a>,
+}
+
+/// The run's `properties`: the releases, and the changes written one at a time.
+struct Properties<'a> {
+    releases: Option<Value>,
+    changes: Option<&'a [crate::model::changes::ComponentChanges]>,
+}
+
+impl Serialize for Properties<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(changes) = self.changes {
+            map.serialize_entry("changes", &super::json::Sorted(changes))?;
+        }
+        if let Some(releases) = &self.releases {
+            map.serialize_entry("releases", releases)?;
+        }
+        map.end()
+    }
+}
+
+struct Results<'a> {
+    report: &'a Report,
+    paths: &'a Paths,
+}
+
+struct Run<'a> {
+    run: &'a Value,
+    properties: &'a Properties<'a>,
+    results: &'a Results<'a>,
+}
+
+impl Serialize for Sarif<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("$schema", SARIF_SCHEMA)?;
+        map.serialize_entry(
+            "runs",
+            &[Run {
+                run: &self.run,
+                properties: &self.properties,
+                results: &self.results,
+            }],
+        )?;
+        map.serialize_entry("version", "2.1.0")?;
+        map.end()
+    }
+}
+
+impl Serialize for Run<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fields = self.run.as_object().cloned().unwrap_or_default();
+        // Keys in sorted order, as a `Value` would write them: `results` sorts
+        // between `properties` and `tool`.
+        let mut map = serializer.serialize_map(Some(fields.len() + 1))?;
+        let mut written = false;
+        for (key, value) in &fields {
+            if !written && key.as_str() > "results" {
+                map.serialize_entry("results", self.results)?;
+                written = true;
+            }
+            if key == "properties" {
+                map.serialize_entry(key, self.properties)?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        if !written {
+            map.serialize_entry("results", self.results)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.report.findings.len()))?;
+        for f in &self.report.findings {
+            seq.serialize_element(&result(f, self.paths))?;
+        }
+        seq.end()
+    }
 }
 
 fn result(f: &Finding, paths: &Paths) -> Value {
@@ -86,18 +245,31 @@ fn result(f: &Finding, paths: &Paths) -> Value {
     result.insert("ruleIndex".into(), Value::from(rule_index));
     result.insert("level".into(), Value::from(f.level.as_str()));
     result.insert("message".into(), json!({"text": text}));
-    let location = match f.location.clone() {
-        Some(loc) => {
-            let mut physical = Map::new();
-            physical.insert(
-                "artifactLocation".into(),
-                json!({"uri": uri(&super::repo_relative(&loc.file, paths))}),
-            );
-            if let Some(line) = loc.line.filter(|l| *l >= 1) {
-                physical.insert("region".into(), json!({"startLine": line}));
-            }
-            json!({"physicalLocation": Value::Object(physical)})
+    let physical = |loc: &crate::model::finding::Location| {
+        let mut physical = Map::new();
+        physical.insert(
+            "artifactLocation".into(),
+            json!({"uri": uri(&super::repo_relative(&loc.file, paths))}),
+        );
+        if let Some(line) = loc.line.filter(|l| *l >= 1) {
+            physical.insert("region".into(), json!({"startLine": line}));
         }
+        json!({"physicalLocation": Value::Object(physical)})
+    };
+    if !f.related.is_empty() {
+        // Where the pull request touched the code; the config entry (or Dockerfile
+        // line) the finding is fixed or accepted at becomes a related location.
+        let locations: Vec<Value> = f.related.iter().map(&physical).collect();
+        result.insert("locations".into(), Value::Array(locations));
+        if let Some(loc) = &f.location {
+            let mut related = physical(loc);
+            related["id"] = json!(0);
+            related["message"] = json!({"text": "where to fix or accept it"});
+            result.insert("relatedLocations".into(), json!([related]));
+        }
+    }
+    let location = match f.location.clone() {
+        Some(loc) => physical(&loc),
         // GitHub code scanning refuses the whole file when one result has no
         // location ("locationFromSarifResult: expected at least one location"), so a
         // finding without one (no config was found) is anchored at the config file a
@@ -107,7 +279,9 @@ fn result(f: &Finding, paths: &Paths) -> Value {
             "message": {"text": "no file location: reported for the whole project"},
         }),
     };
-    result.insert("locations".into(), json!([location]));
+    if !result.contains_key("locations") {
+        result.insert("locations".into(), json!([location]));
+    }
     result.insert(
         "partialFingerprints".into(),
         json!({"buildproof/v1": f.fingerprint.to_string()}),

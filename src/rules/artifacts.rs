@@ -3,9 +3,11 @@
 //!
 //! An artifact's identity is its content (SPEC.md, "What counts as changed"): each
 //! output's digest (a file's SHA-256, a directory's or store path's NAR hash) and the
-//! image's identity (diff_ids and config without timestamps). A new Nix out path or
-//! image manifest over identical content is *not* a changed artifact, and the
-//! `stale-artifact` message says so.
+//! image's content identity (merged filesystem and runtime config, no times; against
+//! a manifest written before that existed, the config without times: see
+//! [`ImageRecord::same_content`](crate::model::image::ImageRecord::same_content)).
+//! A new Nix out path or image manifest over identical content is *not* a changed
+//! artifact, and the `stale-artifact` message says so.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +15,7 @@ use serde::Serialize;
 
 use crate::model::RuleId;
 use crate::model::finding::Finding;
+use crate::model::image::IdentityBasis;
 use crate::model::manifest::{ComponentRecord, FileRecord, OutputRecord};
 
 /// How many changed files a finding lists; the rest is a count.
@@ -124,7 +127,7 @@ pub(super) fn compare(name: &str, base: &ComponentRecord, new: &ComponentRecord)
     let outputs_same = outputs_identical(&base.outputs, &new.outputs);
     let image_same = match (&base.image, &new.image) {
         (None, None) => true,
-        (Some(b), Some(n)) => b.identity() == n.identity(),
+        (Some(b), Some(n)) => b.same_content(n),
         _ => false,
     };
     let artifact_same = outputs_same && image_same;
@@ -155,7 +158,11 @@ fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
         .map(|o| format!("`{}` is still {}", o.path, o.digest))
         .collect();
     if let Some(image) = &new.image {
-        artifacts.push(format!("the image is still {}", image.identity()));
+        let basis = base
+            .image
+            .as_ref()
+            .map_or(IdentityBasis::Content, |b| b.basis(image));
+        artifacts.push(format!("the image is still {}", image.identity_by(basis)));
     }
     // A rebuild that produced a new name for the same bytes is still stale, and the
     // person reading needs to know the build *did* run.
@@ -175,8 +182,14 @@ fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
     }
     if let (Some(bi), Some(ni)) = (&base.image, &new.image) {
         if bi.manifest_digest != ni.manifest_digest {
+            // With the content identity, the layers may differ (new file times);
+            // the files and the runtime config do not.
+            let same = match bi.basis(ni) {
+                IdentityBasis::Content => "the same files and runtime config",
+                _ => "identical layers and config",
+            };
             rebuilt.push(format!(
-                "the image was rebuilt (manifest {} -> {}) over identical layers and config",
+                "the image was rebuilt (manifest {} -> {}) with {same}",
                 bi.manifest_digest, ni.manifest_digest
             ));
         }
@@ -186,10 +199,19 @@ fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
         name_changes(&changes),
         artifacts.join(", ")
     );
+    // Why an artifact stays the same differs by how it is built: an image that was
+    // not rebuilt (or whose build never saw the file), a Nix build whose source filter
+    // or fixed-output hash hid the change, any other build's cache.
+    let nix = new.nix.is_some() || new.outputs.iter().any(|o| o.store_path.is_some());
+    let stale_why = if new.image.is_some() {
+        "; the image was not rebuilt, or its build did not see the change (`.dockerignore`, the Dockerfile's `COPY` lines), so this change will not ship: rebuild the image and check that its build context and `COPY` lines include these files"
+    } else if nix {
+        "; the build reused an old output, so this change will not ship: check that the build sees these files (source filter, cache key, fixed-output hash) and rebuild"
+    } else {
+        "; the build reused an old output, so this change will not ship: check that the build reads these files (its cache key, the files it copies) and rebuild"
+    };
     if rebuilt.is_empty() {
-        message.push_str(
-            "; the build reused an old output, so this change will not ship: check that the build sees these files (source filter, cache key, fixed-output hash) and rebuild",
-        );
+        message.push_str(stale_why);
     } else {
         // The build did run: rebuilding again cannot help. Either the build never
         // reads these files, or the change was meant to have no effect.
@@ -208,7 +230,18 @@ fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
         identity.push(i.identity().to_string());
     }
     let identity: Vec<&str> = identity.iter().map(String::as_str).collect();
+    // The changed inputs that still exist are where a pull request touched them.
+    let related = changes
+        .iter()
+        .filter(|c| c.change != "removed")
+        .take(LIST_LIMIT)
+        .map(|c| crate::model::finding::Location {
+            file: c.path.clone(),
+            line: None,
+        })
+        .collect();
     Finding::new(RuleId::StaleArtifact, name, message, &identity)
+        .with_related(related)
         .with_detail("inputs", serde_json::json!({"old": base.inputs.digest, "new": new.inputs.digest}))
         .with_detail("changed_inputs", limited(&changes))
         .with_detail("changed_inputs_count", changes.len())
@@ -219,7 +252,9 @@ fn stale(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Finding {
                 .map(|o| serde_json::json!({"path": o.path, "digest": o.digest, "store_path": o.store_path}))
                 .collect::<Vec<_>>(),
         )
-        .with_help(if rebuilt.is_empty() {
+        .with_help(if rebuilt.is_empty() && new.image.is_some() {
+                "Rebuild the image and make sure its build context and `COPY` lines include the changed files; if the old image is really correct, accept this finding with a reason."
+            } else if rebuilt.is_empty() {
                 "Rebuild the component and make sure its build reads the changed files; if the old artifact is really correct, accept this finding with a reason."
             } else {
                 "Make the build read the changed files; if the change is meant not to alter the artifact, accept this finding with a reason."
@@ -251,8 +286,13 @@ fn unexplained(name: &str, base: &ComponentRecord, new: &ComponentRecord) -> Fin
         }
     }
     match (&base.image, &new.image) {
-        (Some(b), Some(n)) if b.identity() != n.identity() => {
-            changed.push(format!("the image {} -> {}", b.identity(), n.identity()));
+        (Some(b), Some(n)) if !b.same_content(n) => {
+            let basis = b.basis(n);
+            changed.push(format!(
+                "the image {} -> {}",
+                b.identity_by(basis),
+                n.identity_by(basis)
+            ));
         }
         (None, Some(n)) => changed.push(format!("an image was added ({})", n.identity())),
         (Some(b), None) => changed.push(format!("the image was removed (was {})", b.identity())),
@@ -289,9 +329,16 @@ pub(super) fn added(name: &str, new: &ComponentRecord) -> Finding {
         RuleId::ComponentAdded,
         name,
         format!(
-            "new component: not in the base manifest ({} input files, {} outputs)",
+            "new component: not in the base manifest ({} input file{}, {} output{}{})",
             new.inputs.files.len(),
-            new.outputs.len()
+            if new.inputs.files.len() == 1 { "" } else { "s" },
+            new.outputs.len(),
+            if new.outputs.len() == 1 { "" } else { "s" },
+            if new.image.is_some() {
+                ", an image"
+            } else {
+                ""
+            },
         ),
         &[],
     )

@@ -21,15 +21,18 @@
 //!
 //! A component with nothing the running state can show (an image-less component
 //! against Kubernetes, a component without store paths against a store-path list) is
-//! `not-deployed`, saying why: it was built, and this state does not show it running.
+//! a `not-deployed` *note* (SPEC.md): this state cannot tell whether it runs, so it is
+//! neither an error nor silently passed; the note says why and what would show it.
 
 use std::collections::BTreeSet;
 
 use crate::model::RuleId;
-use crate::model::finding::Finding;
-use crate::model::image::ImageRecord;
+use crate::model::finding::{Finding, Level};
+use crate::model::image::{IdentityBasis, ImageRecord, Transport};
 use crate::model::manifest::{ComponentRecord, Manifest};
-use crate::model::running::{Container, ImageRef, Running, recorded_repository, store_path_name};
+use crate::model::running::{
+    Container, ImageRef, Running, RunningRelease, recorded_repository, store_path_name,
+};
 
 /// The rules `verify` evaluates, for reports that list their checks.
 pub const VERIFY_RULES: &[RuleId] = &[
@@ -69,6 +72,20 @@ fn not_deployed(name: &str, why: String, identity: &[&str]) -> Finding {
     )
 }
 
+/// A component this kind of running state cannot show at all: a note, not an error.
+fn cannot_show(name: &str, why: &str) -> Finding {
+    let mut f = Finding::new(
+        RuleId::NotDeployed,
+        name,
+        format!(
+            "`{name}` cannot be verified against this running state: {why}; verify it against a state that shows it, or leave it out with `--component`"
+        ),
+        &[],
+    );
+    f.level = Level::Note;
+    f
+}
+
 fn mismatch(name: &str, what: &str, built: &str, running: &str, where_: &str) -> Finding {
     Finding::new(
         RuleId::DeployedMismatch,
@@ -85,6 +102,50 @@ fn mismatch(name: &str, what: &str, built: &str, running: &str, where_: &str) ->
     )
 }
 
+/// Whether the image was recorded from a layout, an archive or an engine, whose
+/// manifest digest a push does not keep (a docker-archive has no manifest at all:
+/// its digest is the one skopeo synthesises; `docker push` and `skopeo copy`
+/// compress the layers and write a new manifest).
+fn from_file(image: &ImageRecord) -> bool {
+    image.transport.is_some_and(|t| !t.is_registry())
+}
+
+/// The digest trap: what runs has the built content under another manifest digest.
+/// Still a mismatch (`verify` compares by digest, SPEC.md), but one that says why
+/// and how to make the next run verify by digest.
+fn digest_trap(name: &str, built: &ImageRecord, running: &ImageRecord, where_: &str) -> Finding {
+    let basis = built.basis(running);
+    let (b, r) = (
+        built.manifest_digest.to_string(),
+        running.manifest_digest.to_string(),
+    );
+    let transport = built.transport.map_or("a file", Transport::as_str);
+    Finding::new(
+        RuleId::DeployedMismatch,
+        name,
+        format!(
+            "{where_} runs {r}, but `{name}` was built as {b}: same content, different manifest digest: the image was re-encoded when pushed (`docker save`/`skopeo copy`); record the pushed digest (`image = \"docker://…\"`) to verify by digest"
+        ),
+        &["image", &b, &r, where_],
+    )
+    .with_detail("built", &b)
+    .with_detail("running", &r)
+    .with_detail("where", where_)
+    .with_detail("built_from", transport)
+    .with_detail(
+        "same_content",
+        serde_json::json!({
+            "by": match basis {
+                IdentityBasis::Content => "content identity",
+                IdentityBasis::Config => "config digest without times",
+                IdentityBasis::Manifest => "manifest digest",
+            },
+            "identity": built.identity_by(basis),
+        }),
+    )
+    .with_help("point the component's `image` at the pushed image (`docker://HOST/REPO:TAG`, read from the registry) so the manifest records the digest the registry serves; or accept this finding with a reason")
+}
+
 fn against_containers(
     name: &str,
     component: &ComponentRecord,
@@ -92,19 +153,27 @@ fn against_containers(
     containers: &[Container],
 ) -> Vec<Finding> {
     let Some(image) = &component.image else {
-        return vec![not_deployed(
+        return vec![cannot_show(
             name,
-            format!("it has no image, so no {source} container can be matched to it"),
-            &[],
+            &format!("it has no image, and {source} shows only containers"),
         )];
     };
-    let (matched, how) = match &component.deploy {
-        Some(deploy) => (
-            containers.iter().filter(|c| &c.name == deploy).collect(),
-            format!("no container named `{deploy}` (its `deploy` key) in the {source} state"),
-        ),
-        None => by_repository(image, containers, source),
-    };
+    let (matched, how) =
+        match &component.deploy {
+            Some(deploy) => (
+                containers.iter().filter(|c| &c.name == deploy).collect(),
+                format!("no container named `{deploy}` (its `deploy` key) in the {source} state"),
+            ),
+            None => {
+                let (mut matched, how) = by_repository(image, containers, source);
+                // A container the platform injected may report only a digest: it is this
+                // component exactly when it runs this very image.
+                matched.extend(containers.iter().filter(|c| {
+                    c.image.is_empty() && c.digest.is_some_and(|d| image.is_digest(&d))
+                }));
+                (matched, how)
+            }
+        };
     let (matched, idle): (Vec<&Container>, Vec<&Container>) =
         matched.into_iter().partition(|c| c.not_running.is_none());
     if matched.is_empty() {
@@ -142,13 +211,78 @@ fn against_containers(
         let Some(running) = c.digest else { continue };
         if !image.is_digest(&running) {
             let where_ = format!("container `{}` of {} (`{}`)", c.name, c.workload, c.image);
-            findings.push(
-                mismatch(name, "image", &built, &running.to_string(), &where_)
-                    .with_detail("container", &c.name),
-            );
+            let mut f = mismatch(name, "image", &built, &running.to_string(), &where_)
+                .with_detail("container", &c.name);
+            if from_file(image) {
+                // The running state shows only the digest, not the content, so this
+                // stays a plain mismatch; but a digest from a file never equals a
+                // pushed one, and the reader should know before hunting a rollback.
+                let transport = image.transport.map_or("a file", Transport::as_str);
+                f.message.push_str(&format!(
+                    "; note: `{name}` was recorded from a local image ({transport}), whose manifest digest a push does not keep: if this is the same image pushed, record the pushed one (`image = \"docker://…\"`) to verify by digest"
+                ));
+                f = f.with_detail("built_from", transport);
+            }
+            findings.push(f);
         }
     }
     findings
+}
+
+/// What `verify --identify-running` learned of the image a `deployed-mismatch`
+/// container runs, from the buildproof manifest attached to it in its registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunningIdentity {
+    /// The newest buildproof manifest attached to the running digest.
+    Release(RunningRelease),
+    /// The registry lists no buildproof manifest for it.
+    NoneAttached,
+    /// The registry could not be asked, or answered with something unreadable: why.
+    Unknown(String),
+}
+
+/// Says which release a mismatched container runs: the silent rollback named by
+/// its release, not only by a digest. The message gains a sentence and
+/// `details.running_release` the release; the fingerprint is unchanged (the same
+/// mismatch, better explained), so an `[[accept]]` of it still applies.
+#[must_use]
+pub fn name_running_release(mut finding: Finding, identity: &RunningIdentity) -> Finding {
+    match identity {
+        RunningIdentity::Release(r) => {
+            let git = r.commit.as_ref().map(|commit| {
+                let short = &commit[..commit.len().min(12)];
+                if r.dirty == Some(true) {
+                    format!("git {short}, dirty tree")
+                } else {
+                    format!("git {short}")
+                }
+            });
+            let what = match (&r.label, git) {
+                (Some(label), Some(git)) => {
+                    format!("release `{label}` ({git}, snapshot {})", r.created)
+                }
+                (Some(label), None) => format!("release `{label}` (snapshot {})", r.created),
+                (None, Some(git)) => format!("the build snapshotted at {} ({git})", r.created),
+                (None, None) => format!("the build snapshotted at {}", r.created),
+            };
+            finding.message.push_str(&format!(
+                "; the running image is {what}, by the buildproof manifest attached to it"
+            ));
+            finding.with_detail("running_release", r)
+        }
+        RunningIdentity::NoneAttached => {
+            finding.message.push_str(
+                "; no buildproof manifest is attached to the running image, so which release it is cannot be told",
+            );
+            finding.with_detail("running_release", serde_json::Value::Null)
+        }
+        RunningIdentity::Unknown(why) => {
+            finding
+                .message
+                .push_str(&format!("; which release runs could not be told: {why}"));
+            finding.with_detail("running_release_error", why)
+        }
+    }
 }
 
 /// Why nothing matched, and the workloads that would have matched but run nothing.
@@ -224,10 +358,9 @@ fn against_store_paths(name: &str, component: &ComponentRecord, paths: &[String]
         .filter_map(|o| o.store_path.as_deref())
         .collect();
     if built.is_empty() {
-        return vec![not_deployed(
+        return vec![cannot_show(
             name,
-            "it has no store-path output, so the store path list cannot show it".to_owned(),
-            &[],
+            "it has no store-path output, and a store path list shows only store paths",
         )];
     }
     let mut findings = Vec::new();
@@ -287,7 +420,14 @@ fn against_manifest(name: &str, component: &ComponentRecord, deployed: &Manifest
             .as_ref()
             .map_or_else(|| "no image".to_owned(), |i| i.manifest_digest.to_string());
         if ran != built {
-            findings.push(mismatch(name, "image", &built, &ran, where_));
+            let trap = running
+                .image
+                .as_ref()
+                .filter(|r| from_file(image) && image.same_content(r));
+            findings.push(match trap {
+                Some(r) => digest_trap(name, image, r, where_),
+                None => mismatch(name, "image", &built, &ran, where_),
+            });
         }
     }
     for output in &component.outputs {

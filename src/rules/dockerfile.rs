@@ -40,6 +40,17 @@ pub fn compare(component: &str, base: &DockerfileRecord, new: &DockerfileRecord)
                 continue;
             }
         }
+        // `USER 0` and no `USER` both start as root, when the stage chain starts from
+        // `scratch`; from a base image, no `USER` means the base image's user, which
+        // the Dockerfile does not show, so that stays a change.
+        if name == "USER"
+            && super::image::is_root(old.map(|f| f.value.as_str()))
+            && super::image::is_root(now.map(|f| f.value.as_str()))
+            && (old.is_some() || base.stage.base_image.is_none())
+            && (now.is_some() || new.stage.base_image.is_none())
+        {
+            continue;
+        }
         let location = location_in(new, now);
         let message = format!(
             "{name} changed from {} to {} ({}); {}",
@@ -265,6 +276,20 @@ mod tests {
             "ENTRYPOINT changed from [\"/app/server\"] to [\"/app/server2\"] (web/Dockerfile:3); check the new command exists in the image and is intended; accept with a reason if so"
         );
         assert_eq!(f[0].location.clone().and_then(|l| l.line), Some(3));
+    }
+
+    // `USER 0` removed: from `scratch` the process starts as root either way; from a
+    // base image the base's user applies instead, which the Dockerfile does not show.
+    #[test]
+    fn user_root_spellings_are_no_change_from_scratch() {
+        assert!(findings("FROM scratch\nUSER 0\n", "FROM scratch\n").is_empty());
+        assert!(findings("FROM scratch\nUSER root\n", "FROM scratch\nUSER 0:0\n").is_empty());
+        assert!(findings("FROM debian\nUSER 0\n", "FROM debian\nUSER root\n").is_empty());
+        assert_eq!(findings("FROM debian\nUSER 0\n", "FROM debian\n").len(), 1);
+        assert_eq!(
+            findings("FROM scratch\nUSER 0\n", "FROM scratch\nUSER 1000\n").len(),
+            1
+        );
     }
 
     #[test]

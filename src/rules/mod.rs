@@ -12,6 +12,7 @@
 
 mod accept;
 mod artifacts;
+pub mod changes;
 pub mod deploy;
 pub mod dockerfile;
 pub mod image;
@@ -80,19 +81,21 @@ pub fn diff(base: &Manifest, new: &Manifest, ctx: Context<'_>) -> Vec<Finding> {
             }
             (Some(b), None) => findings.push(artifacts::removed(name, b)),
             (Some(b), Some(n)) => {
-                findings.extend(artifacts::compare(name, b, n));
+                let mut own = artifacts::compare(name, b, n);
                 let from_dockerfile = match (&b.dockerfile, &n.dockerfile) {
                     (Some(bd), Some(nd)) => dockerfile::compare(name, bd, nd),
                     _ => Vec::new(),
                 };
                 if let (Some(bi), Some(ni)) = (&b.image, &n.image) {
-                    findings.extend(drop_explained(
+                    own.extend(drop_explained(
                         image::compare(name, bi, ni),
                         &from_dockerfile,
                     ));
                 }
-                findings.extend(from_dockerfile);
-                findings.extend(state_of(name, n));
+                own.extend(from_dockerfile);
+                own.extend(state_of(name, n));
+                link_one_cause(b, n, &mut own);
+                findings.extend(own);
             }
             (None, None) => {}
         }
@@ -146,7 +149,9 @@ pub fn state(new: &Manifest, ctx: Context<'_>) -> Vec<Finding> {
 fn state_of(name: &str, record: &ComponentRecord) -> Vec<Finding> {
     let mut findings = artifacts::unmatched(name, record);
     if let Some(i) = &record.image {
-        findings.extend(image::state(name, i, record.dockerfile.as_ref()));
+        let mut of_image = image::state(name, i, record.dockerfile.as_ref());
+        point_at_scripts(i, record, &mut of_image);
+        findings.extend(of_image);
     }
     if let Some(d) = &record.dockerfile {
         findings.extend(dockerfile::state(name, d));
@@ -155,6 +160,118 @@ fn state_of(name: &str, record: &ComponentRecord) -> Vec<Finding> {
         findings.extend(nix::state(name, n));
     }
     findings
+}
+
+/// A `stale-artifact` and an `input-excluded` with one cause say so: the changed
+/// input cannot reach the build, which is why the artifact did not change. Each
+/// message names the other finding, so the reader fixes the cause once.
+fn link_one_cause(base: &ComponentRecord, new: &ComponentRecord, findings: &mut [Finding]) {
+    let Some(stale) = findings
+        .iter()
+        .position(|f| f.rule == RuleId::StaleArtifact)
+    else {
+        return;
+    };
+    let changed: BTreeSet<String> = artifacts::file_changes(&base.inputs.files, &new.inputs.files)
+        .into_iter()
+        .map(|c| c.path)
+        .collect();
+    let mut excluded = BTreeSet::new();
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.rule == RuleId::InputExcluded)
+    {
+        let named: Vec<String> = match (f.details.get("input"), f.details.get("files")) {
+            (Some(serde_json::Value::String(one)), _) => vec![one.clone()],
+            (_, Some(serde_json::Value::Array(many))) => many
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let causes: Vec<String> = named.into_iter().filter(|p| changed.contains(p)).collect();
+        if causes.is_empty() {
+            continue;
+        }
+        f.message.push_str(
+            "; this is why `stale-artifact` fired for this component: the change cannot reach the artifact",
+        );
+        excluded.extend(causes);
+    }
+    if excluded.is_empty() {
+        return;
+    }
+    let names: Vec<String> = excluded.iter().map(|p| format!("`{p}`")).collect();
+    let f = &mut findings[stale];
+    f.message.push_str(&format!(
+        "; {} cannot reach the build at all (see `input-excluded`)",
+        names.join(", ")
+    ));
+}
+
+/// A startup problem in a script the component's inputs hold (a `#!` line ending in
+/// CRLF, from a checkout with Windows line endings) points at that input, where the
+/// fix is made, besides the Dockerfile line that runs it.
+fn point_at_scripts(
+    image: &crate::model::image::ImageRecord,
+    record: &ComponentRecord,
+    findings: &mut [Finding],
+) {
+    use crate::model::image::ProblemKind;
+    for p in image
+        .problems
+        .iter()
+        .filter(|p| p.kind == ProblemKind::ShebangCrlf)
+    {
+        let Some(file_name) = p.path.rsplit('/').next().filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        // Inputs of that name; the one sharing the longest tail of the image path
+        // first (`app/bin/start.sh` for `/srv/app/bin/start.sh`).
+        let mut candidates: Vec<(usize, &str)> = record
+            .inputs
+            .files
+            .iter()
+            .map(|f| f.path.as_str())
+            .filter(|path| path.rsplit('/').next() == Some(file_name))
+            .map(|path| {
+                let shared = path
+                    .rsplit('/')
+                    .zip(p.path.rsplit('/'))
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                (shared, path)
+            })
+            .collect();
+        if candidates.is_empty() {
+            continue;
+        }
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let best = candidates[0].0;
+        let scripts: Vec<&str> = candidates
+            .iter()
+            .take_while(|(shared, _)| *shared == best)
+            .take(3)
+            .map(|(_, path)| *path)
+            .collect();
+        for f in findings.iter_mut().filter(|f| {
+            f.rule == RuleId::StartupBroken
+                && f.details.get("path").and_then(serde_json::Value::as_str) == Some(&p.path)
+        }) {
+            let listed: Vec<String> = scripts.iter().map(|s| format!("`{s}`")).collect();
+            f.message.push_str(&format!(
+                "; the script is {} among the inputs: convert it there, and add `*.sh text eol=lf` to `.gitattributes` so a checkout cannot bring CRLF back",
+                listed.join(" or ")
+            ));
+            f.related = scripts
+                .iter()
+                .map(|s| crate::model::finding::Location {
+                    file: (*s).to_owned(),
+                    line: Some(1),
+                })
+                .collect();
+        }
+    }
 }
 
 /// Makes locations usable where the user stands, then applies accepts.
@@ -166,6 +283,11 @@ fn state_of(name: &str, record: &ComponentRecord) -> Vec<Finding> {
 fn finish(mut findings: Vec<Finding>, ctx: Context<'_>) -> Vec<Finding> {
     if let Some(config) = ctx.config {
         for f in &mut findings {
+            for related in &mut f.related {
+                related.file = crate::fsio::join(&config.root, std::path::Path::new(&related.file))
+                    .display()
+                    .to_string();
+            }
             let location = match f.location.take() {
                 Some(mut own) => {
                     own.file = crate::fsio::join(&config.root, std::path::Path::new(&own.file))

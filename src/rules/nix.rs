@@ -3,7 +3,7 @@
 //! All three are state rules on facts `nix::record` wrote into the new manifest.
 
 use crate::model::RuleId;
-use crate::model::finding::Finding;
+use crate::model::finding::{Finding, Level};
 use crate::model::nix::NixRecord;
 
 /// How many excluded files the one-line message names.
@@ -39,6 +39,26 @@ pub fn state(component: &str, new: &NixRecord) -> Vec<Finding> {
                 .with_help("rebuild the component (e.g. `nix-build -A …` or `nix build .#…`) so the link points at the current out path"),
             );
         }
+    }
+    for sp in &new.store_paths {
+        let Some(why) = &sp.db_unavailable else {
+            continue;
+        };
+        let mut f = Finding::new(
+            RuleId::StoreMismatch,
+            component,
+            format!(
+                "not judged for `{}` (`{}`): the Nix store database could not be queried ({why}); its NAR hash {} was recorded, not checked",
+                sp.output, sp.store_path, sp.nar_hash
+            ),
+            &[&sp.store_path, "unavailable"],
+        )
+        .with_detail("output", &sp.output)
+        .with_detail("store_path", &sp.store_path)
+        .with_detail("nar_hash", &sp.nar_hash)
+        .with_help("run buildproof where `nix path-info` works (outside the build sandbox, as a user in `nix-users`) to check the store path against the database");
+        f.level = Level::Note;
+        findings.push(f);
     }
     for sp in new.store_paths.iter().filter(|s| s.mismatched()) {
         let db = sp.db_nar_hash.as_deref().unwrap_or_default();
@@ -91,12 +111,15 @@ pub fn state(component: &str, new: &NixRecord) -> Vec<Finding> {
             String::new()
         };
         let identity: Vec<&str> = files.iter().map(String::as_str).collect();
+        // The filter itself is not in the derivation, but the source it produced is,
+        // under the name the filter call gave it (`builtins.path { name = …; }`).
+        let sources = source_names(&new.sources);
         findings.push(
             Finding::new(
                 RuleId::InputExcluded,
                 component,
                 format!(
-                    "{list} {verb}, but the derivation's sources exclude {pronoun} (a source filter, or a `src` that does not cover {pronoun}): changing {pronoun} cannot change `{drv}`; fix the filter, or drop {pronoun} from `inputs`{flake_hint}"
+                    "{list} {verb}, but the derivation's sources{sources} exclude {pronoun} (a source filter, or a `src` that does not cover {pronoun}): changing {pronoun} cannot change `{drv}`; fix the filter, or drop {pronoun} from `inputs`{flake_hint}"
                 ),
                 &identity,
             )
@@ -106,6 +129,29 @@ pub fn state(component: &str, new: &NixRecord) -> Vec<Finding> {
         );
     }
     findings
+}
+
+/// ` (`goinstance-src`, `go.mod`)`: the sources' names without store dir and hash,
+/// at most [`MESSAGE_LIMIT`] of them; empty when there are none.
+fn source_names(sources: &[String]) -> String {
+    if sources.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = sources
+        .iter()
+        .take(MESSAGE_LIMIT)
+        .map(|s| {
+            let base = s.rsplit('/').next().unwrap_or(s);
+            let name = base.split_once('-').map_or(base, |(_, name)| name);
+            format!("`{name}`")
+        })
+        .collect();
+    let more = sources.len().saturating_sub(MESSAGE_LIMIT);
+    if more > 0 {
+        format!(" ({} and {more} more)", names.join(", "))
+    } else {
+        format!(" ({})", names.join(", "))
+    }
 }
 
 #[cfg(test)]
@@ -125,6 +171,7 @@ mod tests {
                 nar_hash: "sha256-a".into(),
                 nar_size: 1,
                 db_nar_hash: Some("sha256-a".into()),
+                db_unavailable: None,
             }],
             excluded_inputs: Vec::new(),
         }
@@ -169,5 +216,11 @@ mod tests {
             f[0].message
         );
         assert!(f[0].message.contains("/nix/store/d-app.drv"));
+        assert!(
+            f[0].message
+                .contains("the derivation's sources (`src`) exclude it"),
+            "{}",
+            f[0].message
+        );
     }
 }

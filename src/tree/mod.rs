@@ -27,7 +27,7 @@ mod select;
 
 pub use cache::StatCache;
 pub use hash::{HashError, HashOutcome, HashStats, Hashed, hash_file, hash_paths};
-pub use output::hash_output;
+pub use output::{hash_output, store_path_of};
 pub use select::{ComponentSelection, Patterns, SelectError, Selections, select_all};
 
 use std::io;

@@ -11,9 +11,10 @@
 # for a failure the first that reads like an error, if any.
 # "failed" can be an application-level failure after a successful exec: such cases
 # say `# app-level: fails` in their Containerfile (nginx as nobody).
-# podman runs with its own storage under OUTDIR; images are copied in with skopeo
-# (podman would name an oci: image after its path, which need not be a valid name)
-# and removed after their run, the base kept so its layer is copied in only once.
+# podman runs with its own storage under OUTDIR (run-time state in /tmp); images are
+# copied in with skopeo (podman would name an oci: image after its path, which need
+# not be a valid name) and removed after their run, the base kept so its layer is
+# copied in only once.
 # STORAGE_DRIVER=overlay (default vfs) is ~15x faster where overlayfs works.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,8 +22,12 @@ out=$(cd "$1" && pwd)
 shift
 wait=${WAIT:-10}
 driver=${STORAGE_DRIVER:-vfs}
-P=(podman --root "$out/pstore-$driver" --runroot "$out/prun-$driver" --storage-driver "$driver" --runtime runc)
-store="containers-storage:[$driver@$out/pstore-$driver+$out/prun-$driver]"
+# podman refuses a runroot longer than 50 characters (conmon's socket paths): the
+# run-time state goes to a short temporary directory, the storage stays in OUTDIR.
+prun=$(mktemp -d /tmp/bp-prun.XXXXXX)
+trap 'rm -rf "$prun"' EXIT
+P=(podman --root "$out/pstore-$driver" --runroot "$prun" --storage-driver "$driver" --runtime runc)
+store="containers-storage:[$driver@$out/pstore-$driver+$prun]"
 if [ -z "$("${P[@]}" images --quiet localhost/bp-debian-base:latest 2>/dev/null)" ]; then
   skopeo copy --quiet "oci:$("$here/base.sh"):latest" "${store}localhost/bp-debian-base:latest"
 fi

@@ -727,7 +727,32 @@ fn manifest_and_report_to_the_same_file_is_exit_2() {
         "--output",
         "r.json",
     ]);
-    assert_bad_input(&o, "both name `r.json`");
+    assert_bad_input(
+        &o,
+        "`r.json` is named twice (by `--write-manifest` and by the text report)",
+    );
+    // Spelled differently, still one file; and a `--report` is an output too.
+    for extra in [
+        &["--output", "./sub/../r.json"][..],
+        &["--report", "json=r.json"][..],
+    ] {
+        let o = p.run(
+            &[
+                &[
+                    "check",
+                    "--against",
+                    "base.json",
+                    "--write-manifest",
+                    "r.json",
+                ][..],
+                extra,
+            ]
+            .concat(),
+        );
+        assert_bad_input(&o, "`");
+        assert!(stderr(&o).contains("is named twice"), "{}", stderr(&o));
+    }
+    assert!(!p.join("r.json").exists(), "nothing may be written");
 }
 
 #[test]
@@ -768,5 +793,116 @@ fn a_dangling_output_link_says_what_it_points_at() {
     assert_bad_input(
         &o,
         "output `result` is a link to `/nix/store/00000000000000000000000000000000-gone`, which does not exist",
+    );
+}
+
+/// A manifest records where it came from: the commit of the work tree holding the
+/// config and whether the tree was dirty, and `--label`; outside a work tree there is
+/// no commit. Reports show both releases in their header.
+#[test]
+fn snapshots_record_their_git_commit_and_label() {
+    if !require_tool("git") {
+        return;
+    }
+    let p = Project::new();
+    p.config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\noutputs = [\"out\"]\n")
+        .write("src/a.c", "int main;\n")
+        .write("out", "binary\n");
+    // Not a work tree: no commit recorded.
+    let o = p.run(&["snapshot", "--label", "v1.0.0"]);
+    assert_exit(&o, 0);
+    let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(m["label"], "v1.0.0");
+    assert!(m.get("git").is_none(), "{m}");
+
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .current_dir(p.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "git {args:?}: {}", stderr(&ok));
+        String::from_utf8(ok.stdout).unwrap()
+    };
+    git(&["init", "-q"]);
+    p.write(".gitignore", "*.json\n");
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "release 1"]);
+    let head = git(&["rev-parse", "HEAD"]).trim().to_owned();
+    assert_exit(
+        &p.run(&["snapshot", "--label", "v1.0.0", "-o", "v1.json"]),
+        0,
+    );
+    let v1: serde_json::Value = serde_json::from_str(&p.read("v1.json")).unwrap();
+    assert_eq!(
+        v1["git"],
+        serde_json::json!({"commit": head, "dirty": false})
+    );
+
+    // A change not yet committed: the same commit, dirty.
+    p.write("src/a.c", "int main(void) { return 0; }\n");
+    let o = p.run(&[
+        "check",
+        "--against",
+        "v1.json",
+        "--label",
+        "v1.0.1",
+        "--write-manifest",
+        "v2.json",
+    ]);
+    assert_exit(&o, 1);
+    let v2: serde_json::Value = serde_json::from_str(&p.read("v2.json")).unwrap();
+    assert_eq!(
+        v2["git"],
+        serde_json::json!({"commit": head, "dirty": true})
+    );
+    assert_eq!(v2["label"], "v1.0.1");
+    let short = &head[..7];
+    assert!(
+        stdout(&o).starts_with(&format!(
+            "releases: v1.0.0 ({short}) → v1.0.1 ({short}, dirty)\n"
+        )),
+        "{}",
+        stdout(&o)
+    );
+
+    // A label must be printable.
+    let o = p.run(&["snapshot", "--label", "v1\u{1b}[31m"]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("no control characters"),
+        "{}",
+        stderr(&o)
+    );
+    // A manifest with a bad commit id is refused, never shown.
+    p.write(
+        "forged.json",
+        p.read("v1.json").replace(&head, "not-a-commit"),
+    );
+    assert_bad_input(
+        &p.run(&["diff", "forged.json", "v1.json"]),
+        "git commit \"not-a-commit\" is not a commit id",
+    );
+}
+
+/// `dockerfile diff` names each side's base image once.
+#[test]
+fn dockerfile_diff_names_the_base_once() {
+    let p = Project::new();
+    p.write("a.Dockerfile", "FROM busybox:1.36\nENTRYPOINT [\"/a\"]\n")
+        .write(
+            "b.Dockerfile",
+            "FROM busybox:1.36 AS build\nRUN true\nFROM build\nENTRYPOINT [\"/b\"]\n",
+        );
+    let o = p.run(&["dockerfile", "diff", "a.Dockerfile", "b.Dockerfile"]);
+    let out = stdout(&o);
+    let old = out.lines().find(|l| l.starts_with("old: ")).unwrap();
+    assert_eq!(old.matches("busybox:1.36").count(), 1, "{old}");
+    // From an earlier stage: the stage, and the image it starts from.
+    let new = out.lines().find(|l| l.starts_with("new: ")).unwrap();
+    assert!(
+        new.contains("from=build") && new.contains("base_image=busybox:1.36"),
+        "{new}"
     );
 }

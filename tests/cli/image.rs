@@ -153,19 +153,19 @@ fn startup_broken_when_shell_form_command_is_missing() {
 }
 
 // podman: `error while loading shared libraries: libfoo.so: cannot open shared object`.
+// libfoo.so is nowhere in the image, so no LD_LIBRARY_PATH can save it: an error.
 #[test]
-fn library_missing_is_a_warning() {
+fn library_missing_everywhere_is_an_error() {
     let Some(image) = fixture("lib-missing.oci") else {
         return;
     };
     let o = inspect_json(&image);
-    assert_exit(&o, 0);
-    assert_eq!(rules_of(&o), ["library-missing:warning"]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["library-missing:error"]);
+    let message = findings(&o)[0]["message"].as_str().unwrap().to_owned();
     assert!(
-        findings(&o)[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("`libfoo.so`")
+        message.contains("`/app/server` → needs `libfoo.so`, which is not in the image"),
+        "{message}"
     );
 }
 
@@ -296,7 +296,29 @@ fn image_diff_lists_files_in_json_and_summarises_in_text() {
     let out = stdout(&text);
     assert!(out.contains("files: "), "{out}");
     assert!(out.contains(", 0 removed, 1 modified"), "{out}");
-    assert!(out.contains("~ /app/server"), "{out}");
+    // `old` before `new`, and the changed files one per line under their counts, not
+    // one comma-joined line.
+    let lines: Vec<&str> = out.lines().collect();
+    let at = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line:\n{out}"))
+    };
+    assert!(at("old: ") < at("new: "), "{out}");
+    let files = at("files: ");
+    assert_eq!(lines[files + 1], "changed_files:", "{out}");
+    assert!(
+        lines[files + 2..]
+            .iter()
+            .take_while(|l| l.starts_with("  "))
+            .any(|l| l.starts_with("  ~ /app/server (")),
+        "{out}"
+    );
+    // HTML has every file, with both states side by side.
+    let html = stdout(&run(&["image", "diff", &a, &b, "--format", "html"]));
+    assert!(html.contains("<code>/app/server</code>"), "{html}");
+    assert!(html.contains("<h4>files</h4>"), "{html}");
 }
 
 /// A rebuild over the same layers and config writes a new `created` time and
@@ -409,10 +431,35 @@ fn snapshot_exits_1_when_the_image_cannot_start() {
     assert!(stderr(&o).contains("not executable"), "{}", stderr(&o));
 }
 
+// podman: `error while loading shared libraries: libfoo.so`; the library is nowhere
+// in the image, so `library-missing` is an error and fails the snapshot (SPEC.md).
+#[test]
+fn snapshot_exits_1_when_a_library_is_nowhere_in_the_image() {
+    let Some(broken) = fixture("lib-missing.oci") else {
+        return;
+    };
+    let p = Project::new();
+    p.write("src/main.c", "int main;")
+        .config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\nimage = \"app.oci\"\n");
+    copy_dir(Path::new(&broken), &p.join("app.oci"));
+    let o = p.run(&["snapshot", "-o", "m.json"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("error[library-missing]"),
+        "{}",
+        stderr(&o)
+    );
+    let manifest = p.read("m.json");
+    assert!(
+        manifest.contains("\"type\": \"library-missing\""),
+        "{manifest}"
+    );
+}
+
 // ---------------------------------------------------------------------------------
 // Hand-made layouts: hostile input and whiteouts.
 
-enum Blob {
+pub(crate) enum Blob {
     /// An uncompressed tar and its media type suffix ("tar", "tar+gzip", …) with the
     /// compressed bytes.
     Layer {
@@ -422,7 +469,7 @@ enum Blob {
     },
 }
 
-fn tar_layer(entries: &[(&str, tar::EntryType, &[u8], u32, &str)]) -> Vec<u8> {
+pub(crate) fn tar_layer(entries: &[(&str, tar::EntryType, &[u8], u32, &str)]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for &(name, kind, data, mode, link) in entries {
         let mut h = tar::Header::new_gnu();
@@ -441,7 +488,7 @@ fn tar_layer(entries: &[(&str, tar::EntryType, &[u8], u32, &str)]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
-fn plain(tar: Vec<u8>) -> Blob {
+pub(crate) fn plain(tar: Vec<u8>) -> Blob {
     let diff_id = Digest::of(&tar);
     Blob::Layer {
         media_type: "application/vnd.oci.image.layer.v1.tar".into(),
@@ -467,7 +514,7 @@ fn gzipped(tar: &[u8]) -> Blob {
 const BUSYBOX_ENTRY: &str = "bin/sh";
 
 /// Writes an OCI layout with the given layers and entrypoint under `p/name`.
-fn layout(p: &Project, name: &str, layers: &[Blob], entrypoint: &[&str]) -> String {
+pub(crate) fn layout(p: &Project, name: &str, layers: &[Blob], entrypoint: &[&str]) -> String {
     let dir = p.join(name);
     std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
     let put = |bytes: &[u8]| {
@@ -513,7 +560,7 @@ fn layout(p: &Project, name: &str, layers: &[Blob], entrypoint: &[&str]) -> Stri
 
 /// The smallest static ELF64 as far as startup verification cares: a header with no
 /// program headers (no loader, no libraries).
-fn tiny_elf() -> Vec<u8> {
+pub(crate) fn tiny_elf() -> Vec<u8> {
     let mut h = b"\x7fELF\x02\x01\x01".to_vec();
     h.resize(64, 0);
     h
@@ -1042,9 +1089,11 @@ fn manifest_image_record_shape_is_pinned() {
         [
             "config_digest",
             "content_digest",
+            "identity",
             "layers",
             "manifest_digest",
-            "startup"
+            "startup",
+            "transport"
         ]
     );
     let layer: Vec<&str> = image["layers"][0]
@@ -1055,6 +1104,7 @@ fn manifest_image_record_shape_is_pinned() {
         .collect();
     assert_eq!(layer, ["diff_id", "digest", "media_type", "size"]);
     assert_eq!(image["startup"], json!({"entrypoint": ["/app/server"]}));
+    assert_eq!(image["transport"], "oci");
     // The same image gives the same record on a second run.
     let again: Value = serde_json::from_slice(&p.run(&["snapshot"]).stdout).unwrap();
     assert_eq!(&again["components"]["app"]["image"], image);
@@ -1287,4 +1337,249 @@ fn startup_broken_points_at_the_dockerfile_line_to_fix() {
         .expect("a startup-broken finding");
     assert_eq!(f["details"]["location"]["file"], "web/Dockerfile", "{f}");
     assert_eq!(f["details"]["location"]["line"], 5, "{f}");
+}
+
+/// Rewrites the manifest of a single-manifest layout with `edit`, re-digesting it;
+/// `index_edit` may then change `index.json` too.
+fn rewrite_manifest(dir: &str, edit: impl Fn(&mut Value), index_edit: impl Fn(&mut Value)) {
+    let dir = Path::new(dir);
+    let blob = |d: &str| {
+        dir.join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let mut index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let md = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    let mut manifest: Value = serde_json::from_slice(&std::fs::read(blob(&md)).unwrap()).unwrap();
+    edit(&mut manifest);
+    let manifest = manifest.to_string();
+    let md = Digest::of(manifest.as_bytes());
+    std::fs::write(blob(&md.to_string()), &manifest).unwrap();
+    index["manifests"][0]["digest"] = json!(md.to_string());
+    index["manifests"][0]["size"] = json!(manifest.len());
+    index_edit(&mut index);
+    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+}
+
+/// A manifest or index of another schema version, or whose `mediaType` says it is
+/// the other kind of document, is refused naming it, never read as a current one.
+#[test]
+fn manifests_of_another_schema_or_kind_are_refused() {
+    type Edit<'a> = &'a dyn Fn(&mut Value);
+    let cases: [(&str, Edit, Edit, &str); 6] = [
+        (
+            "v1",
+            &|m| m["schemaVersion"] = json!(1),
+            &|_| {},
+            "Docker schema 1 manifests are not supported",
+        ),
+        (
+            "v3",
+            &|m| m["schemaVersion"] = json!(3),
+            &|_| {},
+            "`schemaVersion` is 3, not 2",
+        ),
+        (
+            "none",
+            &|m| {
+                m.as_object_mut().unwrap().remove("schemaVersion");
+            },
+            &|_| {},
+            "no `schemaVersion`",
+        ),
+        (
+            "kind",
+            &|m| m["mediaType"] = json!("application/vnd.oci.image.index.v1+json"),
+            &|_| {},
+            "says an image index, but the document is an image manifest",
+        ),
+        (
+            "descriptor",
+            &|_| {},
+            &|i| {
+                i["manifests"][0]["mediaType"] =
+                    json!("application/vnd.docker.distribution.manifest.list.v2+json");
+            },
+            "index `sha256:",
+        ),
+        (
+            "index",
+            &|_| {},
+            &|i| i["schemaVersion"] = json!(3),
+            "`index.json`: `schemaVersion` is 3",
+        ),
+    ];
+    let p = Project::new();
+    for (name, edit, index_edit, needle) in cases {
+        let img = layout(&p, name, &[plain(script_layer())], &["/app/server"]);
+        rewrite_manifest(&img, edit, index_edit);
+        let o = run(&["image", "inspect", &img]);
+        assert_bad_input(&o, needle);
+        if name != "index" {
+            assert!(
+                stderr(&o).contains("manifest `sha256:") || name == "descriptor",
+                "{}",
+                stderr(&o)
+            );
+        }
+    }
+}
+
+#[test]
+fn platform_flag_picks_from_a_layout_index() {
+    let p = Project::new();
+    let img = layout(&p, "multi", &[plain(script_layer())], &["/app/server"]);
+    multi_index(
+        &img,
+        &[("linux", "arm64", "arm"), ("linux", "amd64", "amd")],
+    );
+    let o = run(&[
+        "image",
+        "inspect",
+        &img,
+        "--platform",
+        "linux/arm64",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&o, 0);
+    assert_eq!(report(&o)["names"], json!(["arm"]));
+    let o = run(&["image", "inspect", &img, "--platform", "linux/riscv64"]);
+    assert_bad_input(&o, "not exactly one for linux/riscv64");
+    let o = run(&["image", "inspect", &img, "--platform", "riscv64"]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("is not a platform"), "{}", stderr(&o));
+}
+
+/// A BASE written before the content identity (no `identity` key) still compares:
+/// by the config digest without times, both sides having it. An unchanged image is
+/// no change; nothing is judged stale or changed that was not.
+#[test]
+fn manifest_without_content_identity_compares_by_the_old_digest() {
+    let p = Project::new();
+    layout(&p, "app.oci", &[gzipped(&script_layer())], &["/app/server"]);
+    p.write("src/a", "a")
+        .config("[[component]]\nname = \"app\"\ninputs = [\"src/**\"]\nimage = \"app.oci\"\n");
+    let o = p.run(&["snapshot"]);
+    assert_exit(&o, 0);
+    let mut old: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let image = old["components"]["app"]["image"].as_object_mut().unwrap();
+    assert!(image.contains_key("identity"));
+    // What the previous release wrote: no identity, transport or labels.
+    for key in ["identity", "transport", "labels"] {
+        image.remove(key);
+    }
+    std::fs::write(p.join("old.json"), old.to_string()).unwrap();
+    let o = p.run(&["check", "--against", "old.json", "--format", "json"]);
+    assert_exit(&o, 0);
+    assert_eq!(rules_of(&o), Vec::<String>::new());
+    // An input change over the same image is still stale.
+    p.write("src/a", "b");
+    let o = p.run(&["check", "--against", "old.json", "--format", "json"]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["stale-artifact:error"]);
+}
+
+/// SPEC, "What counts as changed": the same Dockerfile built twice by an ordinary
+/// `buildah bud` (no `--timestamp`) over a fresh checkout (new file times) gives new
+/// layers (new diff_ids) with the same content, which is no change; a source change
+/// that `.dockerignore` keeps out of the build then leaves the image as it was:
+/// `stale-artifact`, where the diff_id identity saw only "the image changed".
+#[test]
+fn ordinary_rebuild_keeps_the_identity_and_a_dockerignored_change_is_stale() {
+    if !require_tool("buildah") || !Path::new("/bin/busybox").exists() {
+        return;
+    }
+    let store = tempfile::tempdir().unwrap();
+    let p = Project::new();
+    std::fs::copy("/bin/busybox", p.join("busybox")).unwrap();
+    p.write("app/run.sh", "#!/bin/busybox sh\necho hello\n")
+        .mode("app/run.sh", 0o755)
+        .write("app/notes.md", "notes\n")
+        .write(".dockerignore", "app/notes.md\n")
+        .write(
+            "Dockerfile",
+            "FROM scratch\nCOPY busybox /bin/busybox\nCOPY app/ /app/\nENTRYPOINT [\"/app/run.sh\"]\n",
+        )
+        .config(
+            "[[component]]\nname = \"app\"\ninputs = [\"app/**\", \"Dockerfile\", \".dockerignore\"]\nimage = \"oci:build/app.oci:latest\"\n",
+        );
+    let build = |mtime: &str| {
+        // A fresh checkout: every file gets the time it was written.
+        let touched = std::process::Command::new("find")
+            .arg(p.path())
+            .args(["-path", &p.join("build").to_string_lossy(), "-prune", "-o"])
+            .args(["-exec", "touch", "-h", "-d", mtime, "{}", "+"])
+            .status()
+            .unwrap();
+        assert!(touched.success());
+        let _ = std::fs::remove_dir_all(p.join("build"));
+        std::fs::create_dir_all(p.join("build")).unwrap();
+        let buildah = |args: &[&str]| {
+            let o = std::process::Command::new("buildah")
+                .arg("--root")
+                .arg(store.path().join("root"))
+                .arg("--runroot")
+                .arg(store.path().join("run"))
+                .args(["--storage-driver", "vfs"])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "buildah {args:?}: {}", stderr(&o));
+        };
+        let ctx = p.path().to_string_lossy().into_owned();
+        buildah(&[
+            "bud",
+            "--quiet",
+            "--isolation",
+            "chroot",
+            "-t",
+            "bp-rebuild",
+            &ctx,
+        ]);
+        let dest = format!("oci:{}:latest", p.join("build/app.oci").display());
+        buildah(&["push", "--quiet", "bp-rebuild", &dest]);
+    };
+    build("2024-01-01 10:00:00");
+    assert_exit(&p.run(&["snapshot", "-o", "base.json"]), 0);
+    build("2024-06-01 12:30:00");
+    let o = p.run(&[
+        "check",
+        "--against",
+        "base.json",
+        "--write-manifest",
+        "new.json",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&o, 0);
+    assert_eq!(rules_of(&o), Vec::<String>::new());
+    let image = |file: &str| -> Value {
+        let m: Value = serde_json::from_str(&p.read(file)).unwrap();
+        m["components"]["app"]["image"].clone()
+    };
+    let (a, b) = (image("base.json"), image("new.json"));
+    let diff_ids = |i: &Value| -> Vec<Value> {
+        i["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["diff_id"].clone())
+            .collect()
+    };
+    assert_ne!(
+        diff_ids(&a),
+        diff_ids(&b),
+        "file times should change the layers"
+    );
+    assert_ne!(a["content_digest"], b["content_digest"]);
+    assert_eq!(a["identity"], b["identity"]);
+
+    p.write("app/notes.md", "the fix, where the build never looks\n");
+    build("2024-06-02 09:00:00");
+    let o = p.run(&["check", "--against", "base.json", "--format", "json"]);
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["stale-artifact:error"]);
+    let m = findings(&o)[0]["message"].as_str().unwrap().to_owned();
+    assert!(m.contains("app/notes.md"), "{m}");
 }

@@ -227,6 +227,15 @@ fn output_not_current_when_result_link_is_left_at_the_previous_build() {
         f["message"].as_str().unwrap().contains("did not go live"),
         "{f}"
     );
+    // The snapshot alone fails on it too: it is about the new build itself.
+    let o = p.run(&["snapshot", "-o", "new.json"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("error[output-not-current]"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(p.join("new.json").exists(), "the manifest is still written");
 }
 
 #[test]
@@ -258,6 +267,14 @@ fn store_mismatch_when_store_path_is_altered_after_registration() {
         .find(|f| f["rule"] == "store-mismatch")
         .unwrap();
     assert_ne!(f["details"]["nar_hash"], f["details"]["db_nar_hash"]);
+    // The snapshot alone fails on it too: it is about the new build itself.
+    let o = p.run(&["snapshot", "-o", "new.json"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("error[store-mismatch]"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -282,6 +299,59 @@ fn store_path_outputs_are_checked_without_a_nix_key() {
     assert_eq!(
         nix["store_paths"][0]["nar_hash"],
         nix["store_paths"][0]["db_nar_hash"]
+    );
+}
+
+/// Inside a `nix flake check` sandbox, or as a user outside `nix-users`, `nix
+/// path-info` cannot reach the store's database. `store-mismatch` is then not judged,
+/// and a note says why; every `result` output used to make the run exit 2.
+#[test]
+fn an_unreachable_store_database_leaves_store_mismatch_unjudged_with_a_note() {
+    if !require_tool("nix-build") {
+        return;
+    }
+    let n = nonce("nodaemon");
+    let p = Project::new();
+    goinstance(&p, &n);
+    p.write(
+        "default.nix",
+        default_nix(&n, "./goinstance", "mkdir $out; cat $src/main.go > $out/app", ""),
+    )
+    .config("[[component]]\nname = \"goinstance\"\ninputs = [\"goinstance/**\"]\noutputs = [\"result\"]\n");
+    nix_build(&p, "goinstance");
+    // The real `nix`, but `path-info` fails as it does without the daemon socket.
+    let real = std::process::Command::new("sh")
+        .args(["-c", "command -v nix"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_owned();
+    p.write(
+        "fakebin/nix",
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *path-info*)\n  echo \"error: cannot connect to socket at '/nix/var/nix/daemon-socket/socket': Permission denied\" >&2\n  exit 1;;\nesac\nexec {real} \"$@\"\n"
+        ),
+    )
+    .mode("fakebin/nix", 0o755);
+    let path = format!(
+        "{}:{}",
+        p.join("fakebin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = buildproof()
+        .current_dir(p.path())
+        .env("PATH", path)
+        .args(["snapshot", "-o", "m.json"])
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let err = stderr(&o);
+    assert!(
+        err.contains("note[store-mismatch] goinstance: not judged for `result`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("daemon-socket/socket': Permission denied"),
+        "{err}"
     );
 }
 
@@ -448,26 +518,43 @@ fn nar_hash_is_byte_identical_to_nix_for_every_node_kind() {
     assert_bad_input(&p.run(&["nar-hash", "missing"]), "missing");
 }
 
-/// `nix flake check` on the path flake `flake`, offline: each input in `overrides` is
-/// replaced by a local path flake, no lock file is written, and build logs are printed.
-fn nix_flake_check(flake: &Path, overrides: &[(&str, &Path)]) -> Output {
+/// `nix` with flakes enabled, offline: each input in `overrides` is replaced by a
+/// local path, no lock file is written.
+fn nix_flakes(args: &[&str], overrides: &[(&str, &Path)]) -> Command {
     let mut cmd = Command::new("nix");
-    cmd.args([
-        "--extra-experimental-features",
-        "nix-command flakes",
-        "flake",
-        "check",
-        "--option",
-        "sandbox",
-        "false",
-        "--no-write-lock-file",
-        "--print-build-logs",
-    ])
-    .arg(format!("path:{}", flake.display()));
+    cmd.args(["--extra-experimental-features", "nix-command flakes"])
+        .args(args)
+        .arg("--no-write-lock-file");
     for (input, path) in overrides {
         cmd.args(["--override-input", input])
             .arg(format!("path:{}", path.display()));
     }
+    cmd
+}
+
+/// `nix flake check` on the path flake `flake` with build logs printed. Without
+/// `sandbox_paths` the sandbox is off (the repository's own `package` check copies
+/// the binary under test from outside the store); with them, builds run in the
+/// sandbox as in a user's `nix flake check`, with those host paths (the stub's
+/// `/bin/sh`, the binary) bound into it, and no Nix daemon or store database. They
+/// replace Nix's default `sandbox-paths`: Debian's 2.26 names a `bash-static` there
+/// that need not be installed.
+fn nix_flake_check(
+    flake: &Path,
+    overrides: &[(&str, &Path)],
+    sandbox_paths: Option<&[&Path]>,
+) -> Output {
+    let mut cmd = nix_flakes(&["flake", "check", "--print-build-logs"], overrides);
+    match sandbox_paths {
+        None => cmd.args(["--option", "sandbox", "false"]),
+        Some(paths) => {
+            let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            cmd.args(["--option", "sandbox", "true"])
+                .args(["--option", "sandbox-paths"])
+                .arg(paths.join(" "))
+        }
+    };
+    cmd.arg(format!("path:{}", flake.display()));
     cmd.output().expect("nix runs")
 }
 
@@ -487,26 +574,12 @@ fn copy_into(from: &Path, rels: &[&str], to: &Path) {
     }
 }
 
-/// The flake as a Nix user meets it, with a stub nixpkgs (there is no network here)
-/// whose `buildRustPackage` hands over the binary under test. `nix flake check` on this
-/// repository's flake builds every check: the fixture passes and the demo exits 1 as
-/// expected. A user's flake that puts `lib.mkCheck` in its own `checks` passes on an
-/// honest tree, and fails `nix flake check` once a source changes without a new
-/// artifact.
-#[test]
-fn nix_flake_check_runs_the_flake_and_gates_a_users_flake_on_a_stale_artifact() {
-    if !require_tool("nix") {
-        return;
-    }
+/// This repository's flake with only the files it reads (as a path flake, the
+/// checkout's target/ would be copied into the store) under `p/buildproof`, and the
+/// stub nixpkgs under `p/nixpkgs`, whose `buildRustPackage` hands over the binary
+/// under test. Returns (flake, stub).
+fn flake_and_stub(p: &Project) -> (std::path::PathBuf, std::path::PathBuf) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let parse = Command::new("nix-instantiate")
-        .arg("--parse")
-        .arg(repo.join("flake.nix"))
-        .output()
-        .unwrap();
-    assert!(parse.status.success(), "{}", stderr(&parse));
-
-    let p = Project::new();
     let stub = p.join("nixpkgs");
     copy_into(
         &repo.join("testdata/nix/stub-nixpkgs"),
@@ -524,9 +597,6 @@ fn nix_flake_check_runs_the_flake_and_gates_a_users_flake_on_a_stale_artifact() 
             nonce("flake-check")
         ),
     );
-
-    // The flake with only the files it reads. As a path flake, the checkout's target/
-    // would be copied into the store.
     let this = p.join("buildproof");
     copy_into(
         repo,
@@ -539,7 +609,29 @@ fn nix_flake_check_runs_the_flake_and_gates_a_users_flake_on_a_stale_artifact() 
         ],
         &this,
     );
-    let own = nix_flake_check(&this, &[("nixpkgs", &stub)]);
+    (this, stub)
+}
+
+/// The flake as a Nix user meets it, with a stub nixpkgs (there is no network here).
+/// `nix flake check` on this repository's flake validates every output (the overlay
+/// included) and builds every check: the fixture passes and the demo exits 1 as
+/// expected.
+#[test]
+fn nix_flake_check_runs_the_flake() {
+    if !require_tool("nix") {
+        return;
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let parse = Command::new("nix-instantiate")
+        .arg("--parse")
+        .arg(repo.join("flake.nix"))
+        .output()
+        .unwrap();
+    assert!(parse.status.success(), "{}", stderr(&parse));
+
+    let p = Project::new();
+    let (this, stub) = flake_and_stub(&p);
+    let own = nix_flake_check(&this, &[("nixpkgs", &stub)], None);
     let log = stderr(&own);
     assert!(own.status.success(), "{log}");
     assert!(
@@ -550,37 +642,188 @@ fn nix_flake_check_runs_the_flake_and_gates_a_users_flake_on_a_stale_artifact() 
         log.contains("buildproof-check-demo> error[stale-artifact] goinstance"),
         "{log}"
     );
+    // `overlays.default` gives nixpkgs the same package.
+    let eval = |attr: &str, apply: Option<String>| {
+        let mut cmd = nix_flakes(&["eval", "--impure", "--raw"], &[("nixpkgs", &stub)]);
+        cmd.arg(format!("path:{}#{attr}", this.display()));
+        if let Some(apply) = apply {
+            cmd.arg("--apply").arg(apply);
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let package = eval("packages.x86_64-linux.default.drvPath", None);
+    let overlay = eval(
+        "overlays.default",
+        Some(format!(
+            "o: let b = import {stub}/binary.nix; pkgs = import {stub}/pkgs.nix {{ system = \"x86_64-linux\"; buildproof = b.path; inherit (b) run; }}; in (o pkgs pkgs).buildproof.drvPath",
+            stub = stub.display()
+        )),
+    );
+    assert!(package.ends_with(".drv"), "{package}");
 
+    // The README's install lines: `nix run` and `nix profile install`.
+    let version = format!("buildproof {}\n", env!("CARGO_PKG_VERSION"));
+    let run = nix_flakes(
+        &["run", "--option", "sandbox", "false"],
+        &[("nixpkgs", &stub)],
+    )
+    .arg(format!("path:{}", this.display()))
+    .args(["--", "--version"])
+    .output()
+    .unwrap();
+    assert_eq!(stdout(&run), version, "{}", stderr(&run));
+    let profile = p.join("profile/buildproof");
+    std::fs::create_dir_all(p.join("profile")).unwrap();
+    let profile_arg = profile.display().to_string();
+    let install = nix_flakes(
+        &[
+            "profile",
+            "install",
+            "--option",
+            "sandbox",
+            "false",
+            "--profile",
+            &profile_arg,
+        ],
+        &[("nixpkgs", &stub)],
+    )
+    .arg(format!("path:{}", this.display()))
+    .output()
+    .unwrap();
+    assert!(install.status.success(), "{}", stderr(&install));
+    let installed = Command::new(profile.join("bin/buildproof"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&installed), version);
+    assert_eq!(overlay, package);
+}
+
+/// A user's flake (`testdata/nix/consumer-flake`, shaped like the README's example)
+/// puts `lib.mkCheck` in its own `checks`, with the deployed manifest from a
+/// non-flake input, and the same `buildproof.toml` (with its `nix` key) inside
+/// `nix flake check` and out. In the sandbox, with no nix CLI and no daemon,
+/// buildproof reads the package's `.drv` and judges its source filter: the check
+/// fails naming the hidden file and the filtered source, first on `input-excluded`
+/// alone (`failOn = "warning"`), then with `stale-artifact` once that file changes;
+/// with the file let through the filter, it passes.
+#[test]
+fn nix_flake_check_judges_a_users_source_filter_in_the_sandbox() {
+    if !require_tool("nix") {
+        return;
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = Project::new();
+    let (this, stub) = flake_and_stub(&p);
     let user = p.join("user");
     copy_into(
-        &repo.join("testdata/nix/flake-check"),
-        &["buildproof.toml", "deployed.json", "build", "src"],
-        &user,
-    );
-    copy_into(
         &repo.join("testdata/nix/consumer-flake"),
-        &["flake.nix"],
+        &["flake.nix", "buildproof.toml", "src"],
         &user,
     );
-    let inputs = [("nixpkgs", stub.as_path()), ("buildproof", this.as_path())];
-    let honest = nix_flake_check(&user, &inputs);
-    assert!(honest.status.success(), "{}", stderr(&honest));
-
+    // Unique sources, so no build is answered from an earlier run's store paths.
     p.write(
-        "user/src/main.go",
-        format!("package main // hotfix {}\n", nonce("mkcheck")),
+        "user/src/util.go",
+        format!("package main\n\n// {}\nfunc run() {{}}\n", nonce("util")),
     );
-    let stale = nix_flake_check(&user, &inputs);
-    let log = stderr(&stale);
+    let release = p.join("release");
+    std::fs::create_dir_all(&release).unwrap();
+    let inputs = [
+        ("nixpkgs", stub.as_path()),
+        ("buildproof", this.as_path()),
+        ("deployed", release.as_path()),
+    ];
+    let installable = format!("path:{}#app", user.display());
+
+    // The release: built and snapshotted outside the sandbox, the `nix` key's
+    // derivation given as it is evaluated with these inputs.
+    let build = nix_flakes(&["build", "--option", "sandbox", "false"], &inputs)
+        .arg("-o")
+        .arg(user.join("result-app"))
+        .arg(&installable)
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "{}", stderr(&build));
+    let drv = nix_flakes(&["path-info", "--derivation"], &inputs)
+        .arg(&installable)
+        .output()
+        .unwrap();
+    assert!(drv.status.success(), "{}", stderr(&drv));
+    let drv = stdout(&drv).trim().to_owned();
+    let deployed = release.join("deployed.json");
+    let snap = buildproof()
+        .current_dir(&user)
+        .args(["snapshot", "--nix-drv", &format!("app={drv}"), "-o"])
+        .arg(&deployed)
+        .output()
+        .unwrap();
+    assert_exit(&snap, 0);
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&deployed).unwrap()).unwrap();
+    assert_eq!(m["components"]["app"]["nix"]["derivation"], drv.as_str());
+    assert_eq!(
+        m["components"]["app"]["nix"]["excluded_inputs"],
+        serde_json::json!(["src/util.go"])
+    );
+
+    let bin = assert_cmd::cargo::cargo_bin("buildproof");
+    let sandbox: [&Path; 5] = [
+        Path::new("/bin"),
+        Path::new("/usr"),
+        Path::new("/lib"),
+        Path::new("/lib64"),
+        &bin,
+    ];
+    let sandbox = Some(&sandbox[..]);
+
+    // Nothing changed since the release, but the filter hides a declared input.
+    let hidden = nix_flake_check(&user, &inputs, sandbox);
+    let log = stderr(&hidden);
+    assert!(!hidden.status.success(), "{log}");
     assert!(
-        !stale.status.success(),
-        "a stale artifact passed nix flake check"
+        log.contains("warning[input-excluded] app: `src/util.go` is a declared input, but the derivation's sources (`app-src`) exclude it"),
+        "{log}"
     );
-    assert!(log.contains("error[stale-artifact] app"), "{log}");
+    assert!(!log.contains("stale-artifact"), "{log}");
     assert!(
         log.contains("buildproof check exited 1, expected 0"),
         "{log}"
     );
+
+    // The hotfix lands in the hidden file: the build reuses the old output.
+    p.write(
+        "user/src/util.go",
+        format!(
+            "package main\n\n// {}\nfunc run() {{ fix() }}\n",
+            nonce("hotfix")
+        ),
+    );
+    let stale = nix_flake_check(&user, &inputs, sandbox);
+    let log = stderr(&stale);
+    assert!(!stale.status.success(), "{log}");
+    assert!(
+        log.contains("error[stale-artifact] app: inputs changed (src/util.go (modified))"),
+        "{log}"
+    );
+    assert!(
+        log.contains("warning[input-excluded] app: `src/util.go`"),
+        "{log}"
+    );
+    assert!(log.contains("`app-src`"), "{log}");
+
+    // The filter lets the file through: a new artifact, nothing hidden.
+    let flake = std::fs::read_to_string(user.join("flake.nix")).unwrap();
+    let fixed = flake.replace(
+        r#"filter = path: type: baseNameOf path == "main.go"; # the filter"#,
+        r#"filter = path: type: baseNameOf path != ".main.go.swp"; # the filter"#,
+    );
+    assert_ne!(flake, fixed, "the consumer flake's filter line moved");
+    std::fs::write(user.join("flake.nix"), fixed).unwrap();
+    let honest = nix_flake_check(&user, &inputs, sandbox);
+    let log = stderr(&honest);
+    assert!(honest.status.success(), "{log}");
+    assert!(log.contains("buildproof check: ok"), "{log}");
 }
 
 #[test]
@@ -598,4 +841,40 @@ fn nix_key_without_nix_installed_is_exit_2() {
         .output()
         .unwrap();
     assert_bad_input(&o, "the `nix` key needs `nix`, which is not on PATH");
+}
+
+#[test]
+fn nix_drv_names_a_component_of_the_config_and_a_readable_derivation() {
+    let p = Project::new();
+    goinstance(&p, "nixdrv");
+    p.write("out/app", "x").config(
+        "[[component]]\nname = \"goinstance\"\ninputs = [\"goinstance/**\"]\noutputs = [\"out\"]\n",
+    );
+    assert_bad_input(
+        &p.run(&["snapshot", "--nix-drv", "web=/nix/store/x-web.drv"]),
+        "has no component `web` (it has: goinstance)",
+    );
+    for (arg, why) in [
+        ("goinstance", "expected NAME=DRV"),
+        ("goinstance=result", "is not a store derivation"),
+    ] {
+        let o = p.run(&["snapshot", "--nix-drv", arg]);
+        assert_exit(&o, 2);
+        assert!(stderr(&o).contains(why), "{}", stderr(&o));
+    }
+    let missing = p.join("gone.drv");
+    let o = p.run(&[
+        "snapshot",
+        "--nix-drv",
+        &format!("goinstance={}", missing.display()),
+    ]);
+    assert_bad_input(&o, "cannot read derivation");
+    assert!(stderr(&o).contains("gone.drv"), "{}", stderr(&o));
+    p.write("bad.drv", "{\"not\": \"aterm\"}");
+    let o = p.run(&[
+        "snapshot",
+        "--nix-drv",
+        &format!("goinstance={}", p.join("bad.drv").display()),
+    ]);
+    assert_bad_input(&o, "bad.drv`: not a store derivation: expected `Derive(`");
 }

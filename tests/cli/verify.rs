@@ -167,6 +167,60 @@ fn ecs_task_definition_and_described_tasks() {
     assert_eq!(findings(&o)[0]["details"]["running"], WEB_OLD);
 }
 
+// aws-cli's own `describe-tasks` example shape: ECS injects a GuardDuty sidecar that
+// reports only `imageDigest`. It was refused with exit 2; it is read, and a
+// component matches it by digest alone.
+#[test]
+fn ecs_sidecars_with_only_a_digest_are_read() {
+    const AGENT: &str = "sha256:bf9197ab6f3ec2e7a4c3b5d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1";
+    let p = Project::new();
+    p.write("built.json", manifest(&web_built()));
+    let o = verify(&p, &fixture("ecs-describe-tasks-sidecar.json"));
+    assert_exit(&o, 0);
+    assert!(rules_of(&o).is_empty(), "{}", stdout(&o));
+
+    // A component whose image names no repository matches by the digest it runs.
+    p.write(
+        "built.json",
+        manifest(&json!({"agent": {"image": image(AGENT, &[])}})),
+    );
+    let o = verify(&p, &fixture("ecs-describe-tasks-sidecar.json"));
+    assert_exit(&o, 0);
+    assert!(rules_of(&o).is_empty(), "{}", stdout(&o));
+}
+
+// The Kubernetes website's `private-reg-pod.yaml` (as `kubectl … -o json` prints it)
+// keeps a placeholder for the image. That is no reference at all: it is reported as
+// invalid, not as an unpinned tag, and it never passes for the built image.
+#[test]
+fn a_placeholder_image_is_invalid_not_unpinned() {
+    let p = Project::new();
+    p.write(
+        "pod.json",
+        serde_json::to_string(&json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "private-reg"},
+            "spec": {
+                "containers": [{"name": "private-reg-container", "image": "<your-private-image>"}],
+                "imagePullSecrets": [{"name": "regcred"}]
+            }
+        }))
+        .unwrap(),
+    );
+    p.write(
+        "built.json",
+        manifest(&json!({"app": {"image": image(WEB, &[]), "deploy": "private-reg-container"}})),
+    );
+    let o = verify(&p, "pod.json");
+    assert_exit(&o, 1);
+    assert_eq!(rules_of(&o), ["not-deployed:error"]);
+    let message = findings(&o)[0]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("`<your-private-image>` is not a valid image reference"),
+        "{message}"
+    );
+}
+
 #[test]
 fn store_paths_match_by_name_after_the_hash() {
     let p = Project::new();
@@ -802,9 +856,28 @@ fn component_selects_what_a_running_state_can_judge() {
         })),
     );
     let pods = fixture("kubernetes-pods.json");
+    // Kubernetes shows containers: `site` (no image) cannot be shown there, which is
+    // a note saying so (SPEC.md, `not-deployed`), not an error.
     let o = verify(&p, &pods);
+    assert_exit(&o, 0);
+    assert_eq!(rules_of(&o), ["not-deployed:note"], "{}", stdout(&o));
+    let message = findings(&o)[0]["message"].as_str().unwrap().to_owned();
     assert!(
-        rules_of(&o).contains(&"not-deployed:error".to_owned()),
+        message.starts_with(
+            "`site` cannot be verified against this running state: it has no image, and kubernetes shows only containers"
+        ),
+        "{message}"
+    );
+    // A store path list shows store paths: neither component can be shown there.
+    p.write(
+        "closure.txt",
+        "/nix/store/0c2kcjc6zk9sbdxvq7wncxbxpigks7v1-hello-2.12\n",
+    );
+    let o = verify(&p, "closure.txt");
+    assert_exit(&o, 0);
+    assert_eq!(
+        rules_of(&o),
+        ["not-deployed:note", "not-deployed:note"],
         "{}",
         stdout(&o)
     );
@@ -863,4 +936,38 @@ fn a_pod_reporting_the_index_digest_of_a_multi_platform_image_runs_the_built_ima
     let o = verify(&p, "other.json");
     assert_exit(&o, 1);
     assert_eq!(rules_of(&o), ["deployed-mismatch:error"]);
+}
+
+/// `verify` says which release runs: the built one (its label and commit) for every
+/// component found running its built artifacts, and which are not.
+#[test]
+fn verify_names_the_release_it_finds_running() {
+    let p = Project::new();
+    let mut built: Value = serde_json::from_str(&manifest(&web_built())).unwrap();
+    built["label"] = json!("v2.4.0");
+    built["git"] = json!({"commit": "e4f5a6b7".repeat(5), "dirty": false});
+    p.write("built.json", built.to_string());
+    let o = verify(&p, &fixture("kubernetes-pods.json"));
+    assert_exit(&o, 0);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["running_release"], "v2.4.0 (e4f5a6b) runs: `web`");
+    assert_eq!(report["releases"]["built"]["label"], "v2.4.0");
+    let o = verify(&p, &fixture("kubernetes-pods-rolled-back.json"));
+    assert_exit(&o, 1);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        report["running_release"],
+        "not v2.4.0 (e4f5a6b): no component was verified to run as built"
+    );
+    // Against a running manifest, its release is named too.
+    let mut running = built.clone();
+    running["label"] = json!("v2.3.1");
+    p.write("running.json", running.to_string());
+    let o = p.run(&["verify", "built.json", "--running", "running.json"]);
+    assert_exit(&o, 0);
+    assert!(
+        stdout(&o).starts_with("releases: built: v2.4.0 (e4f5a6b); running: v2.3.1 (e4f5a6b)\n"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -283,7 +283,12 @@ pub fn write_layout(dir: &Path, tag: &str, images: &[TestImage]) -> Layout {
         for (path, data) in &img.files {
             let mut h = tar::Header::new_gnu();
             h.set_size(data.len() as u64);
-            h.set_mode(0o644);
+            // Programs under `bin/` are executable, so the image can start.
+            h.set_mode(if path.starts_with("bin/") {
+                0o755
+            } else {
+                0o644
+            });
             h.set_mtime(0);
             h.set_cksum();
             tar.append_data(&mut h, path, &data[..]).unwrap();
@@ -821,4 +826,204 @@ fn tunnel(conn: TcpStream, tunnels: &AtomicUsize) {
     let _ = std::io::copy(r.get_mut(), &mut up);
     let _ = up.shutdown(std::net::Shutdown::Write);
     let _ = t.join();
+}
+
+/// A registry with the OCI 1.1 referrers API: `docker-registry` (distribution 2.8,
+/// which predates the API) behind this proxy, which plays the API's part as the
+/// distribution spec words it. No registry with the API is packaged where these
+/// tests run (Debian bookworm has distribution 2.8; zot, distribution 3 and
+/// go-containerregistry's registry are in none of Debian, PyPI, npm or crates.io as
+/// a runnable server), so the API side is this proxy:
+///
+/// - `PUT /v2/<name>/manifests/<ref>` is forwarded; when the registry took it (201)
+///   and it has a `subject`, the answer gains `OCI-Subject: <digest>` and the
+///   manifest's descriptor is recorded (`artifactType`, else the config's
+///   `mediaType`; its annotations copied);
+/// - `GET /v2/<name>/referrers/<digest>` answers those descriptors as an OCI index,
+///   filtered by `?artifactType=` (saying so in `OCI-Filters-Applied`), one
+///   descriptor per page with `Link: <…>; rel="next"`, so a client must page;
+/// - everything else is forwarded as it is, bodies included.
+///
+/// `tag_puts` counts manifest PUTs to `sha256-…` tags: a client that sees
+/// `OCI-Subject` must not write the fallback tag.
+pub struct ReferrersProxy {
+    pub port: u16,
+    pub tag_puts: Arc<AtomicUsize>,
+    pub referrer_gets: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+type Listed = Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>;
+
+impl ReferrersProxy {
+    pub fn start(upstream: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let tag_puts = Arc::new(AtomicUsize::new(0));
+        let referrer_gets = Arc::new(AtomicUsize::new(0));
+        let listed: Listed = Arc::default();
+        let (s, t, g) = (
+            Arc::clone(&stop),
+            Arc::clone(&tag_puts),
+            Arc::clone(&referrer_gets),
+        );
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (t, g, l) = (Arc::clone(&t), Arc::clone(&g), Arc::clone(&listed));
+                std::thread::spawn(move || referrers_one(conn, upstream, &t, &g, &l));
+            }
+        });
+        Self {
+            port,
+            tag_puts,
+            referrer_gets,
+            stop,
+        }
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for ReferrersProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn referrers_one(
+    conn: TcpStream,
+    upstream: u16,
+    tag_puts: &AtomicUsize,
+    referrer_gets: &AtomicUsize,
+    listed: &Listed,
+) {
+    let mut r = BufReader::new(conn.try_clone().unwrap());
+    let Some((line, headers)) = read_head(&mut r) else {
+        return;
+    };
+    let mut w = conn;
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if method == "GET" {
+        if let Some((name, digest)) = path
+            .strip_prefix("/v2/")
+            .and_then(|p| p.split_once("/referrers/"))
+        {
+            referrer_gets.fetch_add(1, Ordering::SeqCst);
+            let mut artifact_type = None;
+            let mut page = 0usize;
+            for pair in query.split('&') {
+                if let Some(v) = pair.strip_prefix("artifactType=") {
+                    artifact_type = Some(percent_decode(v));
+                }
+                if let Some(v) = pair.strip_prefix("page=") {
+                    page = v.parse().unwrap_or(0);
+                }
+            }
+            let all: Vec<serde_json::Value> = listed
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(subject, d)| {
+                    subject == digest
+                        && artifact_type
+                            .as_deref()
+                            .is_none_or(|t| d["artifactType"] == t)
+                })
+                .map(|(_, d)| d.clone())
+                .collect();
+            let body = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "manifests": all.get(page).cloned().into_iter().collect::<Vec<_>>(),
+            })
+            .to_string();
+            let mut extra = String::new();
+            if artifact_type.is_some() {
+                extra.push_str("OCI-Filters-Applied: artifactType\r\n");
+            }
+            if page + 1 < all.len() {
+                let mut next = format!("/v2/{name}/referrers/{digest}?page={}", page + 1);
+                if let Some(t) = &artifact_type {
+                    next.push_str(&format!("&artifactType={}", t.replace('+', "%2B")));
+                }
+                extra.push_str(&format!("Link: <{next}>; rel=\"next\"\r\n"));
+            }
+            let _ = write!(
+                w,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            return;
+        }
+    }
+    let length: usize = headers
+        .iter()
+        .find_map(|h| {
+            let (k, v) = h.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    if r.read_exact(&mut body).is_err() {
+        return;
+    }
+    let manifest_put = method == "PUT" && path.contains("/manifests/");
+    if manifest_put
+        && path
+            .rsplit('/')
+            .next()
+            .is_some_and(|t| t.starts_with("sha256-"))
+    {
+        tag_puts.fetch_add(1, Ordering::SeqCst);
+    }
+    let mut up = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+    let mut req = format!("{line}\r\n");
+    for h in &headers {
+        if !h.to_ascii_lowercase().starts_with("connection:") {
+            req.push_str(h);
+            req.push_str("\r\n");
+        }
+    }
+    req.push_str("Connection: close\r\n\r\n");
+    up.write_all(req.as_bytes()).unwrap();
+    up.write_all(&body).unwrap();
+    let mut resp = Vec::new();
+    let _ = up.read_to_end(&mut resp);
+    if manifest_put && resp.starts_with(b"HTTP/1.1 201") {
+        if let Ok(m) = serde_json::from_slice::<serde_json::Value>(&body) {
+            if let Some(subject) = m["subject"]["digest"].as_str() {
+                let mut d = serde_json::json!({
+                    "mediaType": m["mediaType"],
+                    "digest": Digest::of(&body).to_string(),
+                    "size": body.len(),
+                    "artifactType": m.get("artifactType").unwrap_or(&m["config"]["mediaType"]),
+                });
+                if let Some(a) = m.get("annotations") {
+                    d["annotations"] = a.clone();
+                }
+                let mut list = listed.lock().unwrap();
+                if !list
+                    .iter()
+                    .any(|(s, x)| s == subject && x["digest"] == d["digest"])
+                {
+                    list.push((subject.to_owned(), d));
+                }
+                let head_end = resp.windows(2).position(|x| x == b"\r\n").unwrap() + 2;
+                let header = format!("OCI-Subject: {subject}\r\n");
+                resp.splice(head_end..head_end, header.into_bytes());
+            }
+        }
+    }
+    let _ = w.write_all(&resp);
 }
