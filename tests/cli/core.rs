@@ -434,6 +434,7 @@ fn unreadable_input_is_exit_2_naming_it() {
         }
         let bin = assert_cmd::cargo::cargo_bin("buildproof");
         std::process::Command::new("setpriv")
+            .env("XDG_CACHE_HOME", cache_home())
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(bin)
             .arg("snapshot")
@@ -568,7 +569,8 @@ fn text_colour_only_on_a_terminal_and_never_with_no_color() {
     let bin = assert_cmd::cargo::cargo_bin("buildproof");
     let on_tty = |no_color: Option<&str>| {
         let mut cmd = std::process::Command::new("script");
-        cmd.args(["-qec"])
+        cmd.env("XDG_CACHE_HOME", cache_home())
+            .args(["-qec"])
             .arg(format!("{} check --against base.json", bin.display()))
             .arg("/dev/null")
             .current_dir(p.path())

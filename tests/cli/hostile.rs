@@ -89,6 +89,7 @@ fn a_closed_stdout_keeps_the_verdicts_exit_code() {
         assert_cmd::cargo::cargo_bin("buildproof").display()
     );
     let o = std::process::Command::new("bash")
+        .env("XDG_CACHE_HOME", cache_home())
         .current_dir(p.path())
         .args(["-c", &script])
         .output()
@@ -100,6 +101,7 @@ fn a_closed_stdout_keeps_the_verdicts_exit_code() {
         assert_cmd::cargo::cargo_bin("buildproof").display()
     );
     let o = std::process::Command::new("bash")
+        .env("XDG_CACHE_HOME", cache_home())
         .current_dir(p.path())
         .args(["-c", &script])
         .output()
@@ -174,6 +176,7 @@ fn an_unread_fifo_as_output_is_refused_and_a_read_one_works() {
         assert_cmd::cargo::cargo_bin("buildproof").display()
     );
     let o = std::process::Command::new("bash")
+        .env("XDG_CACHE_HOME", cache_home())
         .current_dir(p.path())
         .args(["-c", &script])
         .output()
@@ -192,10 +195,11 @@ fn an_unread_fifo_as_output_is_refused_and_a_read_one_works() {
 fn a_file_size_limit_during_a_write_leaves_no_partial_file() {
     let p = big_project();
     let script = format!(
-        "ulimit -f 8; exec {} snapshot -o m.json",
+        "ulimit -f 8; exec {} snapshot --no-cache -o m.json",
         assert_cmd::cargo::cargo_bin("buildproof").display()
     );
     let o = std::process::Command::new("bash")
+        .env("XDG_CACHE_HOME", cache_home())
         .current_dir(p.path())
         .args(["-c", &script])
         .output()
@@ -212,6 +216,7 @@ fn sigint_and_sigterm_exit_130_and_143_leaving_nothing() {
     let p = big_project();
     for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("buildproof"))
+            .env("XDG_CACHE_HOME", cache_home())
             .current_dir(p.path())
             .args(["snapshot", "-o", "m.json"])
             .spawn()
