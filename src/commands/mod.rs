@@ -109,6 +109,21 @@ pub(crate) fn take_snapshot(
     for note in &taken.notes {
         writeln!(io.stderr, "buildproof: note: {}", report::log_safe(note))?;
     }
+    if io.verbosity == crate::cli::Verbosity::Verbose {
+        let s = &taken.stats.inputs;
+        let cache_line = match &cache {
+            Some(c) => format!(
+                "stat cache `{}`: {} of {} input files unchanged since cached (not read), {} hashed",
+                c.path().display(),
+                s.cached,
+                s.files,
+                s.hashed
+            ),
+            None if hashing.no_cache => "stat cache: not used (`--no-cache`)".to_owned(),
+            None => "stat cache: none (no `$XDG_CACHE_HOME` and no home directory)".to_owned(),
+        };
+        writeln!(io.stderr, "buildproof: {}", report::log_safe(&cache_line))?;
+    }
     if hashing.stats {
         let s = &taken.stats;
         writeln!(

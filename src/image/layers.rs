@@ -796,6 +796,9 @@ fn reject(changes: &mut LayerChanges, budget: &Budget, why: String) -> io::Resul
     Ok(())
 }
 
+/// Reads every entry of one layer's tar stream into `changes`: names checked and
+/// normalised, whiteouts noted, hardlinks resolved within the layer, regular files
+/// read once (content digest, ELF and shebang head, kept bytes).
 fn read_entries<R: Read>(
     archive: &mut TarReader<Stream<R>>,
     changes: &mut LayerChanges,
@@ -803,52 +806,16 @@ fn read_entries<R: Read>(
     budget: &Budget,
 ) -> io::Result<()> {
     let mut buf = vec![0u8; crate::digest::CHUNK];
+    // One prefix buffer for every file of the layer: no allocation per file.
     let mut prefix: Vec<u8> = Vec::new();
     let mut kept_total = 0usize;
     while let Some(entry) = archive.next_entry()? {
         let name = String::from_utf8_lossy(&entry.path).into_owned();
-        if entry.path.len() >= PATH_MAX || entry.link.len() >= PATH_MAX {
-            let what = if entry.path.len() >= PATH_MAX {
-                format!("its name is {} bytes", entry.path.len())
-            } else {
-                format!("its link target is {} bytes", entry.link.len())
-            };
-            reject(
-                changes,
-                budget,
-                format!(
-                    "entry `{}` not applied: {what}, beyond PATH_MAX ({PATH_MAX}); no runtime can create it",
-                    shown(&name)
-                ),
-            )?;
+        let Some(path) = entry_path(&entry, &name, changes, budget)? else {
             continue;
-        }
-        let path = match normalize(&name) {
-            Ok(p) if p == "/" => continue,
-            Ok(p) => p,
-            Err(why) => {
-                reject(
-                    changes,
-                    budget,
-                    format!("entry `{name}` not applied: {why} (it would escape the image root)"),
-                )?;
-                continue;
-            }
         };
         budget.charge(path.len() as u64 + NODE_COST)?;
-        let (dir, base) = path.rsplit_once('/').unwrap_or(("", &path));
-        let dir = if dir.is_empty() { "/" } else { dir };
-        if base == ".wh..wh..opq" {
-            changes.opaque.push(dir.to_owned());
-            continue;
-        }
-        if let Some(hidden) = base.strip_prefix(".wh.") {
-            let target = if dir == "/" {
-                format!("/{hidden}")
-            } else {
-                format!("{dir}/{hidden}")
-            };
-            changes.whiteouts.push(target);
+        if is_whiteout(&path, changes) {
             continue;
         }
         // A later entry of the same name replaces an earlier one, kept bytes and
@@ -866,73 +833,28 @@ fn read_entries<R: Read>(
             digest: None,
             head: Head::Other,
         };
-        let link = || String::from_utf8_lossy(&entry.link).into_owned();
         match entry.kind {
             EntryKind::Dir => node.kind = Kind::Dir,
             EntryKind::Other(_) => {}
             EntryKind::Symlink => {
-                let target = link();
+                let target = String::from_utf8_lossy(&entry.link).into_owned();
                 node.kind = Kind::Symlink;
                 node.size = target.len() as u64;
                 node.digest = Some(Digest::of(target.as_bytes()));
                 node.target = Some(target);
             }
-            EntryKind::HardLink => {
-                let link = link();
-                match normalize(&link) {
-                    Ok(t) => match changes.entries.get(&t) {
-                        // A hardlink shares its target's inode: content and metadata.
-                        Some(target) => {
-                            node = target.clone();
-                            if let Some(&n) = changes.pending.get(&t) {
-                                changes.pending.insert(path.clone(), n);
-                            }
-                            if let Some(bytes) = changes.kept.get(&t) {
-                                let bytes = bytes.clone();
-                                budget.charge(bytes.len() as u64)?;
-                                changes.kept.insert(path.clone(), bytes);
-                            }
-                        }
-                        None => {
-                            // A file of a lower layer: resolved when the layer is applied.
-                            budget.charge((t.len() + name.len()) as u64)?;
-                            changes.links.push((path, t, name));
-                            continue;
-                        }
-                    },
-                    Err(why) => {
-                        reject(
-                            changes,
-                            budget,
-                            format!("hardlink `{name}` not applied: its target `{link}` has {why}"),
-                        )?;
-                        continue;
-                    }
-                }
-            }
+            EntryKind::HardLink => match hardlink(&entry, &path, name, changes, budget)? {
+                Some(target) => node = target,
+                None => continue,
+            },
             EntryKind::File => {
                 node.kind = Kind::File;
                 node.size = entry.size;
                 if !entry.contiguous {
                     budget.charge_sparse(entry.size, &name)?;
                 }
-                let whole = kept_whole(&path);
-                let named = whole.is_some();
-                let cap = whole.unwrap_or(KEPT_MAX);
-                let user_db = KEPT_FILES.contains(&path.as_str());
-                // A small file may be what `/etc/passwd` links to: buffered, kept only
-                // when it reads like a passwd/group database.
-                let keep =
-                    named || (entry.size <= CANDIDATE_MAX as u64 && kept_total < CANDIDATE_BUDGET);
-                prefix.clear();
-                let mut kept = Vec::new();
-                // The dynamic section of a large ELF lies past the prefix: capture it too.
-                let mut dynamic: Option<(u64, u64)> = None;
-                let mut dyn_buf: Vec<u8> = Vec::new();
-                // …and so may its string table: strings the dynamic section may name
-                // are caught as they pass (up to the end of the first segment).
-                let mut sniff: Option<(u64, elf::Sniffer)> = None;
-                let mut pos = 0u64;
+                let mut scan =
+                    FileScan::new(&path, entry.size, kept_total, std::mem::take(&mut prefix));
                 loop {
                     let n = archive
                         .read_data(&mut buf)
@@ -940,73 +862,18 @@ fn read_entries<R: Read>(
                     if n == 0 {
                         break;
                     }
-                    let chunk = &buf[..n];
                     if let Some(c) = content.as_deref_mut() {
-                        c.push(chunk);
+                        c.push(&buf[..n]);
                     }
-                    // Keep a prefix only of files that may be ELF (decided on the first bytes).
-                    if prefix.len() < elf::PREFIX {
-                        let probe: Vec<u8> = prefix.iter().chain(chunk).take(4).copied().collect();
-                        let cap = if b"\x7fELF".starts_with(&probe) {
-                            elf::PREFIX
-                        } else {
-                            SHEBANG_MAX + 2
-                        };
-                        let room = cap.saturating_sub(prefix.len());
-                        prefix.extend_from_slice(&chunk[..n.min(room)]);
-                    }
-                    if dynamic.is_none()
-                        && prefix.len() >= 4096.min(elf::PREFIX)
-                        && elf::is_elf(&prefix)
-                    {
-                        dynamic = Some(elf::dynamic_range(&prefix).unwrap_or((0, 0)));
-                    }
-                    if sniff.is_none()
-                        && prefix.len() == elf::PREFIX
-                        && entry.size > elf::PREFIX as u64
-                        && elf::is_elf(&prefix)
-                    {
-                        let end = elf::strings_end(&prefix).unwrap_or(0);
-                        sniff = Some((end, elf::Sniffer::new(elf::PREFIX as u64, &prefix)));
-                    }
-                    if let Some((end, sniffer)) = sniff.as_mut() {
-                        let lo = pos.max(elf::PREFIX as u64);
-                        let hi = (pos + n as u64).min(*end);
-                        if lo < hi {
-                            sniffer.feed(lo, &chunk[(lo - pos) as usize..(hi - pos) as usize]);
-                        }
-                    }
-                    if let Some((start, len)) = dynamic.filter(|&(_, len)| len > 0) {
-                        let end = start.saturating_add(len);
-                        let lo = start.max(pos);
-                        let hi = end.min(pos + n as u64);
-                        if lo < hi && start >= elf::PREFIX as u64 {
-                            let (a, b) = ((lo - pos) as usize, (hi - pos) as usize);
-                            dyn_buf.extend_from_slice(&chunk[a..b]);
-                        }
-                    }
-                    pos += n as u64;
-                    if keep && kept.len() < cap {
-                        kept.extend_from_slice(&chunk[..n.min(cap - kept.len())]);
-                    }
+                    scan.feed(&buf[..n]);
                 }
                 if let Some(c) = content.as_deref_mut() {
                     changes.pending.insert(path.clone(), c.end_file());
                 }
-                let strings = sniff.as_ref().map(|(_, s)| &s.strings);
-                node.head = match dynamic {
-                    Some((start, _)) if !dyn_buf.is_empty() => {
-                        elf::parse_streamed(&prefix, (start, &dyn_buf), strings)
-                            .map_or(Head::Other, Head::Elf)
-                    }
-                    _ if elf::is_elf(&prefix) => elf::parse_streamed(&prefix, (0, &[]), strings)
-                        .map_or(Head::Other, Head::Elf),
-                    _ => head_of(&prefix),
-                };
-                // The loader's files are kept only whole: a truncated cache would be
-                // misread, a missing one is merely unknown.
-                let whole_enough = user_db || kept.len() as u64 == entry.size;
-                if (named && whole_enough) || (keep && looks_like_user_db(&kept)) {
+                node.head = scan.head();
+                let (kept, reused) = scan.finish();
+                prefix = reused;
+                if let Some(kept) = kept {
                     budget.charge(kept.len() as u64)?;
                     kept_total += kept.len();
                     changes.kept.insert(path.clone(), kept);
@@ -1016,6 +883,229 @@ fn read_entries<R: Read>(
         changes.entries.insert(path, node);
     }
     Ok(())
+}
+
+/// The normalised absolute path of an entry, or `None` when it is `/` itself or is
+/// rejected (a name or link beyond `PATH_MAX`, a name escaping the root; noted in
+/// `changes`).
+fn entry_path(
+    entry: &super::tar_stream::Entry,
+    name: &str,
+    changes: &mut LayerChanges,
+    budget: &Budget,
+) -> io::Result<Option<String>> {
+    if entry.path.len() >= PATH_MAX || entry.link.len() >= PATH_MAX {
+        let what = if entry.path.len() >= PATH_MAX {
+            format!("its name is {} bytes", entry.path.len())
+        } else {
+            format!("its link target is {} bytes", entry.link.len())
+        };
+        reject(
+            changes,
+            budget,
+            format!(
+                "entry `{}` not applied: {what}, beyond PATH_MAX ({PATH_MAX}); no runtime can create it",
+                shown(name)
+            ),
+        )?;
+        return Ok(None);
+    }
+    match normalize(name) {
+        Ok(p) if p == "/" => Ok(None),
+        Ok(p) => Ok(Some(p)),
+        Err(why) => {
+            reject(
+                changes,
+                budget,
+                format!("entry `{name}` not applied: {why} (it would escape the image root)"),
+            )?;
+            Ok(None)
+        }
+    }
+}
+
+/// Notes an opaque-directory marker or a whiteout in `changes`; whether `path` was one.
+fn is_whiteout(path: &str, changes: &mut LayerChanges) -> bool {
+    let (dir, base) = path.rsplit_once('/').unwrap_or(("", path));
+    let dir = if dir.is_empty() { "/" } else { dir };
+    if base == ".wh..wh..opq" {
+        changes.opaque.push(dir.to_owned());
+        return true;
+    }
+    let Some(hidden) = base.strip_prefix(".wh.") else {
+        return false;
+    };
+    changes.whiteouts.push(if dir == "/" {
+        format!("/{hidden}")
+    } else {
+        format!("{dir}/{hidden}")
+    });
+    true
+}
+
+/// The node a hardlink stands for when its target is earlier in this layer (same
+/// inode: content, metadata, kept bytes and pending digest). `None` when it is
+/// resolved later (a file of a lower layer, at apply time) or rejected.
+fn hardlink(
+    entry: &super::tar_stream::Entry,
+    path: &str,
+    name: String,
+    changes: &mut LayerChanges,
+    budget: &Budget,
+) -> io::Result<Option<Node>> {
+    let link = String::from_utf8_lossy(&entry.link).into_owned();
+    let t = match normalize(&link) {
+        Ok(t) => t,
+        Err(why) => {
+            reject(
+                changes,
+                budget,
+                format!("hardlink `{name}` not applied: its target `{link}` has {why}"),
+            )?;
+            return Ok(None);
+        }
+    };
+    let Some(target) = changes.entries.get(&t) else {
+        budget.charge((t.len() + name.len()) as u64)?;
+        changes.links.push((path.to_owned(), t, name));
+        return Ok(None);
+    };
+    let node = target.clone();
+    if let Some(&n) = changes.pending.get(&t) {
+        changes.pending.insert(path.to_owned(), n);
+    }
+    if let Some(bytes) = changes.kept.get(&t) {
+        let bytes = bytes.clone();
+        budget.charge(bytes.len() as u64)?;
+        changes.kept.insert(path.to_owned(), bytes);
+    }
+    Ok(Some(node))
+}
+
+/// What one pass over a regular file's bytes collects: its first bytes (an ELF
+/// header and program headers, or a shebang line), an ELF's dynamic section and the
+/// strings it may name wherever they lie, and the whole file when it is kept
+/// (`/etc/passwd`, the loader's configuration, small files that may be either).
+struct FileScan {
+    size: u64,
+    /// Kept whole when named, or when it reads like a user database.
+    named: bool,
+    user_db: bool,
+    keep: bool,
+    cap: usize,
+    kept: Vec<u8>,
+    prefix: Vec<u8>,
+    /// The dynamic section's (offset, length) once the program headers are read.
+    dynamic: Option<(u64, u64)>,
+    dyn_buf: Vec<u8>,
+    /// Strings up to the end of the first segment, caught as they pass.
+    sniff: Option<(u64, elf::Sniffer)>,
+    pos: u64,
+}
+
+impl FileScan {
+    /// `prefix` is a buffer to reuse (its contents are dropped).
+    fn new(path: &str, size: u64, kept_total: usize, mut prefix: Vec<u8>) -> Self {
+        prefix.clear();
+        let whole = kept_whole(path);
+        let named = whole.is_some();
+        // A small file may be what `/etc/passwd` links to: buffered, kept only when
+        // it reads like a passwd/group database.
+        let keep = named || (size <= CANDIDATE_MAX as u64 && kept_total < CANDIDATE_BUDGET);
+        Self {
+            size,
+            named,
+            user_db: KEPT_FILES.contains(&path),
+            keep,
+            cap: whole.unwrap_or(KEPT_MAX),
+            kept: Vec::new(),
+            prefix,
+            dynamic: None,
+            dyn_buf: Vec::new(),
+            sniff: None,
+            pos: 0,
+        }
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        let n = chunk.len();
+        // Keep a prefix only of files that may be ELF (decided on the first bytes).
+        if self.prefix.len() < elf::PREFIX {
+            let mut probe = [0u8; 4];
+            let mut seen = 0;
+            for (slot, b) in probe.iter_mut().zip(self.prefix.iter().chain(chunk)) {
+                *slot = *b;
+                seen += 1;
+            }
+            let cap = if b"\x7fELF".starts_with(&probe[..seen]) {
+                elf::PREFIX
+            } else {
+                SHEBANG_MAX + 2
+            };
+            let room = cap.saturating_sub(self.prefix.len());
+            self.prefix.extend_from_slice(&chunk[..n.min(room)]);
+        }
+        if self.dynamic.is_none()
+            && self.prefix.len() >= 4096.min(elf::PREFIX)
+            && elf::is_elf(&self.prefix)
+        {
+            self.dynamic = Some(elf::dynamic_range(&self.prefix).unwrap_or((0, 0)));
+        }
+        if self.sniff.is_none()
+            && self.prefix.len() == elf::PREFIX
+            && self.size > elf::PREFIX as u64
+            && elf::is_elf(&self.prefix)
+        {
+            let end = elf::strings_end(&self.prefix).unwrap_or(0);
+            self.sniff = Some((end, elf::Sniffer::new(elf::PREFIX as u64, &self.prefix)));
+        }
+        let pos = self.pos;
+        if let Some((end, sniffer)) = self.sniff.as_mut() {
+            let lo = pos.max(elf::PREFIX as u64);
+            let hi = (pos + n as u64).min(*end);
+            if lo < hi {
+                sniffer.feed(lo, &chunk[(lo - pos) as usize..(hi - pos) as usize]);
+            }
+        }
+        if let Some((start, len)) = self.dynamic.filter(|&(_, len)| len > 0) {
+            let end = start.saturating_add(len);
+            let lo = start.max(pos);
+            let hi = end.min(pos + n as u64);
+            if lo < hi && start >= elf::PREFIX as u64 {
+                let (a, b) = ((lo - pos) as usize, (hi - pos) as usize);
+                self.dyn_buf.extend_from_slice(&chunk[a..b]);
+            }
+        }
+        self.pos += n as u64;
+        if self.keep && self.kept.len() < self.cap {
+            let take = n.min(self.cap - self.kept.len());
+            self.kept.extend_from_slice(&chunk[..take]);
+        }
+    }
+
+    /// What the file's first bytes say it is.
+    fn head(&self) -> Head {
+        let strings = self.sniff.as_ref().map(|(_, s)| &s.strings);
+        match self.dynamic {
+            Some((start, _)) if !self.dyn_buf.is_empty() => {
+                elf::parse_streamed(&self.prefix, (start, &self.dyn_buf), strings)
+                    .map_or(Head::Other, Head::Elf)
+            }
+            _ if elf::is_elf(&self.prefix) => {
+                elf::parse_streamed(&self.prefix, (0, &[]), strings).map_or(Head::Other, Head::Elf)
+            }
+            _ => head_of(&self.prefix),
+        }
+    }
+
+    /// The bytes to keep, if any, and the prefix buffer for the next file. The
+    /// loader's files are kept only whole: a truncated cache would be misread, a
+    /// missing one is merely unknown.
+    fn finish(self) -> (Option<Vec<u8>>, Vec<u8>) {
+        let whole_enough = self.user_db || self.kept.len() as u64 == self.size;
+        let keep = (self.named && whole_enough) || (self.keep && looks_like_user_db(&self.kept));
+        (keep.then_some(self.kept), self.prefix)
+    }
 }
 
 /// Whether `bytes` read like `/etc/passwd` or `/etc/group`: every non-comment line

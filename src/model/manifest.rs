@@ -249,6 +249,18 @@ impl Manifest {
             }
         }
         let manifest: Self = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
+        manifest.validate(path)?;
+        Ok(manifest)
+    }
+
+    /// What the types alone do not hold a manifest to: component names, the label and
+    /// the git commit id. `path` names the file in the error.
+    pub fn validate(&self, path: &Path) -> Result<(), ManifestError> {
+        let malformed = |reason: String| ManifestError::Malformed {
+            path: path.to_owned(),
+            reason,
+        };
+        let manifest = self;
         // Names reach reports and CI logs: hold them to the config's rule.
         if let Some(bad) = manifest.components.keys().find(|n| !valid_name(n)) {
             return Err(malformed(format!(
@@ -272,7 +284,7 @@ impl Manifest {
                 )));
             }
         }
-        Ok(manifest)
+        Ok(())
     }
 
     /// Pretty JSON with sorted keys and a trailing newline, in memory; large

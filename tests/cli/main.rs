@@ -6,6 +6,7 @@
 mod servers;
 mod support;
 
+mod architecture;
 mod attach;
 mod core;
 mod debian;

@@ -174,6 +174,19 @@ fn quiet_prints_the_verdict_only_and_verbose_the_matched_files() {
     assert!(err.contains("  pattern docs/** matched nothing\n"), "{err}");
     assert!(err.contains("  output dist/app sha256:"), "{err}");
     assert!(stdout(&verbose).contains("error[stale-artifact] app"));
+    // Which cache was used, and for how many inputs (how many depends on the clock:
+    // files written in the cache's own second are never taken from it).
+    assert!(err.contains("buildproof: stat cache `"), "{err}");
+    assert!(
+        err.contains(" of 2 input files unchanged since cached"),
+        "{err}"
+    );
+    let uncached = p.run(&["-v", "check", "--against", "base.json", "--no-cache"]);
+    assert!(
+        stderr(&uncached).contains("buildproof: stat cache: not used (`--no-cache`)\n"),
+        "{}",
+        stderr(&uncached)
+    );
 
     let both = p.run(&["check", "--against", "base.json", "-q", "-v"]);
     assert_exit(&both, 2);
