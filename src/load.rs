@@ -7,7 +7,9 @@
 //!   is about 200 MB, so the default leaves room, and a hostile BASE is refused at
 //!   its size, before a byte of it is parsed;
 //! - the JSON is parsed straight into the manifest's types, never into a generic
-//!   tree (which costs about 17× the text);
+//!   tree (which costs about 17× the text); a plain manifest file is parsed as it
+//!   streams from the open file, so its text is never held whole (statements and
+//!   envelopes, which must be unwrapped, are read whole within the bound);
 //! - a key that appears twice in one object is refused: JSON parsers disagree on
 //!   which copy wins, so a document with two `digest`s means different things to
 //!   different readers;
@@ -108,9 +110,9 @@ fn streamed(
         path: path.to_owned(),
         reason,
     };
-    let mut schema = None;
+    let mut top = Top::default();
     let mut de = serde_json::Deserializer::from_reader(pass()?);
-    if TopLevel(&mut schema)
+    if TopLevel(&mut top)
         .deserialize(&mut de)
         .and_then(|()| de.end())
         .is_err()
@@ -119,7 +121,7 @@ fn streamed(
         // and where.
         return Ok(None);
     }
-    if schema.as_deref() != Some(crate::model::manifest::SCHEMA) {
+    if top.wrapped || top.schema.as_deref() != Some(crate::model::manifest::SCHEMA) {
         return Ok(None);
     }
     let manifest: Manifest =
@@ -250,9 +252,18 @@ impl<'de> Visitor<'de> for KeyInto<'_> {
     }
 }
 
-/// The top-level object of a document walked for duplicate keys, keeping its
-/// `schema` when that is a string.
-struct TopLevel<'a>(&'a mut Option<String>);
+/// What the streamed path needs to know of a document's top-level object.
+#[derive(Default)]
+struct Top {
+    /// `schema`, when it is a string.
+    schema: Option<String>,
+    /// Whether it has a key that makes it a statement or an envelope (which
+    /// [`crate::attest::unwrap_statement`] unwraps; the streamed path does not).
+    wrapped: bool,
+}
+
+/// The top-level object of a document walked for duplicate keys, noting [`Top`].
+struct TopLevel<'a>(&'a mut Top);
 
 impl<'de> DeserializeSeed<'de> for TopLevel<'_> {
     type Value = ();
@@ -272,10 +283,12 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut keys = Keys::default();
         while let Some(i) = keys.next(&mut map)? {
-            if keys.get(i) == "schema" {
+            let key = keys.get(i);
+            if key == "schema" {
                 let value: serde_json::Value = map.next_value()?;
-                *self.0 = value.as_str().map(str::to_owned);
+                self.0.schema = value.as_str().map(str::to_owned);
             } else {
+                self.0.wrapped |= matches!(key, "_type" | "dsseEnvelope" | "payloadType");
                 map.next_value_seed(Unique)?;
             }
         }

@@ -25,7 +25,18 @@ const FORMATS: [Format; 6] = [
 
 fuzz_target!(|data: &[u8]| {
     let _ = buildproof::deploy::parse(data, Path::new("running.json"));
-    let Ok(manifest) = buildproof::load::manifest_from_json(data, Path::new("base.json")) else {
+    let from_bytes = buildproof::load::manifest_from_json(data, Path::new("base.json"));
+    // A file is read as it streams when it is a plain manifest: that path must accept
+    // exactly what the in-memory one accepts, as the same manifest.
+    let file = std::env::temp_dir().join(format!("manifest-read-{}.json", std::process::id()));
+    std::fs::write(&file, data).expect("writes the input to a temporary file");
+    let from_file = buildproof::load::manifest(&file);
+    match (&from_bytes, &from_file) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Err(_), Err(_)) => {}
+        (a, b) => panic!("bytes: {a:?}; file: {b:?}"),
+    }
+    let Ok(manifest) = from_bytes else {
         return;
     };
     let ctx = Context {
