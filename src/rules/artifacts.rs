@@ -38,18 +38,22 @@ pub(crate) struct FileChange {
 /// The files that differ between `base` and `new`, in path order. Lists written by
 /// buildproof are sorted by path, so this is one merge of the two, with no index
 /// built (a million records each); unsorted lists (hand-made) are sorted first.
-pub(crate) fn file_changes(base: &[FileRecord], new: &[FileRecord]) -> Vec<FileChange> {
-    fn by_path(list: &[FileRecord]) -> Vec<&FileRecord> {
-        let mut refs: Vec<&FileRecord> = list.iter().collect();
-        if !list.windows(2).all(|w| w[0].path < w[1].path) {
-            refs.sort_by(|a, b| a.path.cmp(&b.path));
-            // A path listed twice counts once, its last record, as a map would keep it.
-            refs.reverse();
-            refs.dedup_by(|a, b| a.path == b.path);
-            refs.reverse();
-        }
-        refs
+/// Records in path order, one per path: a manifest lists them so already; a
+/// hand-made one may not, and a path listed twice counts once, by its last record,
+/// as a map would keep it. References only: nothing is copied.
+pub(crate) fn by_path(list: &[FileRecord]) -> Vec<&FileRecord> {
+    let mut refs: Vec<&FileRecord> = list.iter().collect();
+    if !list.windows(2).all(|w| w[0].path < w[1].path) {
+        // Stable, so the last of equal paths stays last.
+        refs.sort_by(|a, b| a.path.cmp(&b.path));
+        refs.reverse();
+        refs.dedup_by(|a, b| a.path == b.path);
+        refs.reverse();
     }
+    refs
+}
+
+pub(crate) fn file_changes(base: &[FileRecord], new: &[FileRecord]) -> Vec<FileChange> {
     let (old, new) = (by_path(base), by_path(new));
     let describe = |r: &FileRecord| format!("{} {} bytes {}", r.kind.as_str(), r.size, r.digest);
     let removed = |o: &FileRecord| FileChange {

@@ -134,13 +134,28 @@ pub(crate) fn files(old: &[FileRecord], new: &[FileRecord]) -> (Vec<FileChange>,
         size: r.size,
         digest: r.digest,
     };
-    let old: BTreeMap<&str, &FileRecord> = old.iter().map(|r| (r.path.as_str(), r)).collect();
-    let new: BTreeMap<&str, &FileRecord> = new.iter().map(|r| (r.path.as_str(), r)).collect();
-    let paths: BTreeSet<&str> = old.keys().chain(new.keys()).copied().collect();
+    // Two sorted lists merged: a million records each cost two vectors of
+    // references, not maps and a set of every path.
+    let (old, new) = (
+        super::artifacts::by_path(old),
+        super::artifacts::by_path(new),
+    );
     let mut counts = Counts::default();
     let mut changes = Vec::new();
-    for path in paths {
-        let (o, n) = (old.get(path).copied(), new.get(path).copied());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let (o, n) = match (old.get(i).copied(), new.get(j).copied()) {
+            (None, None) => break,
+            (Some(o), Some(n)) => match o.path.cmp(&n.path) {
+                std::cmp::Ordering::Less => (Some(o), None),
+                std::cmp::Ordering::Greater => (None, Some(n)),
+                std::cmp::Ordering::Equal => (Some(o), Some(n)),
+            },
+            (o, n) => (o, n),
+        };
+        i += usize::from(o.is_some());
+        j += usize::from(n.is_some());
+        let path = o.or(n).map_or("", |r| r.path.as_str());
         let change = Change::of(o, n);
         match change {
             Change::Added => counts.added += 1,
