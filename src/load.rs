@@ -184,47 +184,83 @@ impl<'de> Visitor<'de> for Unique {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut keys = Keys::default();
-        while keys.next(&mut map)?.is_some() {
+        while keys.next(&mut map)? {
             map.next_value_seed(Unique)?;
         }
         Ok(())
     }
 }
 
-/// The keys of one open object, each read into one buffer for the object (a file
-/// record's four keys are one allocation, not four), searched in order: objects
-/// with many keys are rare, and a duplicate is checked against each once.
+/// The keys of one open object. Most objects have a few (a file record has four):
+/// those are read into one buffer for the object and searched in order, one
+/// allocation instead of one per key. Past [`FEW_KEYS`] (a manifest's `components`
+/// may have a hundred thousand) they move to a hash set, so the check stays linear.
 #[derive(Default)]
 struct Keys {
     text: String,
     ends: Vec<usize>,
+    many: Option<std::collections::HashSet<Box<str>>>,
+    /// Where the key last read starts in `text`.
+    current: usize,
 }
 
+/// Keys searched in order before an object's keys go to a hash set.
+const FEW_KEYS: usize = 16;
+
 impl Keys {
-    /// Reads the next key; refuses one already seen. `Some(index)` of the key.
-    fn next<'de, A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<Option<usize>, A::Error> {
+    /// Reads the next key, refusing one already seen; `false` at the object's end.
+    fn next<'de, A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<bool, A::Error> {
+        if self.many.is_some() {
+            // The set holds the earlier keys; only the one last read is in `text`.
+            self.text.truncate(self.current);
+        }
         let start = self.text.len();
         if map.next_key_seed(KeyInto(&mut self.text))?.is_none() {
-            return Ok(None);
+            return Ok(false);
         }
+        self.current = start;
         let key = &self.text[start..];
-        let mut from = 0;
-        for &end in &self.ends {
-            if &self.text[from..end] == key {
-                let shown: String = key.chars().take(80).collect();
-                return Err(de::Error::custom(format!(
-                    "the key {shown:?} appears twice in one object"
-                )));
+        let seen = match &self.many {
+            Some(set) => set.contains(key),
+            None => {
+                let mut from = 0;
+                self.ends.iter().any(|&end| {
+                    let earlier = &self.text[from..end];
+                    from = end;
+                    earlier == key
+                })
             }
-            from = end;
+        };
+        if seen {
+            let shown: String = key.chars().take(80).collect();
+            return Err(de::Error::custom(format!(
+                "the key {shown:?} appears twice in one object"
+            )));
         }
-        self.ends.push(self.text.len());
-        Ok(Some(self.ends.len() - 1))
+        if let Some(set) = &mut self.many {
+            set.insert(key.into());
+        } else {
+            self.ends.push(self.text.len());
+            if self.ends.len() > FEW_KEYS {
+                let mut from = 0;
+                let set = self
+                    .ends
+                    .iter()
+                    .map(|&end| {
+                        let k: Box<str> = self.text[from..end].into();
+                        from = end;
+                        k
+                    })
+                    .collect();
+                self.many = Some(set);
+            }
+        }
+        Ok(true)
     }
 
-    fn get(&self, i: usize) -> &str {
-        let from = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.text[from..self.ends[i]]
+    /// The key last read.
+    fn current(&self) -> &str {
+        &self.text[self.current..]
     }
 }
 
@@ -282,8 +318,8 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut keys = Keys::default();
-        while let Some(i) = keys.next(&mut map)? {
-            let key = keys.get(i);
+        while keys.next(&mut map)? {
+            let key = keys.current();
             if key == "schema" {
                 let value: serde_json::Value = map.next_value()?;
                 self.0.schema = value.as_str().map(str::to_owned);
@@ -312,5 +348,47 @@ mod tests {
             assert!(e.contains("appears twice"), "{bad}: {e}");
         }
         assert!(no_duplicate_keys(b"{\"a\": 1} x").is_err());
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_among_many() {
+        // Past the keys searched in order, a set takes over; both must find a repeat,
+        // whether it repeats a key from before or after the switch.
+        let object = |keys: &[String]| {
+            let fields: Vec<String> = keys.iter().map(|k| format!("{k:?}: 0")).collect();
+            format!("{{{}}}", fields.join(", "))
+        };
+        let keys: Vec<String> = (0..3 * FEW_KEYS).map(|i| format!("k{i}")).collect();
+        assert!(no_duplicate_keys(object(&keys).as_bytes()).is_ok());
+        for repeat in [0, FEW_KEYS, 2 * FEW_KEYS, 3 * FEW_KEYS - 1] {
+            let mut with = keys.clone();
+            with.push(keys[repeat].clone());
+            let e = no_duplicate_keys(object(&with).as_bytes()).unwrap_err();
+            assert!(e.contains(&format!("{:?}", keys[repeat])), "{e}");
+        }
+    }
+
+    /// Issue 11's quadratic paths: a manifest's `components` object may hold a
+    /// hundred thousand keys. Searching them in order took 45 s for 100,000 in a
+    /// release build; a set takes a fraction of a second. The bound is generous
+    /// (a debug build on a loaded machine) and far below what quadratic would take.
+    #[test]
+    fn an_object_with_many_keys_is_checked_in_linear_time() {
+        let n = 200_000;
+        let mut text = String::from("{");
+        for i in 0..n {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&format!("\"component-{i:06}\": {{\"a\": 1}}"));
+        }
+        text.push('}');
+        let started = std::time::Instant::now();
+        assert!(no_duplicate_keys(text.as_bytes()).is_ok());
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(30),
+            "{took:?} for {n} keys"
+        );
     }
 }
