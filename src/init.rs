@@ -174,14 +174,7 @@ pub fn propose(root: &Path, options: &Options) -> Result<Proposal, InitError> {
 fn search(root: &Path) -> Found {
     let mut found = Found::default();
     let skip = |name: &std::ffi::OsStr| SKIPPED_DIRS.iter().any(|s| name == *s);
-    let walker = ignore::WalkBuilder::new(root)
-        .hidden(false)
-        .ignore(false)
-        .git_global(false)
-        .git_ignore(true)
-        .git_exclude(true)
-        .require_git(true)
-        .follow_links(false)
+    let walker = crate::tree::git_walker(root)
         .max_depth(Some(MAX_DEPTH))
         .sort_by_file_name(|a, b| a.as_bytes().cmp(b.as_bytes()))
         .filter_entry(move |e| {

@@ -35,13 +35,10 @@ pub(crate) struct FileChange {
     pub new: Option<String>,
 }
 
-/// The files that differ between `base` and `new`, in path order. Lists written by
-/// buildproof are sorted by path, so this is one merge of the two, with no index
-/// built (a million records each); unsorted lists (hand-made) are sorted first.
 /// Records in path order, one per path: a manifest lists them so already; a
 /// hand-made one may not, and a path listed twice counts once, by its last record,
 /// as a map would keep it. References only: nothing is copied.
-pub(crate) fn by_path(list: &[FileRecord]) -> Vec<&FileRecord> {
+fn by_path(list: &[FileRecord]) -> Vec<&FileRecord> {
     let mut refs: Vec<&FileRecord> = list.iter().collect();
     if !list.windows(2).all(|w| w[0].path < w[1].path) {
         // Stable, so the last of equal paths stays last.
@@ -53,59 +50,48 @@ pub(crate) fn by_path(list: &[FileRecord]) -> Vec<&FileRecord> {
     refs
 }
 
-pub(crate) fn file_changes(base: &[FileRecord], new: &[FileRecord]) -> Vec<FileChange> {
-    let (old, new) = (by_path(base), by_path(new));
-    let describe = |r: &FileRecord| format!("{} {} bytes {}", r.kind.as_str(), r.size, r.digest);
-    let removed = |o: &FileRecord| FileChange {
-        path: o.path.clone(),
-        change: "removed",
-        old: Some(describe(o)),
-        new: None,
-    };
-    let added = |n: &FileRecord| FileChange {
-        path: n.path.clone(),
-        change: "added",
-        old: None,
-        new: Some(describe(n)),
-    };
-    let mut changes = Vec::new();
+/// The records of two lists paired by path, in path order: `(old, new)`, one side
+/// `None` where the path is in the other list only. Lists written by buildproof are
+/// sorted by path, so this is one merge of the two, with no index built (a million
+/// records each); unsorted lists (hand-made) are sorted first.
+pub(crate) fn pair_by_path<'a>(
+    old: &'a [FileRecord],
+    new: &'a [FileRecord],
+) -> impl Iterator<Item = (Option<&'a FileRecord>, Option<&'a FileRecord>)> + 'a {
+    let (old, new) = (by_path(old), by_path(new));
     let (mut i, mut j) = (0, 0);
-    while i < old.len() || j < new.len() {
-        match (old.get(i), new.get(j)) {
+    std::iter::from_fn(move || {
+        let pair = match (old.get(i).copied(), new.get(j).copied()) {
+            (None, None) => return None,
             (Some(o), Some(n)) => match o.path.cmp(&n.path) {
-                std::cmp::Ordering::Less => {
-                    changes.push(removed(o));
-                    i += 1;
-                }
-                std::cmp::Ordering::Greater => {
-                    changes.push(added(n));
-                    j += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    if o != n {
-                        changes.push(FileChange {
-                            path: o.path.clone(),
-                            change: "modified",
-                            old: Some(describe(o)),
-                            new: Some(describe(n)),
-                        });
-                    }
-                    i += 1;
-                    j += 1;
-                }
+                std::cmp::Ordering::Less => (Some(o), None),
+                std::cmp::Ordering::Greater => (None, Some(n)),
+                std::cmp::Ordering::Equal => (Some(o), Some(n)),
             },
-            (Some(o), None) => {
-                changes.push(removed(o));
-                i += 1;
-            }
-            (None, Some(n)) => {
-                changes.push(added(n));
-                j += 1;
-            }
-            (None, None) => break,
-        }
-    }
-    changes
+            other => other,
+        };
+        i += usize::from(pair.0.is_some());
+        j += usize::from(pair.1.is_some());
+        Some(pair)
+    })
+}
+
+/// The files that differ between `base` and `new`, in path order.
+pub(crate) fn file_changes(base: &[FileRecord], new: &[FileRecord]) -> Vec<FileChange> {
+    let describe = |r: &FileRecord| format!("{} {} bytes {}", r.kind.as_str(), r.size, r.digest);
+    pair_by_path(base, new)
+        .filter(|(o, n)| o != n)
+        .map(|(o, n)| FileChange {
+            path: o.or(n).map_or_else(String::new, |r| r.path.clone()),
+            change: match (o, n) {
+                (Some(_), Some(_)) => "modified",
+                (Some(_), None) => "removed",
+                _ => "added",
+            },
+            old: o.map(describe),
+            new: n.map(describe),
+        })
+        .collect()
 }
 
 /// `main.go (modified), go.mod (added) and 3 more`.

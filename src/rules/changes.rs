@@ -134,27 +134,11 @@ pub(crate) fn files(old: &[FileRecord], new: &[FileRecord]) -> (Vec<FileChange>,
         size: r.size,
         digest: r.digest,
     };
-    // Two sorted lists merged: a million records each cost two vectors of
-    // references, not maps and a set of every path.
-    let (old, new) = (
-        super::artifacts::by_path(old),
-        super::artifacts::by_path(new),
-    );
     let mut counts = Counts::default();
     let mut changes = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    loop {
-        let (o, n) = match (old.get(i).copied(), new.get(j).copied()) {
-            (None, None) => break,
-            (Some(o), Some(n)) => match o.path.cmp(&n.path) {
-                std::cmp::Ordering::Less => (Some(o), None),
-                std::cmp::Ordering::Greater => (None, Some(n)),
-                std::cmp::Ordering::Equal => (Some(o), Some(n)),
-            },
-            (o, n) => (o, n),
-        };
-        i += usize::from(o.is_some());
-        j += usize::from(n.is_some());
+    // Two sorted lists merged: a million records each cost two vectors of
+    // references, not maps and a set of every path.
+    for (o, n) in super::artifacts::pair_by_path(old, new) {
         let path = o.or(n).map_or("", |r| r.path.as_str());
         let change = Change::of(o, n);
         match change {

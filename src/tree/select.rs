@@ -468,12 +468,13 @@ pub fn select_all(root: &Path, components: &[Patterns<'_>]) -> Result<Selections
     Ok(out)
 }
 
-/// Walks `root` once on several threads, routing every file to its components;
-/// the first error stops the walk and is left in `shared`.
-fn walk(root: &Path, router: &Router, shared: &Mutex<Shared>, components: &[Patterns<'_>]) {
-    let root_owned = root.to_owned();
-    let prefixes = Arc::clone(&router.prefixes);
-    let walker = ignore::WalkBuilder::new(root)
+/// A walk of `root` that skips what git ignores and nothing else: `.gitignore`
+/// files (of this tree and its parents) and `.git/info/exclude`, only inside a git
+/// work tree; hidden files are walked, symlinks are not followed. What `snapshot`
+/// selects and what `init` proposes agree on this.
+pub fn git_walker(root: &Path) -> ignore::WalkBuilder {
+    let mut walker = ignore::WalkBuilder::new(root);
+    walker
         .hidden(false)
         .ignore(false)
         .git_global(false)
@@ -481,7 +482,16 @@ fn walk(root: &Path, router: &Router, shared: &Mutex<Shared>, components: &[Patt
         .git_exclude(true)
         .require_git(true)
         .parents(true)
-        .follow_links(false)
+        .follow_links(false);
+    walker
+}
+
+/// Walks `root` once on several threads, routing every file to its components;
+/// the first error stops the walk and is left in `shared`.
+fn walk(root: &Path, router: &Router, shared: &Mutex<Shared>, components: &[Patterns<'_>]) {
+    let root_owned = root.to_owned();
+    let prefixes = Arc::clone(&router.prefixes);
+    let walker = git_walker(root)
         .filter_entry(move |entry| {
             if entry.depth() == 0 {
                 return true;
