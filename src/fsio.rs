@@ -191,6 +191,19 @@ pub fn special_kind(ft: &FileType) -> &'static str {
     }
 }
 
+/// [`special_kind`] from the file-type bits of a `stat` mode (`S_IFMT`).
+#[must_use]
+pub fn special_kind_of_mode(mode: u32) -> &'static str {
+    match mode & libc::S_IFMT {
+        libc::S_IFIFO => "FIFO",
+        libc::S_IFSOCK => "socket",
+        libc::S_IFCHR => "character device",
+        libc::S_IFBLK => "block device",
+        libc::S_IFDIR => "directory",
+        _ => "special file",
+    }
+}
+
 /// `root/rel`, but plain `rel` when the root is `.`, so messages show paths as the
 /// user would type them (`src/main.go`, not `./src/main.go`).
 #[must_use]

@@ -192,12 +192,7 @@ impl Type {
         match stat.mode & libc::S_IFMT {
             libc::S_IFREG => Type::File,
             libc::S_IFLNK => Type::Symlink,
-            libc::S_IFIFO => Type::Special("FIFO"),
-            libc::S_IFSOCK => Type::Special("socket"),
-            libc::S_IFCHR => Type::Special("character device"),
-            libc::S_IFBLK => Type::Special("block device"),
-            libc::S_IFDIR => Type::Special("directory"),
-            _ => Type::Special("special file"),
+            mode => Type::Special(crate::fsio::special_kind_of_mode(mode)),
         }
     }
 }
