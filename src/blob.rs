@@ -8,6 +8,7 @@ use std::io::{self, Read};
 use std::rc::Rc;
 
 use crate::digest::{Digest, Hasher};
+use crate::digest_thread::HashThread;
 
 /// What a descriptor promises about a blob.
 #[derive(Debug, Clone)]
@@ -20,18 +21,39 @@ pub struct Expected {
 /// caller that checks the result once the decoder is done.
 #[derive(Default)]
 pub(crate) struct Tally {
-    hasher: Option<Hasher>,
+    hasher: Option<Hashing>,
     pub(crate) count: u64,
+}
+
+/// Where a blob's bytes are hashed.
+enum Hashing {
+    Here(Hasher),
+    /// On a thread of its own: for a reader whose own thread is the slowest of a
+    /// pipeline (inflating a gzip layer), handing the hashing to a core with room.
+    Thread(HashThread),
 }
 
 impl Tally {
     fn update(&mut self, data: &[u8]) {
-        self.hasher.get_or_insert_with(Hasher::new).update(data);
+        match self
+            .hasher
+            .get_or_insert_with(|| Hashing::Here(Hasher::new()))
+        {
+            Hashing::Here(h) => h.update(data),
+            Hashing::Thread(t) => t.push(data),
+        }
         self.count += data.len() as u64;
     }
 
     fn digest(&mut self) -> Digest {
-        self.hasher.take().unwrap_or_default().finish()
+        match self.hasher.take() {
+            None => Hasher::new().finish(),
+            Some(Hashing::Here(h)) => h.finish(),
+            Some(Hashing::Thread(mut t)) => {
+                t.end_file();
+                t.finish().pop().unwrap_or_else(|| Hasher::new().finish())
+            }
+        }
     }
 }
 
@@ -45,7 +67,20 @@ pub(crate) struct Tallying<R> {
 
 impl<R: Read> Tallying<R> {
     pub(crate) fn new(inner: R, limit: u64) -> (Self, Rc<RefCell<Tally>>) {
-        let tally = Rc::new(RefCell::new(Tally::default()));
+        Self::with(inner, limit, Tally::default())
+    }
+
+    /// [`new`](Self::new), hashing on a thread of its own (see [`HashThread`]).
+    pub(crate) fn hashing_on_a_thread(inner: R, limit: u64) -> (Self, Rc<RefCell<Tally>>) {
+        let tally = Tally {
+            hasher: Some(Hashing::Thread(HashThread::start(true))),
+            count: 0,
+        };
+        Self::with(inner, limit, tally)
+    }
+
+    fn with(inner: R, limit: u64, tally: Tally) -> (Self, Rc<RefCell<Tally>>) {
+        let tally = Rc::new(RefCell::new(tally));
         (
             Self {
                 inner,

@@ -21,6 +21,7 @@ pub mod config;
 pub mod deploy;
 /// The `Digest` type (`sha256:<hex>`, SRI, Nix base32) and streaming SHA-256.
 pub mod digest;
+pub mod digest_thread;
 /// Dockerfile parsing down to the final stage's startup; `.dockerignore`.
 pub mod dockerfile;
 /// File helpers: non-blocking, no-follow opens; whole-file reads; path text.

@@ -19,7 +19,6 @@
 //! and every layer is read exactly once. [`load`] reads an image in full; [`record`]
 //! keeps what a manifest needs.
 
-mod content;
 pub mod diff;
 pub mod elf;
 pub mod identity;

@@ -23,7 +23,7 @@
 //! its data is read through [`TarReader::read_data`] (sparse files with their holes
 //! filled with zeros, as extraction would write them).
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 
 const BLOCK: u64 = 512;
 /// Largest PAX extended header or GNU long name accepted.
@@ -73,12 +73,71 @@ pub struct Entry {
 
 /// A source of archive bytes that may skip faster than by reading.
 pub trait Source: Read {
+    /// The bytes the source already holds in memory, if it is buffered (`None`: it
+    /// is not; empty: the end of the stream). Entry data is then shown where it
+    /// lies instead of being copied out ([`TarReader::with_data`]).
+    fn buffered(&mut self) -> io::Result<Option<&[u8]>> {
+        Ok(None)
+    }
+
+    /// Marks `n` bytes of [`buffered`](Self::buffered) as read.
+    fn consume(&mut self, _n: usize) {}
+
     fn skip(&mut self, n: u64) -> io::Result<()> {
         let copied = io::copy(&mut self.take(n), &mut io::sink())?;
         if copied < n {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         Ok(())
+    }
+}
+
+/// A buffered reader, skipped without copying, whose entry data
+/// [`TarReader::with_data`] shows where it lies (a layer stream handed over in
+/// buffers by the inflating thread).
+pub struct Buffered<R>(pub R);
+
+impl<R: BufRead> Read for Buffered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: BufRead> Buffered<R> {
+    fn fill(&mut self) -> io::Result<&[u8]> {
+        loop {
+            match self.0.fill_buf() {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+                // Asked again below: the borrow of a returned slice cannot cross
+                // the loop, and a filled buffer is handed out at once.
+                Ok(_) => break,
+            }
+        }
+        self.0.fill_buf()
+    }
+}
+
+impl<R: BufRead> Source for Buffered<R> {
+    fn skip(&mut self, mut n: u64) -> io::Result<()> {
+        while n > 0 {
+            let avail = self.fill()?.len();
+            if avail == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            let k = avail.min(usize::try_from(n).unwrap_or(usize::MAX));
+            self.0.consume(k);
+            n -= k as u64;
+        }
+        Ok(())
+    }
+
+    fn buffered(&mut self) -> io::Result<Option<&[u8]>> {
+        self.fill().map(Some)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.0.consume(n);
     }
 }
 
@@ -215,6 +274,35 @@ impl<S: Source> TarReader<S> {
             }
             return self.entry(at, &header, size, ext).map(Some);
         }
+    }
+
+    /// Shows the current entry's next bytes to `each`: where they lie when the
+    /// source is buffered and the entry is stored in one piece (no copy), else read
+    /// into `scratch`. Returns how many, 0 at the entry's end.
+    pub fn with_data(
+        &mut self,
+        scratch: &mut [u8],
+        each: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<usize> {
+        let left = self.data.stored_left;
+        if !self.data.sparse && left > 0 {
+            if let Some(avail) = self.src.buffered()? {
+                if avail.is_empty() {
+                    return Err(truncated(self.pos, "entry data"));
+                }
+                let n = avail.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                each(&avail[..n]);
+                self.src.consume(n);
+                self.pos += n as u64;
+                self.data.stored_left -= n as u64;
+                return Ok(n);
+            }
+        }
+        let n = self.read_data(scratch)?;
+        if n > 0 {
+            each(&scratch[..n]);
+        }
+        Ok(n)
     }
 
     /// Reads the current entry's data; 0 at its end.

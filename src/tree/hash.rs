@@ -3,8 +3,9 @@
 //! recording a file that changed while it was read.
 //!
 //! Per file: one `lstat` (the only system call for a file the cache vouches for),
-//! then `open` without following links, reads of exactly the size `lstat` gave, one
-//! `fstat`, `close`. The `fstat` after reading must equal the `lstat` before it
+//! then `open` by name in its directory (kept open while a thread hashes its files,
+//! so the kernel does not walk the whole path again) without following links, reads
+//! of exactly the size `lstat` gave, one `fstat`, `close`. The `fstat` after reading must equal the `lstat` before it
 //! (device, inode, mode, size, mtime and ctime with nanoseconds, see [`Stat`]):
 //! otherwise the bytes read may mix old and new content (a file rewritten in place at
 //! the same size while it is hashed), so the file is read once more, and if it
@@ -17,11 +18,16 @@
 //! less than [`RECENT`](crate::fsio::RECENT) old is therefore read twice and kept only if both reads agree
 //! (a just-finished build's files; nothing else pays for it).
 
+use std::ffi::OsStr;
+use std::fs::File;
 use std::io::{self, Read};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
+use rustix::fs::{Mode, OFlags};
 
 use super::TreeError;
 use super::cache::StatCache;
@@ -118,22 +124,26 @@ pub fn hash_paths(
         .sum();
     progress.phase("hashing inputs", paths.len() as u64 - cached, to_read);
     let recent = recent_cutoff();
-    let bytes = std::sync::atomic::AtomicU64::new(0);
+    let bytes = AtomicU64::new(0);
     results
         .par_iter_mut()
         .zip(stats.par_iter_mut())
         .enumerate()
         .filter(|(_, (r, _))| r.is_none())
-        .try_for_each(|(index, (result, stat))| {
-            let path = full(&paths[index]);
-            let (hashed, after, read) = hash_one(&path, *stat, recent, progress)
-                .map_err(|error| Box::new(HashError { index, error }))?;
-            *result = Some(hashed);
-            *stat = after;
-            bytes.fetch_add(read, std::sync::atomic::Ordering::Relaxed);
-            progress.add(1, 0);
-            Ok::<(), Box<HashError>>(())
-        })?;
+        .try_for_each_init(
+            || (Dirs::default(), Tally::new(progress, Some(&bytes))),
+            |(dirs, tally), (index, (result, stat))| {
+                let rel = &paths[index];
+                let path = full(rel);
+                let mut open = || dirs.open(root, rel);
+                let (hashed, after) = hash_one(&path, *stat, recent, tally, &mut open)
+                    .map_err(|error| Box::new(HashError { index, error }))?;
+                *result = Some(hashed);
+                *stat = after;
+                tally.file();
+                Ok::<(), Box<HashError>>(())
+            },
+        )?;
     let hashed: Vec<Hashed> = results
         .into_iter()
         .map(|r| r.unwrap_or(Hashed::NONE))
@@ -197,14 +207,113 @@ impl Type {
     }
 }
 
-/// Hashes one path that `lstat` described as `before`; returns its record, the
-/// stat it was read under, and how many content bytes were read.
+/// A hashing job's count of files and bytes, added to the shared counters in
+/// batches: two cores adding to one counter for every file make its cache line
+/// travel between them for every file.
+struct Tally<'a> {
+    progress: &'a Progress,
+    /// Content bytes read in all, for `--stats`.
+    total: Option<&'a AtomicU64>,
+    files: u64,
+    bytes: u64,
+}
+
+impl<'a> Tally<'a> {
+    /// Counts gathered before they are added.
+    const FILES: u64 = 256;
+    const BYTES: u64 = 4 << 20;
+
+    fn new(progress: &'a Progress, total: Option<&'a AtomicU64>) -> Self {
+        Self {
+            progress,
+            total,
+            files: 0,
+            bytes: 0,
+        }
+    }
+
+    fn file(&mut self) {
+        self.files += 1;
+        if self.files >= Self::FILES {
+            self.flush();
+        }
+    }
+
+    fn bytes(&mut self, n: u64) {
+        self.bytes += n;
+        if self.bytes >= Self::BYTES {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.progress.add(self.files, self.bytes);
+        if let Some(total) = self.total {
+            total.fetch_add(self.bytes, Ordering::Relaxed);
+        }
+        self.files = 0;
+        self.bytes = 0;
+    }
+}
+
+impl Drop for Tally<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Opens the files of one hashing job by name in their directory, keeping the last
+/// directory open: a job hashes a run of files in path order, so it opens many in a
+/// row from one directory, and the kernel then looks up one name instead of walking
+/// the whole path for each. Dropped with the job, so a directory is never reused
+/// from an earlier run.
+#[derive(Default)]
+struct Dirs {
+    last: Option<(Box<[u8]>, OwnedFd)>,
+}
+
+impl Dirs {
+    /// Opens `rel` below `root` as [`open_no_follow`] would.
+    fn open(&mut self, root: &Path, rel: &[u8]) -> io::Result<File> {
+        let (parent, name) = match memchr::memrchr(b'/', rel) {
+            Some(i) => (&rel[..i], &rel[i + 1..]),
+            None => (&rel[..0], rel),
+        };
+        let dir = match &self.last {
+            Some((p, fd)) if **p == *parent => fd,
+            _ => {
+                let path = if parent.is_empty() {
+                    root.to_owned()
+                } else {
+                    root.join(OsStr::from_bytes(parent))
+                };
+                let fd = rustix::fs::open(
+                    &path,
+                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                &self.last.insert((parent.into(), fd)).1
+            }
+        };
+        let fd = rustix::fs::openat(
+            dir,
+            OsStr::from_bytes(name),
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(File::from(fd))
+    }
+}
+
+/// Hashes one path that `lstat` described as `before`, opened by `open`; returns
+/// its record and the stat it was read under, and counts the bytes read in `tally`.
 fn hash_one(
     path: &Path,
     before: Stat,
     recent: Time,
-    progress: &Progress,
-) -> Result<(Hashed, Stat, u64), TreeError> {
+    tally: &mut Tally<'_>,
+    open: &mut dyn FnMut() -> io::Result<File>,
+) -> Result<(Hashed, Stat), TreeError> {
     let io_err = |source| TreeError::Io {
         path: path.to_owned(),
         source,
@@ -231,15 +340,13 @@ fn hash_one(
                     size: t.len() as u64,
                     digest: Digest::of(t),
                 };
-                return Ok((hashed, before, 0));
+                return Ok((hashed, before));
             }
             Type::File => {
-                let mut digest = read_unchanged(path, &before, progress).map_err(io_err)?;
-                let mut read = before.size;
+                let mut digest = read_unchanged(open, &before, tally).map_err(io_err)?;
                 if digest.is_some() && before.ctime >= recent {
                     // Changed moments ago: a write may still be copying its bytes.
-                    let again = read_unchanged(path, &before, progress).map_err(io_err)?;
-                    read += before.size;
+                    let again = read_unchanged(open, &before, tally).map_err(io_err)?;
                     if again != digest {
                         digest = None;
                     }
@@ -255,7 +362,7 @@ fn hash_one(
                         size: before.size,
                         digest,
                     };
-                    return Ok((hashed, before, read));
+                    return Ok((hashed, before));
                 }
             }
         }
@@ -267,13 +374,17 @@ fn hash_one(
 
 /// Reads and hashes the regular file that `lstat` described as `before`; `None` if
 /// it is not the same unchanged file afterwards (or became a symlink).
-fn read_unchanged(path: &Path, before: &Stat, progress: &Progress) -> io::Result<Option<Digest>> {
+fn read_unchanged(
+    open: &mut dyn FnMut() -> io::Result<File>,
+    before: &Stat,
+    tally: &mut Tally<'_>,
+) -> io::Result<Option<Digest>> {
     thread_local! {
         // One buffer per thread, not per file: zeroing a fresh buffer for each of
         // 60,000 small files costs more than hashing them.
         static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; CHUNK]);
     }
-    let mut file = match open_no_follow(path) {
+    let mut file = match open() {
         Ok(f) => f,
         // Replaced by a symlink since the `lstat`.
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
@@ -293,12 +404,12 @@ fn read_unchanged(path: &Path, before: &Stat, progress: &Progress) -> io::Result
                 Err(e) => return Err(e),
             };
             hasher.update(&buf[..n]);
-            progress.add(0, n as u64);
+            tally.bytes(n as u64);
             left -= n as u64;
         }
         Ok(true)
     })?;
-    let after = Stat::of(&file.metadata()?);
+    let after = Stat::of_raw(&rustix::fs::fstat(&file)?);
     Ok((complete && after == *before).then(|| hasher.finish()))
 }
 
@@ -309,7 +420,14 @@ pub fn hash_file(path: &Path, rel: &[u8]) -> Result<crate::model::FileRecord, Tr
         path: PathBuf::from(path),
         source,
     })?;
-    let (h, _, _) = hash_one(path, Stat::of(&meta), recent_cutoff(), &Progress::new())?;
+    let progress = Progress::new();
+    let (h, _) = hash_one(
+        path,
+        Stat::of(&meta),
+        recent_cutoff(),
+        &mut Tally::new(&progress, None),
+        &mut || open_no_follow(path),
+    )?;
     Ok(crate::model::FileRecord {
         path: crate::fsio::display_path(rel),
         kind: h.kind,

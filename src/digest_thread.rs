@@ -1,11 +1,18 @@
-//! File contents hashed on a second core while a layer is read.
+//! SHA-256 of byte streams on a thread of its own, so a core with room hashes while
+//! the caller's thread does the work only it can do (inflating a gzip layer, reading
+//! a layer's tar entries).
 //!
-//! The layer reader already has every file's bytes in hand (they stream through it
-//! to reach the next tar header), so the content digests the image's identity needs
-//! cost no extra read: the reader copies each file's bytes into a batch and hands
-//! full batches to a hasher thread, which hashes them in order and keeps one digest
-//! per file. A batch holds many small files (their ends are recorded as offsets), so
-//! a layer of a million tiny files costs a few thousand hand-overs, not a million.
+//! The caller copies the bytes into a batch and hands full batches over; the thread
+//! hashes them in order and keeps one digest per stream ended with
+//! [`end_file`](HashThread::end_file). Two callers:
+//!
+//! - a layer's file contents: the layer reader already has every file's bytes in
+//!   hand (they stream through it to reach the next tar header), so the content
+//!   digests the image's identity needs cost no extra read. A batch holds many
+//!   small files (their ends are recorded as offsets), so a layer of a million tiny
+//!   files costs a few thousand hand-overs, not a million;
+//! - a gzip blob's compressed bytes (`blob`), whose digest the inflating thread
+//!   would otherwise compute on the one core that inflating already fills.
 //!
 //! When every core is already reading a layer (an image with as many layers as
 //! cores, read in parallel), a thread would only compete for them, and the bytes are
@@ -13,7 +20,7 @@
 //!
 //! Bounded: at most [`IN_FLIGHT`] batches of [`BATCH`] bytes are queued; when the
 //! hasher falls behind, the reader waits. Buffers go back to the reader for reuse.
-//! Dropping a [`ContentHasher`] without [`finish`](ContentHasher::finish) (a layer
+//! Dropping a [`HashThread`] without [`finish`](HashThread::finish) (a layer
 //! that failed) ends the thread once it has drained what was queued.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -54,7 +61,7 @@ impl Digests {
 }
 
 /// Hashes the files of one layer on another thread; see the module docs.
-pub(crate) struct ContentHasher {
+pub(crate) struct HashThread {
     tx: Option<SyncSender<Batch>>,
     spare: Receiver<Vec<u8>>,
     batch: Batch,
@@ -65,7 +72,7 @@ pub(crate) struct ContentHasher {
     inline: Digests,
 }
 
-impl ContentHasher {
+impl HashThread {
     /// A hasher; with `thread`, on a thread of its own, else in the caller's.
     pub(crate) fn start(thread: bool) -> Self {
         let (tx, rx) = sync_channel::<Batch>(IN_FLIGHT);
@@ -163,9 +170,9 @@ impl ContentHasher {
     }
 }
 
-/// A hasher dropped without [`ContentHasher::finish`] (a layer that failed to read)
+/// A hasher dropped without [`HashThread::finish`] (a layer that failed to read)
 /// still ends and joins its thread, so no thread outlives the read that started it.
-impl Drop for ContentHasher {
+impl Drop for HashThread {
     fn drop(&mut self) {
         self.tx = None;
         if let Some(t) = self.thread.take() {
@@ -189,7 +196,7 @@ mod tests {
             b"tail".to_vec(),
         ];
         for thread in [true, false] {
-            let mut h = ContentHasher::start(thread);
+            let mut h = HashThread::start(thread);
             for f in &files {
                 // Uneven pieces, as a tar reader hands them over.
                 for piece in f.chunks(100_003) {
