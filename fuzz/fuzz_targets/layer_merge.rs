@@ -120,16 +120,24 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     verify_all(&fs);
-    // Structure-aware: two generated layers.
+    // Structure-aware: two generated layers, merged as usual and, for reference,
+    // entry by entry (the first layer's shortcut must give the same filesystem).
     let mut u = Unstructured::new(data);
     let mut fs = MergedFs::default();
+    let mut reference = MergedFs::default();
     for _ in 0..2 {
         let Ok(tar) = layer(&mut u) else { break };
         let d = Digest::of(&tar);
         if let Ok(changes) =
             read_layer(&tar[..], MEDIA[0], tar.len() as u64, None, Some(d), opts, &budget)
         {
-            let _ = changes.apply(&mut fs, &budget);
+            let ours = changes.clone().apply(&mut fs, &budget).is_ok();
+            let theirs = changes
+                .apply_entry_by_entry(&mut reference, &Budget::new(64 << 20))
+                .is_ok();
+            if ours && theirs {
+                assert_eq!(format!("{fs:?}"), format!("{reference:?}"));
+            }
         }
     }
     verify_all(&fs);

@@ -639,7 +639,19 @@ impl LayerChanges {
 
     /// Applies this layer over `fs` (the merged lower layers), charging the parent
     /// directories it implies to `budget`.
-    pub fn apply(mut self, fs: &mut MergedFs, budget: &Budget) -> io::Result<()> {
+    pub fn apply(self, fs: &mut MergedFs, budget: &Budget) -> io::Result<()> {
+        self.apply_with(fs, budget, true)
+    }
+
+    /// [`apply`](Self::apply) entry by entry, even over an empty filesystem: the
+    /// reference its shortcut for a first layer must agree with (the unit tests and
+    /// the `layer_merge` fuzz target compare them).
+    #[doc(hidden)]
+    pub fn apply_entry_by_entry(self, fs: &mut MergedFs, budget: &Budget) -> io::Result<()> {
+        self.apply_with(fs, budget, false)
+    }
+
+    fn apply_with(mut self, fs: &mut MergedFs, budget: &Budget, shortcut: bool) -> io::Result<()> {
         fs.layers += 1;
         let layer = fs.layers;
         fs.rejected.append(&mut self.rejected);
@@ -667,7 +679,8 @@ impl LayerChanges {
         // what this layer adds under a path sorts after that path, so it is added
         // later.
         let over_nothing = fs.nodes.is_empty();
-        if over_nothing
+        if shortcut
+            && over_nothing
             && fs.removed.is_empty()
             && fs.kept.is_empty()
             && self.opaque.is_empty()
@@ -1276,6 +1289,61 @@ mod tests {
             b.append_data(&mut h, name, &data[..]).unwrap();
         }
         b.into_inner().unwrap()
+    }
+
+    /// A first layer is taken as the merged filesystem in one move; the result is
+    /// the same as applying it entry by entry: implied parents (once each, also
+    /// under a file), explicit directories keeping their mode, kept files, links.
+    #[test]
+    fn a_first_layer_merges_as_entry_by_entry() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut add = |name: &str, kind: tar::EntryType, data: &[u8], link: Option<&str>| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_mode(0o700);
+            h.set_size(data.len() as u64);
+            if let Some(l) = link {
+                h.set_link_name(l).unwrap();
+            }
+            h.set_cksum();
+            b.append_data(&mut h, name, data).unwrap();
+        };
+        add("usr/lib/x/a.so", tar::EntryType::Regular, b"a", None);
+        add("usr/lib/x/b.so", tar::EntryType::Regular, b"b", None);
+        add("usr/lib/y/c", tar::EntryType::Regular, b"c", None);
+        add("usr/bin/", tar::EntryType::Directory, b"", None);
+        add("usr/bin/sh", tar::EntryType::Symlink, b"", Some("dash"));
+        add(
+            "etc/passwd",
+            tar::EntryType::Regular,
+            b"root:x:0:0::/root:/bin/sh\n",
+            None,
+        );
+        add("f", tar::EntryType::Regular, b"file", None);
+        add("f/under", tar::EntryType::Regular, b"u", None);
+        add("hard", tar::EntryType::Link, b"", Some("usr/lib/y/c"));
+        add("lost", tar::EntryType::Link, b"", Some("nowhere"));
+        let tar = b.into_inner().unwrap();
+        let read = || {
+            read_layer(
+                &tar[..],
+                "application/vnd.oci.image.layer.v1.tar",
+                tar.len() as u64,
+                None,
+                Some(Digest::of(&tar)),
+                Options::default(),
+                &Budget::default(),
+            )
+            .unwrap()
+        };
+        let (mut fast, mut slow) = (MergedFs::default(), MergedFs::default());
+        read().apply(&mut fast, &Budget::default()).unwrap();
+        read()
+            .apply_entry_by_entry(&mut slow, &Budget::default())
+            .unwrap();
+        assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
+        assert!(fast.nodes.contains_key("/usr/lib/x"));
+        assert!(fast.kept.contains_key("/etc/passwd"));
     }
 
     fn apply(fs: &mut MergedFs, tar: &[u8]) {
