@@ -30,8 +30,9 @@ use crate::digest::{Digest, Hasher};
 
 /// Bytes per batch: large enough that a hand-over is noise next to hashing it.
 const BATCH: usize = 1024 * 1024;
-/// Batches queued for the hasher at most.
-const IN_FLIGHT: usize = 4;
+/// Batches queued for the hasher at most (as deep as the layer reader's own pipe,
+/// for the same reason: bursts pass without stalling the caller).
+const IN_FLIGHT: usize = 16;
 
 struct Batch {
     data: Vec<u8>,

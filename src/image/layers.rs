@@ -542,9 +542,12 @@ pub fn read_layer(
 }
 
 /// Size of the buffers of decompressed bytes handed from the inflating thread to the
-/// one reading entries, and how many may be in flight (memory: a few MiB per layer).
+/// one reading entries, and how many may be in flight (memory: up to 17 MiB per
+/// layer). Sixteen rather than four ride out the stretches where the entry reader
+/// is slower (many small files) without stalling the inflater: 2 % faster on the
+/// benchmark image, for 11 MiB more at the peak.
 const PIPE_BUF: usize = 1024 * 1024;
-const PIPE_DEPTH: usize = 4;
+const PIPE_DEPTH: usize = 16;
 
 /// The decompressed stream as the entry-reading thread sees it: buffers from the
 /// inflating thread, each hashed (the diff_id) as it arrives and handed back empty
