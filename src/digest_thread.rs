@@ -1,22 +1,17 @@
 //! SHA-256 of byte streams on a thread of its own, so a core with room hashes while
-//! the caller's thread does the work only it can do (inflating a gzip layer, reading
-//! a layer's tar entries).
+//! the caller's thread does the work only it can do: a gzip blob's compressed bytes
+//! (`blob`), whose digest the inflating thread would otherwise compute on the one
+//! core that inflating already fills.
 //!
 //! The caller copies the bytes into a batch and hands full batches over; the thread
 //! hashes them in order and keeps one digest per stream ended with
-//! [`end_file`](HashThread::end_file). Two callers:
+//! [`end_file`](HashThread::end_file). A batch holds many short streams (their ends
+//! are recorded as offsets), so a million tiny files cost a few thousand hand-overs,
+//! not a million.
 //!
-//! - a layer's file contents: the layer reader already has every file's bytes in
-//!   hand (they stream through it to reach the next tar header), so the content
-//!   digests the image's identity needs cost no extra read. A batch holds many
-//!   small files (their ends are recorded as offsets), so a layer of a million tiny
-//!   files costs a few thousand hand-overs, not a million;
-//! - a gzip blob's compressed bytes (`blob`), whose digest the inflating thread
-//!   would otherwise compute on the one core that inflating already fills.
-//!
-//! When every core is already reading a layer (an image with as many layers as
-//! cores, read in parallel), a thread would only compete for them, and the bytes are
-//! hashed where they are instead, still in this core's cache, with no copy.
+//! Without a thread, the bytes are hashed where they are, with no copy: how a layer
+//! reader hashes its files' contents, which lie in buffers it shares with the
+//! thread hashing the diff_id.
 //!
 //! Bounded: at most [`IN_FLIGHT`] batches of [`BATCH`] bytes are queued; when the
 //! hasher falls behind, the reader waits. Buffers go back to the reader for reuse.
@@ -109,8 +104,10 @@ impl HashThread {
     /// Adds bytes of the current file.
     pub(crate) fn push(&mut self, mut data: &[u8]) {
         if self.thread.is_none() {
-            // In this thread: hash straight from the caller's buffer, no copy.
-            self.inline.current.update(data);
+            // In this thread: hash straight from the caller's buffer, no copy. The
+            // layer reader's buffers were filled by the inflating thread, on
+            // another core.
+            self.inline.current.update_from_other_thread(data);
             return;
         }
         while !data.is_empty() {

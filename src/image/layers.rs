@@ -45,7 +45,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, BufRead, BufReader, Read};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use serde::Serialize;
 
@@ -234,13 +234,13 @@ pub fn kept_whole(path: &str) -> Option<usize> {
 /// Options for reading layers.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
-    /// Hash every regular file's content (see [`HashThread`]): the
-    /// image's identity and the file-level diff need it. Off only where neither is
-    /// wanted (fuzzing the merger).
+    /// Hash every regular file's content: the image's identity and the file-level
+    /// diff need it. Off only where neither is wanted (fuzzing the merger).
     pub file_digests: bool,
-    /// Hash it on a thread of its own, so a core that would otherwise idle does it
-    /// while this one decompresses. Off when every core is already reading a layer:
-    /// then hashing the bytes where they are, still in this core's cache, costs less.
+    /// Hash the diff_id and the compressed bytes on threads of their own, so cores
+    /// that would otherwise idle do it while one decompresses (see [`read_layer`]).
+    /// Off when every core is already reading a layer: then hashing where the bytes
+    /// are costs less than threads competing for the cores.
     pub hash_thread: bool,
 }
 
@@ -323,7 +323,7 @@ fn decoder<'a, R: Read + 'a>(media_type: &str, inner: R) -> io::Result<Box<dyn R
         });
     match base.as_deref() {
         Some("tar") => Ok(Box::new(inner)),
-        Some("tar+gzip") => Ok(Box::new(flate2::bufread::MultiGzDecoder::new(
+        Some("tar+gzip") => Ok(Box::new(super::gunzip::Gunzip::new(
             BufReader::with_capacity(crate::digest::CHUNK, inner),
         ))),
         Some("tar+zstd") => Ok(Box::new(zstd::Decoder::new(inner)?)),
@@ -365,13 +365,14 @@ pub(crate) fn apply_layer(
 /// against `diff_id`. Layers are independent until applied, so they can be read in
 /// parallel and applied in order.
 ///
-/// Two threads share the work of one layer, with two more that only hash: this
-/// one reads and inflates (the slowest step for gzip, and one that cannot be
-/// split), handing the compressed bytes to a hashing thread ([`HashThread`]); a
-/// second hashes the decompressed bytes (the diff_id) and reads the tar entries
-/// from buffers handed over through a channel ([`Piped`]), looking at file data
-/// where it lies in those buffers, and hands file contents to another hashing
-/// thread. One gzip layer is read in about the time inflating takes.
+/// The work of one layer is spread over four threads, for two cores: this one reads
+/// and inflates (the slowest step for gzip, and one that cannot be split), handing
+/// the compressed bytes to a hashing thread ([`HashThread`]); the inflated bytes go
+/// out in buffers, shared (not copied) by a thread that hashes them whole (the
+/// diff_id) and one that reads the tar entries ([`Piped`]) and hashes each file's
+/// content where it lies in those buffers. One gzip layer is read in about the time
+/// inflating takes. Without `hash_thread` (every core already reads a layer), the
+/// entry reader hashes the diff_id too, and the compressed bytes are hashed here.
 ///
 /// `diff_id` is `None` where the config is not known yet (a docker-archive streamed
 /// from an engine, whose `manifest.json` comes last): the caller then checks
@@ -407,8 +408,32 @@ pub fn read_layer(
         },
     };
     let (outcome, actual) = std::thread::scope(|scope| {
-        let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Box<[u8]>>>(PIPE_DEPTH);
-        let (empty_tx, empty_rx) = mpsc::channel::<Box<[u8]>>();
+        let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Arc<Vec<u8>>>>(PIPE_DEPTH);
+        let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+        // The diff_id, on a thread of its own when asked (`hash_thread`): it hashes
+        // the very buffers the entry reader reads (shared, not copied), while the
+        // entry reader hashes the file contents where they lie. Else the entry
+        // reader hashes each buffer as it takes it.
+        let diff = opts
+            .hash_thread
+            .then(|| {
+                let (diff_tx, diff_rx) = mpsc::sync_channel::<Arc<Vec<u8>>>(PIPE_DEPTH);
+                let empty = empty_tx.clone();
+                std::thread::Builder::new()
+                    .name("diff-id".to_owned())
+                    .spawn_scoped(scope, move || {
+                        let mut hasher = Hasher::new();
+                        for buf in diff_rx {
+                            hasher.update_from_other_thread(&buf);
+                            recycle(buf, &empty);
+                        }
+                        hasher.finish()
+                    })
+                    .ok()
+                    .map(|handle| (diff_tx, handle))
+            })
+            .flatten();
+        let piped_hashes = diff.is_none();
         let entries = std::thread::Builder::new()
             .name("layer-entries".to_owned())
             .spawn_scoped(scope, move || {
@@ -417,11 +442,10 @@ pub fn read_layer(
                     empty: empty_tx,
                     buf: None,
                     pos: 0,
-                    hasher: Hasher::new(),
+                    hasher: piped_hashes.then(Hasher::new),
                 };
-                let mut content = opts
-                    .file_digests
-                    .then(|| HashThread::start(opts.hash_thread));
+                // Hashed here, where the bytes lie in the shared buffers.
+                let mut content = opts.file_digests.then(|| HashThread::start(false));
                 let changes = {
                     let mut archive = TarReader::new(Buffered(&mut piped));
                     let mut changes = LayerChanges::default();
@@ -436,7 +460,7 @@ pub fn read_layer(
                     }
                     Ok(c)
                 });
-                (changes, piped.hasher.finish())
+                (changes, piped.hasher.map(Hasher::finish))
             });
         let entries = match entries {
             Ok(handle) => handle,
@@ -446,9 +470,9 @@ pub fn read_layer(
         // thread stops taking them (it failed, and says why).
         let mut failed = None;
         loop {
-            let mut buf = empty_rx
-                .try_recv()
-                .unwrap_or_else(|_| vec![0u8; PIPE_BUF].into_boxed_slice());
+            // A buffer both readers are done with, or a new one.
+            let mut buf = empty_rx.try_recv().unwrap_or_default();
+            buf.resize(PIPE_BUF, 0);
             let mut len = 0;
             while len < buf.len() {
                 match inflated.read(&mut buf[len..]) {
@@ -468,24 +492,33 @@ pub fn read_layer(
             if len == 0 {
                 break;
             }
-            let mut buf = buf.into_vec();
             buf.truncate(len);
-            if full_tx.send(Ok(buf.into_boxed_slice())).is_err() {
+            let buf = Arc::new(buf);
+            if let Some((diff_tx, _)) = &diff {
+                // Ends only when its sender is dropped, below: this send is taken.
+                let _ = diff_tx.send(Arc::clone(&buf));
+            }
+            if full_tx.send(Ok(buf)).is_err() {
                 break;
             }
         }
         drop(full_tx);
+        let diff_id = diff.map(|(diff_tx, handle)| {
+            drop(diff_tx);
+            handle.join()
+        });
         // Drain the blob past the compressed stream's end: its digest covers it all.
         let drained = io::copy(&mut SharedRead(Rc::clone(&raw)), &mut io::sink());
-        match entries.join() {
-            Ok((Ok(changes), actual)) => (drained.map(|_| changes), Some(actual)),
-            Ok((Err(e), _)) => (Err(e), None),
-            Err(_) => (
-                Err(io::Error::other(
-                    "the thread reading the layer's entries failed",
-                )),
-                None,
-            ),
+        let failed_thread = |what: &str| Err(io::Error::other(format!("the thread {what} failed")));
+        match (entries.join(), diff_id) {
+            (Ok((Ok(changes), piped)), diff_id) => match (piped, diff_id) {
+                (Some(actual), _) | (None, Some(Ok(actual))) => {
+                    (drained.map(|_| changes), Some(actual))
+                }
+                _ => (failed_thread("hashing the layer (its diff_id)"), None),
+            },
+            (Ok((Err(e), _)), _) => (Err(e), None),
+            (Err(_), _) => (failed_thread("reading the layer's entries"), None),
         }
     });
     let check_blob = |tally: &Rc<RefCell<Tally>>| -> Result<(), LayerError> {
@@ -553,11 +586,22 @@ const PIPE_DEPTH: usize = 16;
 /// inflating thread, each hashed (the diff_id) as it arrives and handed back empty
 /// once read. An error of the inflating thread arrives in place of a buffer.
 struct Piped {
-    full: mpsc::Receiver<io::Result<Box<[u8]>>>,
-    empty: mpsc::Sender<Box<[u8]>>,
-    buf: Option<Box<[u8]>>,
+    full: mpsc::Receiver<io::Result<Arc<Vec<u8>>>>,
+    empty: mpsc::Sender<Vec<u8>>,
+    buf: Option<Arc<Vec<u8>>>,
     pos: usize,
-    hasher: Hasher,
+    /// The diff_id, when no thread of its own computes it.
+    hasher: Option<Hasher>,
+}
+
+/// Hands a buffer back to the inflating thread once the last of its readers is
+/// done with it (the other may still hold it; then it is freed by whichever drops
+/// it last, and the inflater makes a new one).
+fn recycle(buf: Arc<Vec<u8>>, empty: &mpsc::Sender<Vec<u8>>) {
+    if let Ok(buf) = Arc::try_unwrap(buf) {
+        // The inflating thread may have finished already; then it is dropped.
+        let _ = empty.send(buf);
+    }
 }
 
 impl BufRead for Piped {
@@ -567,12 +611,13 @@ impl BufRead for Piped {
                 break;
             }
             if let Some(done) = self.buf.take() {
-                // The inflating thread may have finished already; then it is dropped.
-                let _ = self.empty.send(done);
+                recycle(done, &self.empty);
             }
             match self.full.recv() {
                 Ok(Ok(buf)) => {
-                    self.hasher.update_from_other_thread(&buf);
+                    if let Some(h) = &mut self.hasher {
+                        h.update_from_other_thread(&buf);
+                    }
                     self.buf = Some(buf);
                     self.pos = 0;
                 }

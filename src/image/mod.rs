@@ -21,6 +21,7 @@
 
 pub mod diff;
 pub mod elf;
+mod gunzip;
 pub mod identity;
 pub mod layers;
 mod layout;
