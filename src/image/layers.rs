@@ -50,6 +50,7 @@ use std::sync::{Arc, mpsc};
 use serde::Serialize;
 
 use super::elf::{self, ElfInfo};
+use super::gunzip::{CrcCheck, Gunzip, MemberEnd, MemberEnds};
 use super::tar_stream::{Buffered, EntryKind, Source, TarReader};
 use crate::blob::{Expected, Mismatch, Tally, Tallying, Verifier};
 use crate::digest::{Digest, Hasher};
@@ -308,7 +309,13 @@ impl<R: Read> Read for Inflated<R> {
     }
 }
 
-fn decoder<'a, R: Read + 'a>(media_type: &str, inner: R) -> io::Result<Box<dyn Read + 'a>> {
+/// A reader of the layer's tar stream; a gzip layer reports its members' ends into
+/// `ends` (see [`Gunzip`]).
+fn decoder<'a, R: Read + 'a>(
+    media_type: &str,
+    inner: R,
+    ends: &MemberEnds,
+) -> io::Result<Box<dyn Read + 'a>> {
     let base = media_type
         .strip_prefix("application/vnd.oci.image.layer.v1.")
         .or_else(|| media_type.strip_prefix("application/vnd.oci.image.layer.nondistributable.v1."))
@@ -323,8 +330,9 @@ fn decoder<'a, R: Read + 'a>(media_type: &str, inner: R) -> io::Result<Box<dyn R
         });
     match base.as_deref() {
         Some("tar") => Ok(Box::new(inner)),
-        Some("tar+gzip") => Ok(Box::new(super::gunzip::Gunzip::new(
+        Some("tar+gzip") => Ok(Box::new(Gunzip::new(
             BufReader::with_capacity(crate::digest::CHUNK, inner),
+            Rc::clone(ends),
         ))),
         Some("tar+zstd") => Ok(Box::new(zstd::Decoder::new(inner)?)),
         _ => Err(io::Error::new(
@@ -396,7 +404,9 @@ pub fn read_layer(
     };
     let raw = Rc::new(RefCell::new(tallying));
     let shared = SharedRead(Rc::clone(&raw));
-    let decoded = decoder(media_type, shared)?;
+    let member_ends = MemberEnds::default();
+    let gzip = media_type.ends_with("gzip");
+    let decoded = decoder(media_type, shared, &member_ends)?;
     let mut inflated = Inflated {
         inner: decoded,
         count: 0,
@@ -408,7 +418,7 @@ pub fn read_layer(
         },
     };
     let (outcome, actual) = std::thread::scope(|scope| {
-        let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Arc<Vec<u8>>>>(PIPE_DEPTH);
+        let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Shared>>(PIPE_DEPTH);
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
         // The diff_id, on a thread of its own when asked (`hash_thread`): it hashes
         // the very buffers the entry reader reads (shared, not copied), while the
@@ -417,17 +427,26 @@ pub fn read_layer(
         let diff = opts
             .hash_thread
             .then(|| {
-                let (diff_tx, diff_rx) = mpsc::sync_channel::<Arc<Vec<u8>>>(PIPE_DEPTH);
+                let (diff_tx, diff_rx) = mpsc::sync_channel::<Shared>(PIPE_DEPTH);
                 let empty = empty_tx.clone();
                 std::thread::Builder::new()
                     .name("diff-id".to_owned())
                     .spawn_scoped(scope, move || {
                         let mut hasher = Hasher::new();
-                        for buf in diff_rx {
+                        let mut crc = gzip.then(CrcCheck::new);
+                        let mut failed = None;
+                        for (buf, ends) in diff_rx {
                             hasher.update_from_other_thread(&buf);
+                            if let Some(check) = crc.as_mut() {
+                                if let Err(e) = check.feed(&ends, &buf) {
+                                    // Taking the rest, so the inflater never waits.
+                                    failed = Some(e);
+                                    crc = None;
+                                }
+                            }
                             recycle(buf, &empty);
                         }
-                        hasher.finish()
+                        failed.map_or_else(|| Ok(hasher.finish()), Err)
                     })
                     .ok()
                     .map(|handle| (diff_tx, handle))
@@ -443,6 +462,7 @@ pub fn read_layer(
                     buf: None,
                     pos: 0,
                     hasher: piped_hashes.then(Hasher::new),
+                    crc: (piped_hashes && gzip).then(CrcCheck::new),
                 };
                 // Hashed here, where the bytes lie in the shared buffers.
                 let mut content = opts.file_digests.then(|| HashThread::start(false));
@@ -489,16 +509,22 @@ pub fn read_layer(
                 let _ = full_tx.send(Err(e));
                 break;
             }
-            if len == 0 {
+            // Members whose trailers were read by now: for whoever checks CRCs.
+            let ends = std::mem::take(&mut *member_ends.borrow_mut());
+            if len == 0 && ends.is_empty() {
                 break;
             }
             buf.truncate(len);
             let buf = Arc::new(buf);
-            if let Some((diff_tx, _)) = &diff {
-                // Ends only when its sender is dropped, below: this send is taken.
-                let _ = diff_tx.send(Arc::clone(&buf));
-            }
-            if full_tx.send(Ok(buf)).is_err() {
+            let piped_ends = match &diff {
+                Some((diff_tx, _)) => {
+                    // Ends only when its sender is dropped, below: this send is taken.
+                    let _ = diff_tx.send((Arc::clone(&buf), ends));
+                    Vec::new()
+                }
+                None => ends,
+            };
+            if full_tx.send(Ok((buf, piped_ends))).is_err() || len == 0 {
                 break;
             }
         }
@@ -512,9 +538,10 @@ pub fn read_layer(
         let failed_thread = |what: &str| Err(io::Error::other(format!("the thread {what} failed")));
         match (entries.join(), diff_id) {
             (Ok((Ok(changes), piped)), diff_id) => match (piped, diff_id) {
-                (Some(actual), _) | (None, Some(Ok(actual))) => {
+                (Some(actual), _) | (None, Some(Ok(Ok(actual)))) => {
                     (drained.map(|_| changes), Some(actual))
                 }
+                (None, Some(Ok(Err(e)))) => (Err(e), None),
                 _ => (failed_thread("hashing the layer (its diff_id)"), None),
             },
             (Ok((Err(e), _)), _) => (Err(e), None),
@@ -586,13 +613,19 @@ const PIPE_DEPTH: usize = 16;
 /// inflating thread, each hashed (the diff_id) as it arrives and handed back empty
 /// once read. An error of the inflating thread arrives in place of a buffer.
 struct Piped {
-    full: mpsc::Receiver<io::Result<Arc<Vec<u8>>>>,
+    full: mpsc::Receiver<io::Result<Shared>>,
     empty: mpsc::Sender<Vec<u8>>,
     buf: Option<Arc<Vec<u8>>>,
     pos: usize,
     /// The diff_id, when no thread of its own computes it.
     hasher: Option<Hasher>,
+    /// A gzip layer's CRCs, when no thread of its own checks them.
+    crc: Option<CrcCheck>,
 }
+
+/// A buffer of inflated bytes shared by its readers, with the gzip members that
+/// ended by the time it was filled.
+type Shared = (Arc<Vec<u8>>, Vec<MemberEnd>);
 
 /// Hands a buffer back to the inflating thread once the last of its readers is
 /// done with it (the other may still hold it; then it is freed by whichever drops
@@ -614,9 +647,12 @@ impl BufRead for Piped {
                 recycle(done, &self.empty);
             }
             match self.full.recv() {
-                Ok(Ok(buf)) => {
+                Ok(Ok((buf, ends))) => {
                     if let Some(h) = &mut self.hasher {
                         h.update_from_other_thread(&buf);
+                    }
+                    if let Some(check) = &mut self.crc {
+                        check.feed(&ends, &buf)?;
                     }
                     self.buf = Some(buf);
                     self.pos = 0;
@@ -1337,6 +1373,42 @@ mod tests {
             b.append_data(&mut h, name, &data[..]).unwrap();
         }
         b.into_inner().unwrap()
+    }
+
+    /// A gzip layer whose trailer's CRC-32 is wrong is refused, whichever thread
+    /// checks it, though its bytes (and so its diff_id) are right: a runtime
+    /// unpacking it would refuse it too. The same layer with its CRC intact reads.
+    #[test]
+    fn a_gzip_layer_with_a_wrong_crc_is_refused() {
+        use std::io::Write as _;
+        let tar = tar_of(&[("app/run", &[7u8; 300_000][..], 0o755)]);
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&tar).unwrap();
+        let good = e.finish().unwrap();
+        let mut bad = good.clone();
+        let n = bad.len();
+        bad[n - 7] ^= 0x10;
+        for hash_thread in [true, false] {
+            let opts = Options {
+                hash_thread,
+                ..Options::default()
+            };
+            let read = |blob: &[u8]| {
+                read_layer(
+                    blob,
+                    "application/vnd.oci.image.layer.v1.tar+gzip",
+                    blob.len() as u64,
+                    None,
+                    Some(Digest::of(&tar)),
+                    opts,
+                    &Budget::default(),
+                )
+            };
+            assert!(read(&good).is_ok(), "hash_thread {hash_thread}");
+            let e = read(&bad).expect_err("a wrong CRC-32 is refused");
+            let text = format!("{e:?}");
+            assert!(text.contains("CRC-32"), "hash_thread {hash_thread}: {text}");
+        }
     }
 
     /// A first layer is taken as the merged filesystem in one move; the result is
