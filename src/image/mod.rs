@@ -280,8 +280,8 @@ fn read_local(
             diff_ids.len()
         )));
     }
-    // When every core is reading a layer, hash file contents on the reading thread
-    // rather than adding threads that compete for them (see `content`).
+    // When every core is reading a layer, hash on the reading threads rather than
+    // adding threads that compete for the cores (see `layers::read_layer`).
     let readers = located.layers.len().min(rayon::current_num_threads());
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let opts = Options {
