@@ -56,15 +56,16 @@ impl Digests {
     }
 }
 
-/// Hashes the files of one layer on another thread; see the module docs.
+/// Hashes byte streams in order, on a thread of its own or in place; see the module
+/// docs.
 pub(crate) struct HashThread {
     tx: Option<SyncSender<Batch>>,
     spare: Receiver<Vec<u8>>,
     batch: Batch,
     files: usize,
     thread: Option<JoinHandle<Vec<Digest>>>,
-    /// Without a thread (not asked for, or it could not be started): the file being
-    /// hashed here, straight from the caller's buffer, and the digests so far.
+    /// Without a thread (not asked for, or it could not be started): the stream
+    /// being hashed here, straight from the caller's buffer, and the digests so far.
     inline: Digests,
 }
 
@@ -75,7 +76,7 @@ impl HashThread {
         let (spare_tx, spare) = sync_channel::<Vec<u8>>(IN_FLIGHT + 1);
         let thread = if thread {
             std::thread::Builder::new()
-                .name("content-hash".into())
+                .name("hash".into())
                 .spawn(move || {
                     let mut d = Digests::default();
                     for batch in rx {

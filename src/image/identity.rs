@@ -24,7 +24,7 @@
 use super::layers::{Kind, MergedFs};
 use crate::digest::{Digest, Hasher};
 use crate::model::image::Startup;
-use crate::model::push_decimal;
+use crate::model::{push_decimal, push_json_string as string};
 
 const HEADER: &[u8] = b"buildproof.image-identity/v1\n";
 
@@ -76,7 +76,7 @@ pub fn of(fs: &MergedFs, startup: &Startup) -> Option<Digest> {
 fn write_line(
     line: &mut Vec<u8>,
     (path, kind, mode, uid, gid, digest, target): Line<'_>,
-) -> serde_json::Result<()> {
+) -> std::io::Result<()> {
     line.push(b'[');
     string(line, path)?;
     line.extend_from_slice(b",\"");
@@ -115,18 +115,6 @@ type Line<'a> = (
     Option<Digest>,
     &'a Option<String>,
 );
-
-/// A JSON string as `serde_json` writes it; plain text is copied.
-fn string(line: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        line.push(b'"');
-        line.extend_from_slice(s.as_bytes());
-        line.push(b'"');
-        Ok(())
-    } else {
-        serde_json::to_writer(line, s)
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -41,7 +41,7 @@
 //! would cost quadratic memory (each parent is a key holding its full path).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -193,6 +193,24 @@ pub struct Node {
     /// Content digest, when asked for.
     pub digest: Option<Digest>,
     pub head: Head,
+}
+
+impl Node {
+    /// A parent directory no entry of `layer` names, implied by a path below it:
+    /// `0755 0:0`, as runtimes create it.
+    fn implied_dir(layer: u32) -> Self {
+        Self {
+            layer,
+            kind: Kind::Dir,
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            target: None,
+            digest: None,
+            head: Head::Other,
+        }
+    }
 }
 
 /// The merged view of all layers so far: absolute normalised paths (`/bin/sh`) to
@@ -397,7 +415,8 @@ pub fn read_layer(
     // Inflating gzip is the slowest step and cannot be split: its thread hands the
     // compressed digest to another (zstd and plain tar are read faster than hashed
     // on any thread, so they keep it).
-    let (tallying, tally) = if opts.hash_thread && media_type.ends_with("gzip") {
+    let gzip = media_type.ends_with("gzip");
+    let (tallying, tally) = if opts.hash_thread && gzip {
         Tallying::hashing_on_a_thread(blob, blob_size)
     } else {
         Tallying::new(blob, blob_size)
@@ -405,7 +424,6 @@ pub fn read_layer(
     let raw = Rc::new(RefCell::new(tallying));
     let shared = SharedRead(Rc::clone(&raw));
     let member_ends = MemberEnds::default();
-    let gzip = media_type.ends_with("gzip");
     let decoded = decoder(media_type, shared, &member_ends)?;
     let mut inflated = Inflated {
         inner: decoded,
@@ -835,40 +853,21 @@ impl LayerChanges {
         for node in nodes.values_mut() {
             node.layer = layer;
         }
-        let mut implied: BTreeSet<String> = BTreeSet::new();
+        // One path per directory holding entries (they come sorted, so a
+        // directory's entries are in a row): its parents are those of the rest.
         let mut last_parent = "";
-        for path in nodes.keys() {
-            let parent = &path[..path.rfind('/').unwrap_or(0)];
-            // Sorted: most entries share the last one's parent, checked already.
-            if parent == last_parent {
-                continue;
-            }
-            last_parent = parent;
-            let mut end = 0;
-            while let Some(i) = path[end + 1..].find('/') {
-                end += 1 + i;
-                let dir = &path[..end];
-                if !nodes.contains_key(dir) && !implied.contains(dir) {
-                    budget.charge(dir.len() as u64 + NODE_COST)?;
-                    implied.insert(dir.to_owned());
-                }
-            }
-        }
-        for dir in implied {
-            nodes.insert(
-                dir,
-                Node {
-                    layer,
-                    kind: Kind::Dir,
-                    mode: 0o755,
-                    uid: 0,
-                    gid: 0,
-                    size: 0,
-                    target: None,
-                    digest: None,
-                    head: Head::Other,
-                },
-            );
+        let firsts: Vec<String> = nodes
+            .keys()
+            .filter(|path| {
+                let parent = &path[..path.rfind('/').unwrap_or(0)];
+                let first = parent != last_parent;
+                last_parent = parent;
+                first
+            })
+            .cloned()
+            .collect();
+        for path in &firsts {
+            ensure_parents(&mut nodes, path, budget, layer)?;
         }
         fs.nodes = nodes;
         fs.kept = self.kept;
@@ -953,20 +952,7 @@ fn ensure_parents(
         let parent = &path[..end];
         if !nodes.contains_key(parent) {
             budget.charge(parent.len() as u64 + NODE_COST)?;
-            nodes.insert(
-                parent.to_owned(),
-                Node {
-                    layer,
-                    kind: Kind::Dir,
-                    mode: 0o755,
-                    uid: 0,
-                    gid: 0,
-                    size: 0,
-                    target: None,
-                    digest: None,
-                    head: Head::Other,
-                },
-            );
+            nodes.insert(parent.to_owned(), Node::implied_dir(layer));
         }
     }
     Ok(())

@@ -98,7 +98,7 @@ pub(crate) fn push_decimal(buf: &mut Vec<u8>, mut n: u64) {
 }
 
 /// A JSON string as serde_json writes it; plain text (the common case) is copied.
-fn string(buf: &mut Vec<u8>, s: &str) -> io::Result<()> {
+pub(crate) fn string(buf: &mut Vec<u8>, s: &str) -> io::Result<()> {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         buf.push(b'"');
         buf.extend_from_slice(s.as_bytes());

@@ -14,7 +14,7 @@ pub mod finding;
 pub mod image;
 pub mod manifest;
 mod manifest_json;
-pub(crate) use manifest_json::push_decimal;
+pub(crate) use manifest_json::{push_decimal, string as push_json_string};
 pub mod nix;
 pub mod rule;
 pub mod running;

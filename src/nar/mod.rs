@@ -474,14 +474,7 @@ impl<S: Sink> Walker<'_, S> {
         let before = *before;
         let executable = before.mode & 0o100 != 0;
         let opened = match at {
-            Some(at) => rustix::fs::openat(
-                at.dir,
-                at.name,
-                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .map(File::from)
-            .map_err(io::Error::from),
+            Some(at) => crate::fsio::open_no_follow_at(at.dir, at.name),
             None => crate::fsio::open_no_follow(path),
         };
         let mut file = match opened {

@@ -3,9 +3,9 @@
 //! recording a file that changed while it was read.
 //!
 //! Per file: one `lstat` (the only system call for a file the cache vouches for),
-//! then `open` by name in its directory (kept open while a thread hashes its files,
-//! so the kernel does not walk the whole path again) without following links, reads
-//! of exactly the size `lstat` gave, one `fstat`, `close`. The `fstat` after reading must equal the `lstat` before it
+//! then `open` by name in its directory ([`ParentDir`]) without following links,
+//! reads of exactly the size `lstat` gave, one `fstat`, `close`. The `fstat` after
+//! reading must equal the `lstat` before it
 //! (device, inode, mode, size, mtime and ctime with nanoseconds, see [`Stat`]):
 //! otherwise the bytes read may mix old and new content (a file rewritten in place at
 //! the same size while it is hashed), so the file is read once more, and if it
@@ -18,21 +18,18 @@
 //! less than [`RECENT`](crate::fsio::RECENT) old is therefore read twice and kept only if both reads agree
 //! (a just-finished build's files; nothing else pays for it).
 
-use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
-use rustix::fs::{Mode, OFlags};
 
 use super::TreeError;
 use super::cache::StatCache;
 use crate::digest::{CHUNK, Digest, Hasher};
-use crate::fsio::{Stat, Time, join, open_no_follow, recent_cutoff};
+use crate::fsio::{ParentDir, Stat, Time, join, open_no_follow, open_no_follow_at, recent_cutoff};
 use crate::model::manifest::FileKind;
 use crate::progress::Progress;
 
@@ -131,11 +128,15 @@ pub fn hash_paths(
         .enumerate()
         .filter(|(_, (r, _))| r.is_none())
         .try_for_each_init(
-            || (Dirs::default(), Tally::new(progress, Some(&bytes))),
-            |(dirs, tally), (index, (result, stat))| {
-                let rel = &paths[index];
-                let path = full(rel);
-                let mut open = || dirs.open(root, rel);
+            // A job hashes a run of files in path order: many in a row from one
+            // directory, opened by name in it.
+            || (ParentDir::default(), Tally::new(progress, Some(&bytes))),
+            |(dir, tally), (index, (result, stat))| {
+                let path = full(&paths[index]);
+                let mut open = || match dir.split(&path)? {
+                    Some((dir, name)) => open_no_follow_at(dir, name),
+                    None => open_no_follow(&path),
+                };
                 let (hashed, after) = hash_one(&path, *stat, recent, tally, &mut open)
                     .map_err(|error| Box::new(HashError { index, error }))?;
                 *result = Some(hashed);
@@ -259,49 +260,6 @@ impl<'a> Tally<'a> {
 impl Drop for Tally<'_> {
     fn drop(&mut self) {
         self.flush();
-    }
-}
-
-/// Opens the files of one hashing job by name in their directory, keeping the last
-/// directory open: a job hashes a run of files in path order, so it opens many in a
-/// row from one directory, and the kernel then looks up one name instead of walking
-/// the whole path for each. Dropped with the job, so a directory is never reused
-/// from an earlier run.
-#[derive(Default)]
-struct Dirs {
-    last: Option<(Box<[u8]>, OwnedFd)>,
-}
-
-impl Dirs {
-    /// Opens `rel` below `root` as [`open_no_follow`] would.
-    fn open(&mut self, root: &Path, rel: &[u8]) -> io::Result<File> {
-        let (parent, name) = match memchr::memrchr(b'/', rel) {
-            Some(i) => (&rel[..i], &rel[i + 1..]),
-            None => (&rel[..0], rel),
-        };
-        let dir = match &self.last {
-            Some((p, fd)) if **p == *parent => fd,
-            _ => {
-                let path = if parent.is_empty() {
-                    root.to_owned()
-                } else {
-                    root.join(OsStr::from_bytes(parent))
-                };
-                let fd = rustix::fs::open(
-                    &path,
-                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )?;
-                &self.last.insert((parent.into(), fd)).1
-            }
-        };
-        let fd = rustix::fs::openat(
-            dir,
-            OsStr::from_bytes(name),
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        Ok(File::from(fd))
     }
 }
 

@@ -17,16 +17,15 @@ use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fs;
 use std::io;
-use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use globset::{Candidate, Glob, GlobBuilder, GlobSet, GlobSetBuilder};
-use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::fs::AtFlags;
 
 use super::TreeError;
-use crate::fsio::{Stat, join};
+use crate::fsio::{ParentDir, Stat, join};
 
 /// One component's patterns, as the config gives them.
 #[derive(Debug, Clone, Copy)]
@@ -224,9 +223,8 @@ struct Routing<'a> {
     excluded: Vec<usize>,
     components: Vec<u32>,
     /// The directory of the last file stated, open: the walk hands a thread one
-    /// directory's entries in a row, and stating a name in an open directory skips
-    /// walking its path from the root again (a third of the cost of `lstat` here).
-    dir: Option<(PathBuf, OwnedFd)>,
+    /// directory's entries in a row.
+    dir: ParentDir,
 }
 
 /// Entries a walking thread gathers before taking the lock.
@@ -247,33 +245,19 @@ impl<'a> Routing<'a> {
             hits: Vec::new(),
             excluded: Vec::new(),
             components: Vec::new(),
-            dir: None,
+            dir: ParentDir::default(),
         }
     }
 
     /// `lstat` of `path`, by name in its directory.
     fn lstat(&mut self, path: &Path) -> io::Result<Stat> {
-        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-            return fs::symlink_metadata(path).map(|m| Stat::of(&m));
-        };
-        let parent = if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        };
-        let open = match &self.dir {
-            Some((p, fd)) if p == parent => fd,
-            _ => {
-                let fd = rustix::fs::open(
-                    parent,
-                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )?;
-                &self.dir.insert((parent.to_owned(), fd)).1
+        match self.dir.split(path)? {
+            Some((dir, name)) => {
+                let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+                Ok(Stat::of_raw(&st))
             }
-        };
-        let st = rustix::fs::statat(open, name, AtFlags::SYMLINK_NOFOLLOW)?;
-        Ok(Stat::of_raw(&st))
+            None => fs::symlink_metadata(path).map(|m| Stat::of(&m)),
+        }
     }
 
     /// Routes the file at `path` (`rel` below the root) to the components that
