@@ -163,6 +163,33 @@ impl Stat {
             },
         }
     }
+
+    /// Only a type, from a directory entry (`d_type`), for a file not stated: `mode`
+    /// holds its type bits, every other field is 0.
+    #[must_use]
+    pub fn of_type(t: FileType) -> Self {
+        let mode = if t.is_file() {
+            libc::S_IFREG
+        } else if t.is_symlink() {
+            libc::S_IFLNK
+        } else if t.is_dir() {
+            libc::S_IFDIR
+        } else if t.is_fifo() {
+            libc::S_IFIFO
+        } else if t.is_socket() {
+            libc::S_IFSOCK
+        } else if t.is_char_device() {
+            libc::S_IFCHR
+        } else if t.is_block_device() {
+            libc::S_IFBLK
+        } else {
+            0
+        };
+        Self {
+            mode,
+            ..Self::default()
+        }
+    }
 }
 
 /// A file whose ctime is less than this old may still be in the middle of a

@@ -489,6 +489,7 @@ fn check_against_dockerignore(
                 exclude: products,
             },
         ],
+        crate::tree::Stating::Links,
     )
     .map_err(|e| e.error)?;
     let selected: BTreeSet<u32> = walked.components[0].files.iter().copied().collect();

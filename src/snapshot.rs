@@ -113,7 +113,12 @@ pub fn take(config: &Config, options: Options<'_>) -> Result<Taken, Box<Snapshot
         })
         .collect();
     // Errors about the tree, not one component, are named with the first.
-    let mut selections = tree::select_all(&config.root, &patterns).map_err(|e| {
+    // Without a cache to compare them with, regular files are stated when opened.
+    let stating = match cache {
+        Some((c, _)) if c.exists() => tree::Stating::Every,
+        _ => tree::Stating::Links,
+    };
+    let mut selections = tree::select_all(&config.root, &patterns, stating).map_err(|e| {
         let owner = e
             .component
             .and_then(|i| config.components.get(i))
@@ -132,17 +137,24 @@ pub fn take(config: &Config, options: Options<'_>) -> Result<Taken, Box<Snapshot
         }
     }
     let stats = std::mem::take(&mut selections.stats);
-    let hashed = tree::hash_paths(&config.root, &selections.paths, stats, cache, progress)
-        .map_err(|e| {
-            // Named with the first component that selects the file.
-            let owner = config
-                .components
-                .iter()
-                .zip(&selections.components)
-                .find(|(_, s)| s.files.binary_search(&(e.index as u32)).is_ok())
-                .map_or(first, |(c, _)| c);
-            fail(owner, e.error.into())
-        })?;
+    let hashed = tree::hash_paths(
+        &config.root,
+        &selections.paths,
+        stats,
+        selections.stating,
+        cache,
+        progress,
+    )
+    .map_err(|e| {
+        // Named with the first component that selects the file.
+        let owner = config
+            .components
+            .iter()
+            .zip(&selections.components)
+            .find(|(_, s)| s.files.binary_search(&(e.index as u32)).is_ok())
+            .map_or(first, |(c, _)| c);
+        fail(owner, e.error.into())
+    })?;
     notes.extend(hashed.notes);
     let mut inputs: Vec<Option<InputsRecord>> = vec![None; config.components.len()];
     tree::inputs_records(selections, &hashed.hashed, |i, record| {

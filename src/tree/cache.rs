@@ -100,6 +100,13 @@ impl StatCache {
         &self.file
     }
 
+    /// Whether a cache file is there to read (damaged or not): without one, the walk
+    /// need not state files for it.
+    #[must_use]
+    pub fn exists(&self) -> bool {
+        fs::symlink_metadata(&self.file).is_ok()
+    }
+
     /// The file-system clock now: the mtime of a file created in the cache
     /// directory (which is made if missing). Files changed from now on get an mtime
     /// and ctime at least this.

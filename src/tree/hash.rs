@@ -4,8 +4,10 @@
 //!
 //! Per file: one `lstat` (the only system call for a file the cache vouches for),
 //! then `open` by name in its directory ([`ParentDir`]) without following links,
-//! reads of exactly the size `lstat` gave, one `fstat`, `close`. The `fstat` after
-//! reading must equal the `lstat` before it
+//! reads of exactly the size `lstat` gave, one `fstat`, `close`. Without a stat
+//! cache, the walk does not state regular files ([`Stating::Links`]): the `lstat`
+//! is then an `fstat` of the opened file, which costs no look-up by name. The
+//! `fstat` after reading must equal the stat before it
 //! (device, inode, mode, size, mtime and ctime with nanoseconds, see [`Stat`]):
 //! otherwise the bytes read may mix old and new content (a file rewritten in place at
 //! the same size while it is hashed), so the file is read once more, and if it
@@ -28,6 +30,7 @@ use rayon::prelude::*;
 
 use super::TreeError;
 use super::cache::StatCache;
+use super::select::Stating;
 use crate::digest::{CHUNK, Digest, Hasher};
 use crate::fsio::{ParentDir, Stat, Time, join, open_no_follow, open_no_follow_at, recent_cutoff};
 use crate::model::manifest::FileKind;
@@ -82,12 +85,14 @@ pub struct HashOutcome {
 }
 
 /// Hashes every file of `paths` (raw, relative to `root`, ascending bytewise) whose
-/// `lstat`s are `stats` (index for index), with `cache` when given: the cache and
-/// the file-system time taken before those `lstat`s ([`StatCache::now`]).
+/// `lstat`s are `stats` (index for index, taken as `stating` says), with `cache`
+/// when given: the cache and the file-system time taken before those `lstat`s
+/// ([`StatCache::now`]).
 pub fn hash_paths(
     root: &Path,
     paths: &[Box<[u8]>],
     mut stats: Vec<Stat>,
+    stating: Stating,
     cache: Option<(&StatCache, Time)>,
     progress: &Progress,
 ) -> Result<HashOutcome, Box<HashError>> {
@@ -95,7 +100,7 @@ pub fn hash_paths(
     let mut notes = Vec::new();
     // The cache and the paths are both in path order: one merge, nothing held.
     let mut reader = None;
-    if let Some((c, _)) = cache {
+    if let Some((c, _)) = cache.filter(|_| stating == Stating::Every) {
         match c.open() {
             Ok(r) => reader = r,
             Err(note) => notes.push(note),
@@ -137,7 +142,12 @@ pub fn hash_paths(
                     Some((dir, name)) => open_no_follow_at(dir, name),
                     None => open_no_follow(&path),
                 };
-                let (hashed, after) = hash_one(&path, *stat, recent, tally, &mut open)
+                let before = match stating {
+                    Stating::Every => Known::Stat(*stat),
+                    Stating::Links if Type::of(stat) == Type::File => Known::RegularFile,
+                    Stating::Links => Known::Stat(*stat),
+                };
+                let (hashed, after) = hash_one(&path, before, recent, tally, &mut open)
                     .map_err(|error| Box::new(HashError { index, error }))?;
                 *result = Some(hashed);
                 *stat = after;
@@ -263,11 +273,20 @@ impl Drop for Tally<'_> {
     }
 }
 
-/// Hashes one path that `lstat` described as `before`, opened by `open`; returns
-/// its record and the stat it was read under, and counts the bytes read in `tally`.
+/// What is known of a path before it is read.
+#[derive(Debug, Clone, Copy)]
+enum Known {
+    /// Its `lstat`.
+    Stat(Stat),
+    /// A regular file, by its directory entry: stated once opened.
+    RegularFile,
+}
+
+/// Hashes one path known as `known`, opened by `open`; returns its record and the
+/// stat it was read under, and counts the bytes read in `tally`.
 fn hash_one(
     path: &Path,
-    before: Stat,
+    known: Known,
     recent: Time,
     tally: &mut Tally<'_>,
     open: &mut dyn FnMut() -> io::Result<File>,
@@ -276,13 +295,25 @@ fn hash_one(
         path: path.to_owned(),
         source,
     };
-    let mut before = before;
+    let mut known = known;
     for attempt in 0..2 {
         if attempt > 0 {
             // Changed while read: look again, and read once more.
             let meta = std::fs::symlink_metadata(path).map_err(io_err)?;
-            before = Stat::of(&meta);
+            known = Known::Stat(Stat::of(&meta));
         }
+        let (before, file) = match known {
+            Known::Stat(stat) => (stat, None),
+            Known::RegularFile => match open() {
+                Ok(file) => {
+                    let stat = rustix::fs::fstat(&file).map_err(|e| io_err(e.into()))?;
+                    (Stat::of_raw(&stat), Some(file))
+                }
+                // Replaced by a symlink since the walk: look again.
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => continue,
+                Err(e) => return Err(io_err(e)),
+            },
+        };
         match Type::of(&before) {
             Type::Special(kind) => {
                 return Err(TreeError::Special {
@@ -301,10 +332,20 @@ fn hash_one(
                 return Ok((hashed, before));
             }
             Type::File => {
-                let mut digest = read_unchanged(open, &before, tally).map_err(io_err)?;
+                let first = match file {
+                    Some(file) => Some(file),
+                    None => open_unchanged(open).map_err(io_err)?,
+                };
+                let mut digest = match first {
+                    Some(file) => read_unchanged(file, &before, tally).map_err(io_err)?,
+                    None => None,
+                };
                 if digest.is_some() && before.ctime >= recent {
                     // Changed moments ago: a write may still be copying its bytes.
-                    let again = read_unchanged(open, &before, tally).map_err(io_err)?;
+                    let again = match open_unchanged(open).map_err(io_err)? {
+                        Some(file) => read_unchanged(file, &before, tally).map_err(io_err)?,
+                        None => None,
+                    };
                     if again != digest {
                         digest = None;
                     }
@@ -330,10 +371,20 @@ fn hash_one(
     })
 }
 
-/// Reads and hashes the regular file that `lstat` described as `before`; `None` if
-/// it is not the same unchanged file afterwards (or became a symlink).
+/// Opens a file stated as regular; `None` if it has been replaced by a symlink
+/// since.
+fn open_unchanged(open: &mut dyn FnMut() -> io::Result<File>) -> io::Result<Option<File>> {
+    match open() {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads and hashes the opened regular file that was stated as `before`; `None` if
+/// it is not the same unchanged file afterwards.
 fn read_unchanged(
-    open: &mut dyn FnMut() -> io::Result<File>,
+    mut file: File,
     before: &Stat,
     tally: &mut Tally<'_>,
 ) -> io::Result<Option<Digest>> {
@@ -342,12 +393,6 @@ fn read_unchanged(
         // 60,000 small files costs more than hashing them.
         static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; CHUNK]);
     }
-    let mut file = match open() {
-        Ok(f) => f,
-        // Replaced by a symlink since the `lstat`.
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
-        Err(e) => return Err(e),
-    };
     let mut hasher = Hasher::new();
     let complete = BUF.with_borrow_mut(|buf| -> io::Result<bool> {
         // Exactly the size `lstat` gave: growth shows in the `fstat` below, and a
@@ -381,7 +426,7 @@ pub fn hash_file(path: &Path, rel: &[u8]) -> Result<crate::model::FileRecord, Tr
     let progress = Progress::new();
     let (h, _) = hash_one(
         path,
-        Stat::of(&meta),
+        Known::Stat(Stat::of(&meta)),
         recent_cutoff(),
         &mut Tally::new(&progress, None),
         &mut || open_no_follow(path),
@@ -417,7 +462,8 @@ mod tests {
     /// recorded is of content the file really held between two of the writer's
     /// `write`s (a writer paused between two writes leaves such a file), or the run
     /// stops naming the file; never bytes of two moments mixed in one read. Before
-    /// the stat comparison, most runs recorded such a mixture.
+    /// the stat comparison, most runs recorded such a mixture. Checked with the
+    /// walk's `lstat` before reading and with the `fstat` of the opened file.
     #[test]
     fn a_file_rewritten_while_hashed_is_never_recorded_torn() {
         let dir = tempfile::tempdir().unwrap();
@@ -445,9 +491,24 @@ mod tests {
                     }
                 }
             });
-            for _ in 0..20 {
-                match hash_file(&path, b"big") {
-                    Ok(r) if held.contains(&r.digest) => {}
+            let progress = Progress::new();
+            for round in 0..20 {
+                // Half the rounds as the walk without a cache leaves a file: its
+                // type known, stated once opened.
+                let got = if round % 2 == 0 {
+                    hash_file(&path, b"big").map(|r| r.digest)
+                } else {
+                    hash_one(
+                        &path,
+                        Known::RegularFile,
+                        recent_cutoff(),
+                        &mut Tally::new(&progress, None),
+                        &mut || open_no_follow(&path),
+                    )
+                    .map(|(h, _)| h.digest)
+                };
+                match got {
+                    Ok(d) if held.contains(&d) => {}
                     Ok(_) => torn += 1,
                     Err(TreeError::Changed { .. }) => changed += 1,
                     Err(e) => panic!("{e}"),

@@ -28,7 +28,9 @@ mod select;
 pub use cache::StatCache;
 pub use hash::{HashError, HashOutcome, HashStats, Hashed, hash_file, hash_paths};
 pub use output::{hash_output, store_path_of};
-pub use select::{ComponentSelection, Patterns, SelectError, Selections, git_walker, select_all};
+pub use select::{
+    ComponentSelection, Patterns, SelectError, Selections, Stating, git_walker, select_all,
+};
 
 use std::io;
 use std::path::PathBuf;
