@@ -58,6 +58,9 @@ pub(super) fn run(args: &SnapshotArgs, io: &mut super::Streams<'_>) -> anyhow::R
         }
         io.stderr.write_all(&text)?;
     }
+    // Freeing a manifest of 60,000 records one allocation at a time takes a
+    // hundredth of the run, and the process ends next: it is freed off the way.
+    std::thread::spawn(move || drop(manifest));
     Ok(report.exit_code())
 }
 

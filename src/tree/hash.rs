@@ -3,7 +3,7 @@
 //! recording a file that changed while it was read.
 //!
 //! Per file: one `lstat` (the only system call for a file the cache vouches for),
-//! then `open` by name in its directory ([`ParentDir`]) without following links,
+//! then `open` by name in its directory ([`RootedDir`]) without following links,
 //! reads of exactly the size `lstat` gave, one `fstat`, `close`. Without a stat
 //! cache, the walk does not state regular files ([`Stating::Links`]): the `lstat`
 //! is then an `fstat` of the opened file, which costs no look-up by name. The
@@ -32,7 +32,9 @@ use super::TreeError;
 use super::cache::StatCache;
 use super::select::Stating;
 use crate::digest::{CHUNK, Digest, Hasher};
-use crate::fsio::{ParentDir, Stat, Time, join, open_no_follow, open_no_follow_at, recent_cutoff};
+use crate::fsio::{
+    RootedDir, Stat, Time, join_into, open_no_follow, open_no_follow_at, recent_cutoff,
+};
 use crate::model::manifest::FileKind;
 use crate::progress::Progress;
 
@@ -96,7 +98,6 @@ pub fn hash_paths(
     cache: Option<(&StatCache, Time)>,
     progress: &Progress,
 ) -> Result<HashOutcome, Box<HashError>> {
-    let full = |rel: &[u8]| join(root, Path::new(std::ffi::OsStr::from_bytes(rel)));
     let mut notes = Vec::new();
     // The cache and the paths are both in path order: one merge, nothing held.
     let mut reader = None;
@@ -135,19 +136,24 @@ pub fn hash_paths(
         .try_for_each_init(
             // A job hashes a run of files in path order: many in a row from one
             // directory, opened by name in it.
-            || (ParentDir::default(), Tally::new(progress, Some(&bytes))),
-            |(dir, tally), (index, (result, stat))| {
-                let path = full(&paths[index]);
-                let mut open = || match dir.split(&path)? {
-                    Some((dir, name)) => open_no_follow_at(dir, name),
-                    None => open_no_follow(&path),
+            || {
+                let tally = Tally::new(progress, Some(&bytes));
+                (RootedDir::new(root), tally, PathBuf::new())
+            },
+            |(dir, tally, path), (index, (result, stat))| {
+                let rel = &paths[index];
+                // For messages, and a symlink's target.
+                join_into(path, root, Path::new(std::ffi::OsStr::from_bytes(rel)));
+                let mut open = || {
+                    let (dir, name) = dir.split(rel)?;
+                    open_no_follow_at(dir, name)
                 };
                 let before = match stating {
                     Stating::Every => Known::Stat(*stat),
                     Stating::Links if Type::of(stat) == Type::File => Known::RegularFile,
                     Stating::Links => Known::Stat(*stat),
                 };
-                let (hashed, after) = hash_one(&path, before, recent, tally, &mut open)
+                let (hashed, after) = hash_one(path, before, recent, tally, &mut open)
                     .map_err(|error| Box::new(HashError { index, error }))?;
                 *result = Some(hashed);
                 *stat = after;
