@@ -17,8 +17,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 
 /// Size of the read buffer used when streaming a file or blob through SHA-256.
-/// Large enough that syscall overhead is noise next to hashing.
-pub const CHUNK: usize = 256 * 1024;
+/// Large enough that syscall overhead is noise next to hashing, small enough that
+/// the kernel's copy from the page cache and SHA-256's read of it stay in the
+/// core's cache: with 256 KiB, hashing 1 GiB of cached files cost 4 % more CPU
+/// (the copy 160 ms against 124 ms for `nix hash path`, which reads 64 KiB).
+pub const CHUNK: usize = 64 * 1024;
 
 /// Nix's base32 alphabet (no `e`, `o`, `u`, `t`).
 const NIX_BASE32: &[u8; 32] = b"0123456789abcdfghijklmnpqrsvwxyz";
