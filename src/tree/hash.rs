@@ -142,18 +142,15 @@ pub fn hash_paths(
             },
             |(dir, tally, path), (index, (result, stat))| {
                 let rel = &paths[index];
-                // For messages, and a symlink's target.
+                // For messages.
                 join_into(path, root, Path::new(std::ffi::OsStr::from_bytes(rel)));
-                let mut open = || {
-                    let (dir, name) = dir.split(rel)?;
-                    open_no_follow_at(dir, name)
-                };
+                let mut reach = ByName { dir, rel };
                 let before = match stating {
                     Stating::Every => Known::Stat(*stat),
                     Stating::Links if Type::of(stat) == Type::File => Known::RegularFile,
                     Stating::Links => Known::Stat(*stat),
                 };
-                let (hashed, after) = hash_one(path, before, recent, tally, &mut open)
+                let (hashed, after) = hash_one(path, before, recent, tally, &mut reach)
                     .map_err(|error| Box::new(HashError { index, error }))?;
                 *result = Some(hashed);
                 *stat = after;
@@ -288,14 +285,54 @@ enum Known {
     RegularFile,
 }
 
-/// Hashes one path known as `known`, opened by `open`; returns its record and the
-/// stat it was read under, and counts the bytes read in `tally`.
+/// How a file is reached: by its path, or by name in its open directory.
+trait Reach {
+    /// Opens it for reading without following a symlink.
+    fn open(&mut self) -> io::Result<File>;
+    /// A symlink's target.
+    fn read_link(&mut self) -> io::Result<Vec<u8>>;
+}
+
+struct ByPath<'a>(&'a Path);
+
+impl Reach for ByPath<'_> {
+    fn open(&mut self) -> io::Result<File> {
+        open_no_follow(self.0)
+    }
+
+    fn read_link(&mut self) -> io::Result<Vec<u8>> {
+        use std::os::unix::ffi::OsStringExt as _;
+        Ok(std::fs::read_link(self.0)?.into_os_string().into_vec())
+    }
+}
+
+/// A selected path, relative to the hashing job's root.
+struct ByName<'a, 'r> {
+    dir: &'a mut RootedDir<'r>,
+    rel: &'a [u8],
+}
+
+impl Reach for ByName<'_, '_> {
+    fn open(&mut self) -> io::Result<File> {
+        let (dir, name) = self.dir.split(self.rel)?;
+        open_no_follow_at(dir, name)
+    }
+
+    fn read_link(&mut self) -> io::Result<Vec<u8>> {
+        let (dir, name) = self.dir.split(self.rel)?;
+        Ok(rustix::fs::readlinkat(dir, name, Vec::new())?.into_bytes())
+    }
+}
+
+/// Hashes one path known as `known`, reached by `reach`; returns its record and
+/// the stat it was read under, and counts the bytes read in `tally`. `path` names
+/// it in errors.
 fn hash_one(
     path: &Path,
     known: Known,
     recent: Time,
     tally: &mut Tally<'_>,
-    open: &mut dyn FnMut() -> io::Result<File>,
+    reach: &mut dyn Reach,
 ) -> Result<(Hashed, Stat), TreeError> {
     let io_err = |source| TreeError::Io {
         path: path.to_owned(),
@@ -310,7 +347,7 @@ fn hash_one(
         }
         let (before, file) = match known {
             Known::Stat(stat) => (stat, None),
-            Known::RegularFile => match open() {
+            Known::RegularFile => match reach.open() {
                 Ok(file) => {
                     let stat = rustix::fs::fstat(&file).map_err(|e| io_err(e.into()))?;
                     (Stat::of_raw(&stat), Some(file))
@@ -328,8 +365,8 @@ fn hash_one(
                 });
             }
             Type::Symlink => {
-                let target = std::fs::read_link(path).map_err(io_err)?;
-                let t = target.as_os_str().as_bytes();
+                let target = reach.read_link().map_err(io_err)?;
+                let t = &target[..];
                 let hashed = Hashed {
                     kind: FileKind::Symlink,
                     size: t.len() as u64,
@@ -340,7 +377,7 @@ fn hash_one(
             Type::File => {
                 let first = match file {
                     Some(file) => Some(file),
-                    None => open_unchanged(open).map_err(io_err)?,
+                    None => open_unchanged(reach).map_err(io_err)?,
                 };
                 let mut digest = match first {
                     Some(file) => read_unchanged(file, &before, tally).map_err(io_err)?,
@@ -348,7 +385,7 @@ fn hash_one(
                 };
                 if digest.is_some() && before.ctime >= recent {
                     // Changed moments ago: a write may still be copying its bytes.
-                    let again = match open_unchanged(open).map_err(io_err)? {
+                    let again = match open_unchanged(reach).map_err(io_err)? {
                         Some(file) => read_unchanged(file, &before, tally).map_err(io_err)?,
                         None => None,
                     };
@@ -379,8 +416,8 @@ fn hash_one(
 
 /// Opens a file stated as regular; `None` if it has been replaced by a symlink
 /// since.
-fn open_unchanged(open: &mut dyn FnMut() -> io::Result<File>) -> io::Result<Option<File>> {
-    match open() {
+fn open_unchanged(reach: &mut dyn Reach) -> io::Result<Option<File>> {
+    match reach.open() {
         Ok(f) => Ok(Some(f)),
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(None),
         Err(e) => Err(e),
@@ -435,7 +472,7 @@ pub fn hash_file(path: &Path, rel: &[u8]) -> Result<crate::model::FileRecord, Tr
         Known::Stat(Stat::of(&meta)),
         recent_cutoff(),
         &mut Tally::new(&progress, None),
-        &mut || open_no_follow(path),
+        &mut ByPath(path),
     )?;
     Ok(crate::model::FileRecord {
         path: crate::fsio::display_path(rel),
@@ -509,7 +546,7 @@ mod tests {
                         Known::RegularFile,
                         recent_cutoff(),
                         &mut Tally::new(&progress, None),
-                        &mut || open_no_follow(&path),
+                        &mut ByPath(&path),
                     )
                     .map(|(h, _)| h.digest)
                 };
