@@ -335,15 +335,6 @@ pub fn join(root: &Path, rel: &Path) -> PathBuf {
     }
 }
 
-/// [`join`] into `buf`, reusing its allocation.
-pub fn join_into(buf: &mut PathBuf, root: &Path, rel: &Path) {
-    buf.as_mut_os_string().clear();
-    if root != Path::new(".") {
-        buf.push(root);
-    }
-    buf.push(rel);
-}
-
 /// The text form of a raw relative path (see the module doc for non-UTF-8 names).
 #[must_use]
 pub fn display_path(raw: &[u8]) -> String {

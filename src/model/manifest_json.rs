@@ -100,8 +100,9 @@ pub(crate) fn push_decimal(buf: &mut Vec<u8>, mut n: u64) {
 
 /// File lists at least this long are formatted in parallel.
 const PARALLEL_FILES: usize = 8192;
-/// Records formatted per round when in parallel (a record is about 250 bytes).
-const WINDOW: usize = 16384;
+/// Records formatted per round when in parallel (a record is about 250 bytes: 2 MB
+/// of text held).
+const WINDOW: usize = 8192;
 
 /// Appends one file record of a list at `level`, after the separator (`[` was
 /// written before the `first`).
@@ -170,7 +171,7 @@ impl Pretty<'_> {
                     // single-threaded end.
                     for (w, window) in files.chunks(WINDOW).enumerate() {
                         let texts = window
-                            .par_chunks(WINDOW / 8)
+                            .par_chunks(WINDOW / 4)
                             .enumerate()
                             .map(|(c, chunk)| {
                                 let mut text = Vec::with_capacity(chunk.len() * 256);

@@ -32,9 +32,7 @@ use super::TreeError;
 use super::cache::StatCache;
 use super::select::Stating;
 use crate::digest::{CHUNK, Digest, Hasher};
-use crate::fsio::{
-    RootedDir, Stat, Time, join_into, open_no_follow, open_no_follow_at, recent_cutoff,
-};
+use crate::fsio::{RootedDir, Stat, Time, join, open_no_follow, open_no_follow_at, recent_cutoff};
 use crate::model::manifest::FileKind;
 use crate::progress::Progress;
 
@@ -138,19 +136,19 @@ pub fn hash_paths(
             // directory, opened by name in it.
             || {
                 let tally = Tally::new(progress, Some(&bytes));
-                (RootedDir::new(root), tally, PathBuf::new())
+                (RootedDir::new(root), tally)
             },
-            |(dir, tally, path), (index, (result, stat))| {
+            |(dir, tally), (index, (result, stat))| {
                 let rel = &paths[index];
-                // For messages.
-                join_into(path, root, Path::new(std::ffi::OsStr::from_bytes(rel)));
                 let mut reach = ByName { dir, rel };
+                // Made only for a message.
+                let path = || join(root, Path::new(std::ffi::OsStr::from_bytes(rel)));
                 let before = match stating {
                     Stating::Every => Known::Stat(*stat),
                     Stating::Links if Type::of(stat) == Type::File => Known::RegularFile,
                     Stating::Links => Known::Stat(*stat),
                 };
-                let (hashed, after) = hash_one(path, before, recent, tally, &mut reach)
+                let (hashed, after) = hash_one(&path, before, recent, tally, &mut reach)
                     .map_err(|error| Box::new(HashError { index, error }))?;
                 *result = Some(hashed);
                 *stat = after;
@@ -291,6 +289,8 @@ trait Reach {
     fn open(&mut self) -> io::Result<File>;
     /// A symlink's target.
     fn read_link(&mut self) -> io::Result<Vec<u8>>;
+    /// Its `lstat`.
+    fn lstat(&mut self) -> io::Result<Stat>;
 }
 
 struct ByPath<'a>(&'a Path);
@@ -303,6 +303,10 @@ impl Reach for ByPath<'_> {
     fn read_link(&mut self) -> io::Result<Vec<u8>> {
         use std::os::unix::ffi::OsStringExt as _;
         Ok(std::fs::read_link(self.0)?.into_os_string().into_vec())
+    }
+
+    fn lstat(&mut self) -> io::Result<Stat> {
+        Ok(Stat::of(&std::fs::symlink_metadata(self.0)?))
     }
 }
 
@@ -322,28 +326,33 @@ impl Reach for ByName<'_, '_> {
         let (dir, name) = self.dir.split(self.rel)?;
         Ok(rustix::fs::readlinkat(dir, name, Vec::new())?.into_bytes())
     }
+
+    fn lstat(&mut self) -> io::Result<Stat> {
+        let (dir, name) = self.dir.split(self.rel)?;
+        let st = rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)?;
+        Ok(Stat::of_raw(&st))
+    }
 }
 
 /// Hashes one path known as `known`, reached by `reach`; returns its record and
-/// the stat it was read under, and counts the bytes read in `tally`. `path` names
-/// it in errors.
+/// the stat it was read under, and counts the bytes read in `tally`. `path` makes
+/// its name for an error.
 fn hash_one(
-    path: &Path,
+    path: &dyn Fn() -> PathBuf,
     known: Known,
     recent: Time,
     tally: &mut Tally<'_>,
     reach: &mut dyn Reach,
 ) -> Result<(Hashed, Stat), TreeError> {
     let io_err = |source| TreeError::Io {
-        path: path.to_owned(),
+        path: path(),
         source,
     };
     let mut known = known;
     for attempt in 0..2 {
         if attempt > 0 {
             // Changed while read: look again, and read once more.
-            let meta = std::fs::symlink_metadata(path).map_err(io_err)?;
-            known = Known::Stat(Stat::of(&meta));
+            known = Known::Stat(reach.lstat().map_err(io_err)?);
         }
         let (before, file) = match known {
             Known::Stat(stat) => (stat, None),
@@ -359,10 +368,7 @@ fn hash_one(
         };
         match Type::of(&before) {
             Type::Special(kind) => {
-                return Err(TreeError::Special {
-                    path: path.to_owned(),
-                    kind,
-                });
+                return Err(TreeError::Special { path: path(), kind });
             }
             Type::Symlink => {
                 let target = reach.read_link().map_err(io_err)?;
@@ -409,9 +415,7 @@ fn hash_one(
             }
         }
     }
-    Err(TreeError::Changed {
-        path: path.to_owned(),
-    })
+    Err(TreeError::Changed { path: path() })
 }
 
 /// Opens a file stated as regular; `None` if it has been replaced by a symlink
@@ -468,7 +472,7 @@ pub fn hash_file(path: &Path, rel: &[u8]) -> Result<crate::model::FileRecord, Tr
     })?;
     let progress = Progress::new();
     let (h, _) = hash_one(
-        path,
+        &|| path.to_owned(),
         Known::Stat(Stat::of(&meta)),
         recent_cutoff(),
         &mut Tally::new(&progress, None),
@@ -542,7 +546,7 @@ mod tests {
                     hash_file(&path, b"big").map(|r| r.digest)
                 } else {
                     hash_one(
-                        &path,
+                        &|| path.clone(),
                         Known::RegularFile,
                         recent_cutoff(),
                         &mut Tally::new(&progress, None),

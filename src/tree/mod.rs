@@ -79,7 +79,7 @@ pub fn inputs_records(
     mut each: impl FnMut(usize, InputsRecord),
 ) {
     /// Files per window, and per parallel piece of one.
-    const WINDOW: usize = 16384;
+    const WINDOW: usize = 8192;
     const PIECE: usize = 2048;
     let Selections {
         mut paths,

@@ -531,7 +531,8 @@ fn walk(
             if entry.depth() == 0 {
                 return true;
             }
-            if entry.file_name() == ".git" {
+            // Bytes, not `file_name()`'s parse of the path: this runs for every entry.
+            if entry.path().as_os_str().as_bytes().ends_with(b"/.git") {
                 return false;
             }
             if !entry.file_type().is_some_and(|t| t.is_dir()) {
