@@ -732,9 +732,15 @@ impl LayerChanges {
     /// Gives the regular files read from this layer their content digests, in the
     /// order the content hasher ended them.
     fn fill_digests(&mut self, digests: &[Digest]) {
-        for (path, n) in std::mem::take(&mut self.pending) {
-            if let (Some(node), Some(d)) = (self.entries.get_mut(&path), digests.get(n)) {
-                node.digest = Some(*d);
+        // Both maps are in path order: one merge, not a look-up per file (those
+        // were most of the end of a layer read, alone on one core).
+        let mut pending = std::mem::take(&mut self.pending).into_iter().peekable();
+        for (path, node) in &mut self.entries {
+            while pending.next_if(|(p, _)| p < path).is_some() {}
+            if let Some((_, n)) = pending.next_if(|(p, _)| p == path) {
+                if let Some(d) = digests.get(n) {
+                    node.digest = Some(*d);
+                }
             }
         }
     }
@@ -1450,6 +1456,65 @@ mod tests {
         assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
         assert!(fast.nodes.contains_key("/usr/lib/x"));
         assert!(fast.kept.contains_key("/etc/passwd"));
+    }
+
+    /// Each regular file gets the digest of its own content, and a same-layer hard
+    /// link that of its target, whatever the order of the tar's entries and
+    /// whatever lies between the files in path order (directories, symlinks).
+    #[test]
+    fn content_digests_land_on_their_files() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut add = |name: &str, kind: tar::EntryType, data: &[u8], link: Option<&str>| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_mode(0o644);
+            h.set_size(data.len() as u64);
+            if let Some(l) = link {
+                h.set_link_name(l).unwrap();
+            }
+            h.set_cksum();
+            b.append_data(&mut h, name, data).unwrap();
+        };
+        // Not in path order, and with names around the files that are not files.
+        let files: Vec<(String, Vec<u8>)> = (0..50)
+            .map(|i| {
+                (
+                    format!("d{}/f{:02}", i % 7, 49 - i),
+                    vec![b'a' + (i % 26) as u8; i * 37],
+                )
+            })
+            .collect();
+        for (i, (name, data)) in files.iter().enumerate() {
+            add(name, tar::EntryType::Regular, data, None);
+            add(
+                &format!("{name}.lnk"),
+                tar::EntryType::Symlink,
+                b"",
+                Some("x"),
+            );
+            if i % 10 == 0 {
+                add(&format!("{name}.d/"), tar::EntryType::Directory, b"", None);
+            }
+        }
+        add("z/hard", tar::EntryType::Link, b"", Some(&files[3].0));
+        let tar = b.into_inner().unwrap();
+        let changes = read_layer(
+            &tar[..],
+            "application/vnd.oci.image.layer.v1.tar",
+            tar.len() as u64,
+            None,
+            Some(Digest::of(&tar)),
+            Options::default(),
+            &Budget::default(),
+        )
+        .unwrap();
+        let mut fs = MergedFs::default();
+        changes.apply(&mut fs, &Budget::default()).unwrap();
+        for (name, data) in &files {
+            let node = &fs.nodes[&format!("/{name}")];
+            assert_eq!(node.digest, Some(Digest::of(data)), "{name}");
+        }
+        assert_eq!(fs.nodes["/z/hard"].digest, Some(Digest::of(&files[3].1)));
     }
 
     fn apply(fs: &mut MergedFs, tar: &[u8]) {
