@@ -1,5 +1,6 @@
 //! File helpers every reader shares: opening regular files without following a link
-//! or blocking on a FIFO (by path, or by name in an open directory, [`ParentDir`]),
+//! or blocking on a FIFO (by path, or by name in an open directory, [`ParentDir`] and
+//! [`RootedDir`] for raw paths below one root),
 //! whole-file reads, the stat fields that tell whether a file
 //! changed ([`Stat`]), special-file names, and the text form of raw path bytes. The
 //! ground floor beside `digest`: it imports nothing of the crate.
