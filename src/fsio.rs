@@ -1,6 +1,5 @@
 //! File helpers every reader shares: opening regular files without following a link
-//! or blocking on a FIFO (by path, or by name in an open directory, [`ParentDir`] and
-//! [`RootedDir`] for raw paths below one root),
+//! or blocking on a FIFO (by path, or by name in an open directory, [`RootedDir`]),
 //! whole-file reads, the stat fields that tell whether a file
 //! changed ([`Stat`]), special-file names, and the text form of raw path bytes. The
 //! ground floor beside `digest`: it imports nothing of the crate.
@@ -58,45 +57,14 @@ pub fn open_no_follow_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<File> 
     Ok(File::from(fd))
 }
 
-/// The directory of the last path looked up, kept open (`O_PATH`): a caller that
-/// visits files in path order opens or stats each by name in it, and the kernel
-/// looks up one name instead of walking the whole path again (a third of the cost
-/// of an `lstat` by path on a tree of small files). Owned by one walk or one
-/// hashing job and dropped with it, so a directory is never reused from an earlier
-/// run.
-#[derive(Debug, Default)]
-pub struct ParentDir {
-    open: Option<(std::path::PathBuf, OwnedFd)>,
-}
-
-impl ParentDir {
-    /// `path`'s directory (opened unless it is the one kept) and `path`'s name in
-    /// it; `None` for a path without a final name (`..`, `/`).
-    pub fn split<'p>(&mut self, path: &'p Path) -> io::Result<Option<(BorrowedFd<'_>, &'p OsStr)>> {
-        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-            return Ok(None);
-        };
-        let parent = if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        };
-        if self.open.as_ref().is_none_or(|(p, _)| p != parent) {
-            use rustix::fs::{Mode, OFlags};
-            let fd = rustix::fs::open(
-                parent,
-                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )?;
-            self.open = Some((parent.to_owned(), fd));
-        }
-        Ok(self.open.as_ref().map(|(_, fd)| (fd.as_fd(), name)))
-    }
-}
-
-/// [`ParentDir`] for raw paths relative to one root, as a selection lists them:
-/// the directory part is found and compared as bytes, so no `Path` is built or
-/// parsed per file (a hashing job of small files did that 60,000 times).
+/// The directory of the last path looked up, kept open (`O_PATH`), for raw paths
+/// relative to one root as a selection lists them: a caller that visits files in
+/// path order opens or stats each by name in it, and the kernel looks up one name
+/// instead of walking the whole path again (a third of the cost of an `lstat` by
+/// path on a tree of small files). The directory part is found and compared as
+/// bytes, so no `Path` is built or parsed per file. Owned by one walking thread or
+/// one hashing job and dropped with it, so a directory is never reused from an
+/// earlier run.
 #[derive(Debug)]
 pub struct RootedDir<'r> {
     root: &'r Path,
@@ -131,6 +99,13 @@ impl<'r> RootedDir<'r> {
         };
         let fd: &OwnedFd = &self.open.insert(kept).1;
         Ok((fd.as_fd(), OsStr::from_bytes(name)))
+    }
+
+    /// The `lstat` of `rel`, by name in its directory.
+    pub fn lstat(&mut self, rel: &[u8]) -> io::Result<Stat> {
+        let (dir, name) = self.split(rel)?;
+        let st = rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)?;
+        Ok(Stat::of_raw(&st))
     }
 }
 
@@ -210,27 +185,31 @@ impl Stat {
     /// holds its type bits, every other field is 0.
     #[must_use]
     pub fn of_type(t: FileType) -> Self {
-        let mode = if t.is_file() {
-            libc::S_IFREG
-        } else if t.is_symlink() {
-            libc::S_IFLNK
-        } else if t.is_dir() {
-            libc::S_IFDIR
-        } else if t.is_fifo() {
-            libc::S_IFIFO
-        } else if t.is_socket() {
-            libc::S_IFSOCK
-        } else if t.is_char_device() {
-            libc::S_IFCHR
-        } else if t.is_block_device() {
-            libc::S_IFBLK
-        } else {
-            0
-        };
         Self {
-            mode,
+            mode: type_bits(t),
             ..Self::default()
         }
+    }
+}
+
+/// The `S_IFMT` bits of a file type (0 for a type this does not know).
+fn type_bits(t: FileType) -> u32 {
+    if t.is_file() {
+        libc::S_IFREG
+    } else if t.is_symlink() {
+        libc::S_IFLNK
+    } else if t.is_dir() {
+        libc::S_IFDIR
+    } else if t.is_fifo() {
+        libc::S_IFIFO
+    } else if t.is_socket() {
+        libc::S_IFSOCK
+    } else if t.is_char_device() {
+        libc::S_IFCHR
+    } else if t.is_block_device() {
+        libc::S_IFBLK
+    } else {
+        0
     }
 }
 
@@ -297,19 +276,7 @@ pub fn read_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
 /// A person's name for a file type that is not a file, directory or symlink.
 #[must_use]
 pub fn special_kind(ft: &FileType) -> &'static str {
-    if ft.is_fifo() {
-        "FIFO"
-    } else if ft.is_socket() {
-        "socket"
-    } else if ft.is_char_device() {
-        "character device"
-    } else if ft.is_block_device() {
-        "block device"
-    } else if ft.is_dir() {
-        "directory"
-    } else {
-        "special file"
-    }
+    special_kind_of_mode(type_bits(*ft))
 }
 
 /// [`special_kind`] from the file-type bits of a `stat` mode (`S_IFMT`).

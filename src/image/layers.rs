@@ -1367,6 +1367,25 @@ mod tests {
         b.into_inner().unwrap()
     }
 
+    /// Appends an entry of `kind` (mode 0700) to a test tar.
+    fn append(
+        b: &mut tar::Builder<Vec<u8>>,
+        name: &str,
+        kind: tar::EntryType,
+        data: &[u8],
+        link: Option<&str>,
+    ) {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(0o700);
+        h.set_size(data.len() as u64);
+        if let Some(l) = link {
+            h.set_link_name(l).unwrap();
+        }
+        h.set_cksum();
+        b.append_data(&mut h, name, data).unwrap();
+    }
+
     /// A gzip layer whose trailer's CRC-32 is wrong is refused, whichever thread
     /// checks it, though its bytes (and so its diff_id) are right: a runtime
     /// unpacking it would refuse it too. The same layer with its CRC intact reads.
@@ -1410,15 +1429,7 @@ mod tests {
     fn a_first_layer_merges_as_entry_by_entry() {
         let mut b = tar::Builder::new(Vec::new());
         let mut add = |name: &str, kind: tar::EntryType, data: &[u8], link: Option<&str>| {
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(kind);
-            h.set_mode(0o700);
-            h.set_size(data.len() as u64);
-            if let Some(l) = link {
-                h.set_link_name(l).unwrap();
-            }
-            h.set_cksum();
-            b.append_data(&mut h, name, data).unwrap();
+            append(&mut b, name, kind, data, link);
         };
         add("usr/lib/x/a.so", tar::EntryType::Regular, b"a", None);
         add("usr/lib/x/b.so", tar::EntryType::Regular, b"b", None);
@@ -1465,15 +1476,7 @@ mod tests {
     fn content_digests_land_on_their_files() {
         let mut b = tar::Builder::new(Vec::new());
         let mut add = |name: &str, kind: tar::EntryType, data: &[u8], link: Option<&str>| {
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(kind);
-            h.set_mode(0o644);
-            h.set_size(data.len() as u64);
-            if let Some(l) = link {
-                h.set_link_name(l).unwrap();
-            }
-            h.set_cksum();
-            b.append_data(&mut h, name, data).unwrap();
+            append(&mut b, name, kind, data, link);
         };
         // Not in path order, and with names around the files that are not files.
         let files: Vec<(String, Vec<u8>)> = (0..50)

@@ -328,9 +328,7 @@ impl Reach for ByName<'_, '_> {
     }
 
     fn lstat(&mut self) -> io::Result<Stat> {
-        let (dir, name) = self.dir.split(self.rel)?;
-        let st = rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)?;
-        Ok(Stat::of_raw(&st))
+        self.dir.lstat(self.rel)
     }
 }
 
@@ -381,20 +379,23 @@ fn hash_one(
                 return Ok((hashed, before));
             }
             Type::File => {
-                let first = match file {
-                    Some(file) => Some(file),
-                    None => open_unchanged(reach).map_err(io_err)?,
+                // The file opened already, or opened now; `None` if it has become
+                // a symlink since it was stated.
+                let mut read = |file: Option<File>| -> io::Result<Option<Digest>> {
+                    let file = match file {
+                        Some(file) => file,
+                        None => match reach.open() {
+                            Ok(file) => file,
+                            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
+                            Err(e) => return Err(e),
+                        },
+                    };
+                    read_unchanged(file, &before, tally)
                 };
-                let mut digest = match first {
-                    Some(file) => read_unchanged(file, &before, tally).map_err(io_err)?,
-                    None => None,
-                };
+                let mut digest = read(file).map_err(io_err)?;
                 if digest.is_some() && before.ctime >= recent {
                     // Changed moments ago: a write may still be copying its bytes.
-                    let again = match open_unchanged(reach).map_err(io_err)? {
-                        Some(file) => read_unchanged(file, &before, tally).map_err(io_err)?,
-                        None => None,
-                    };
+                    let again = read(None).map_err(io_err)?;
                     if again != digest {
                         digest = None;
                     }
@@ -416,16 +417,6 @@ fn hash_one(
         }
     }
     Err(TreeError::Changed { path: path() })
-}
-
-/// Opens a file stated as regular; `None` if it has been replaced by a symlink
-/// since.
-fn open_unchanged(reach: &mut dyn Reach) -> io::Result<Option<File>> {
-    match reach.open() {
-        Ok(f) => Ok(Some(f)),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 /// Reads and hashes the opened regular file that was stated as `before`; `None` if

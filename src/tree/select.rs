@@ -16,17 +16,15 @@
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fs;
-use std::io;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use globset::{Candidate, Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use rayon::slice::ParallelSliceMut as _;
-use rustix::fs::AtFlags;
 
 use super::TreeError;
-use crate::fsio::{ParentDir, Stat, join};
+use crate::fsio::{RootedDir, Stat, join};
 
 /// One component's patterns, as the config gives them.
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +40,8 @@ pub struct Selections {
     /// bytewise.
     pub paths: Vec<Box<[u8]>>,
     /// Their `lstat`s, index for index, taken as the walk met them; under
-    /// [`Stating::Links`], a regular file's holds only its type (see there).
+    /// [`Stating::Links`], only the type of a file that is not a symlink (see
+    /// there).
     pub stats: Vec<Stat>,
     /// Whether every file was stated.
     pub stating: Stating,
@@ -56,11 +55,12 @@ pub enum Stating {
     /// An `lstat` of every file, for a stat cache to compare.
     #[default]
     Every,
-    /// Without a stat cache, regular files are not stated: the directory entry
-    /// gives their type, and hashing takes the `fstat` of the opened file instead,
-    /// which saves a look-up by name per file (a third of a small file's system
-    /// time). Their [`Stat`] holds only the type in `mode`. Symlinks, special files
-    /// and entries whose type the directory does not give are stated.
+    /// Without a stat cache, files are not stated: the directory entry gives their
+    /// type (a FIFO or device is refused by it, unopened), and hashing takes the
+    /// `fstat` of the opened file instead, which saves a look-up by name per file
+    /// (a third of a small file's system time). Their [`Stat`] holds only the type
+    /// in `mode`. Symlinks are stated (their `lstat` goes to a stat cache written
+    /// after the run), and so are tracked files the walk did not meet.
     Links,
 }
 
@@ -242,7 +242,7 @@ struct Routing<'a> {
     components: Vec<u32>,
     /// The directory of the last file stated, open: the walk hands a thread one
     /// directory's entries in a row.
-    dir: ParentDir,
+    dir: RootedDir<'a>,
     stating: Stating,
 }
 
@@ -251,6 +251,7 @@ const BATCH: usize = 4096;
 
 impl<'a> Routing<'a> {
     fn new(
+        root: &'a Path,
         router: &'a Router,
         shared: &'a Mutex<Shared>,
         components: &[Patterns<'_>],
@@ -269,19 +270,8 @@ impl<'a> Routing<'a> {
             hits: Vec::new(),
             excluded: Vec::new(),
             components: Vec::new(),
-            dir: ParentDir::default(),
+            dir: RootedDir::new(root),
             stating,
-        }
-    }
-
-    /// `lstat` of `path`, by name in its directory.
-    fn lstat(&mut self, path: &Path) -> io::Result<Stat> {
-        match self.dir.split(path)? {
-            Some((dir, name)) => {
-                let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
-                Ok(Stat::of_raw(&st))
-            }
-            None => fs::symlink_metadata(path).map(|m| Stat::of(&m)),
         }
     }
 
@@ -333,7 +323,7 @@ impl<'a> Routing<'a> {
         };
         let stat = match known {
             Some(stat) => stat,
-            None => self.lstat(path).map_err(|source| SelectError {
+            None => self.dir.lstat(rel).map_err(|source| SelectError {
                 component: Some(first as usize),
                 error: TreeError::Io {
                     path: path.to_owned(),
@@ -438,7 +428,7 @@ pub fn select_all(
     // committed despite `*.pb.go` in .gitignore is an input like any other. Files the
     // walk also found are merged below, after sorting (never a search per file).
     {
-        let mut routing = Routing::new(&router, &shared, components, Stating::Every);
+        let mut routing = Routing::new(root, &router, &shared, components, Stating::Every);
         for rel in tracked {
             let path = join(root, Path::new(OsStr::from_bytes(&rel)));
             if fs::symlink_metadata(&path).is_ok() {
@@ -547,7 +537,7 @@ fn walk(
         })
         .build_parallel();
     walker.run(|| {
-        let mut routing = Routing::new(router, shared, components, stating);
+        let mut routing = Routing::new(root, router, shared, components, stating);
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(e) => e,
