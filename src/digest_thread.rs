@@ -9,9 +9,8 @@
 //! are recorded as offsets), so a million tiny files cost a few thousand hand-overs,
 //! not a million.
 //!
-//! Without a thread, the bytes are hashed where they are, with no copy: how a layer
-//! reader hashes its files' contents, which lie in buffers it shares with the
-//! thread hashing the diff_id.
+//! Without a thread (not asked for, or none could be started), the bytes are hashed
+//! in the caller's thread, straight from its buffer.
 //!
 //! Bounded: at most [`IN_FLIGHT`] batches of [`BATCH`] bytes are queued; when the
 //! hasher falls behind, the reader waits. Buffers go back to the reader for reuse.
@@ -105,9 +104,7 @@ impl HashThread {
     /// Adds bytes of the current file.
     pub(crate) fn push(&mut self, mut data: &[u8]) {
         if self.thread.is_none() {
-            // In this thread: hash straight from the caller's buffer, no copy. The
-            // layer reader's buffers were filled by the inflating thread, on
-            // another core.
+            // In this thread: hash straight from the caller's buffer, no copy.
             self.inline.current.update_from_other_thread(data);
             return;
         }

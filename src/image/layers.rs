@@ -53,8 +53,7 @@ use super::elf::{self, ElfInfo};
 use super::gunzip::{CrcCheck, Gunzip, MemberEnd, MemberEnds};
 use super::tar_stream::{Buffered, EntryKind, Source, TarReader};
 use crate::blob::{Expected, Mismatch, Tally, Tallying, Verifier};
-use crate::digest::{Digest, Hasher};
-use crate::digest_thread::HashThread;
+use crate::digest::{Digest, Hasher, Lane, update_both};
 
 /// No gzip stream inflates more than ~1032:1 (deflate's ceiling): past this ratio
 /// (plus a small allowance) reading stops.
@@ -391,14 +390,16 @@ pub(crate) fn apply_layer(
 /// against `diff_id`. Layers are independent until applied, so they can be read in
 /// parallel and applied in order.
 ///
-/// The work of one layer is spread over four threads, for two cores: this one reads
-/// and inflates (the slowest step for gzip, and one that cannot be split), handing
-/// the compressed bytes to a hashing thread ([`HashThread`]); the inflated bytes go
-/// out in buffers, shared (not copied) by a thread that hashes them whole (the
-/// diff_id) and one that reads the tar entries ([`Piped`]) and hashes each file's
-/// content where it lies in those buffers. One gzip layer is read in about the time
-/// inflating takes. Without `hash_thread` (every core already reads a layer), the
-/// entry reader hashes the diff_id too, and the compressed bytes are hashed here.
+/// The work of one layer is spread over three threads, for two cores: this one
+/// reads and inflates (the slowest step for gzip, and one that cannot be split),
+/// handing the compressed bytes to a hashing thread
+/// ([`HashThread`](crate::digest_thread::HashThread)); the inflated bytes go out
+/// in buffers to a thread that reads the tar entries ([`Piped`]) and hashes each
+/// file's content and the diff_id in turns where they lie in those buffers
+/// ([`Turns`]). One gzip layer is read in about the time inflating takes. Without
+/// `hash_thread` (every core already reads a layer), the compressed bytes are
+/// hashed here. Without file digests, the diff_id has a thread of its own (with
+/// `hash_thread`) or is hashed by the entry reader alone.
 ///
 /// `diff_id` is `None` where the config is not known yet (a docker-archive streamed
 /// from an engine, whose `manifest.json` comes last): the caller then checks
@@ -438,12 +439,12 @@ pub fn read_layer(
     let (outcome, actual) = std::thread::scope(|scope| {
         let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Shared>>(PIPE_DEPTH);
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
-        // The diff_id, on a thread of its own when asked (`hash_thread`): it hashes
-        // the very buffers the entry reader reads (shared, not copied), while the
-        // entry reader hashes the file contents where they lie. Else the entry
-        // reader hashes each buffer as it takes it.
-        let diff = opts
-            .hash_thread
+        // With file contents to hash, the entry reader hashes them and the diff_id
+        // in turns, where they lie in the shared buffers ([`Turns`]). Without, the
+        // diff_id is hashed on a thread of its own when asked (`hash_thread`), from
+        // the very buffers the entry reader reads (shared, not copied), or else by
+        // the entry reader as it takes each buffer.
+        let diff = (opts.hash_thread && !opts.file_digests)
             .then(|| {
                 let (diff_tx, diff_rx) = mpsc::sync_channel::<Shared>(PIPE_DEPTH);
                 let empty = empty_tx.clone();
@@ -474,31 +475,50 @@ pub fn read_layer(
         let entries = std::thread::Builder::new()
             .name("layer-entries".to_owned())
             .spawn_scoped(scope, move || {
+                let turns = opts
+                    .file_digests
+                    .then(|| Rc::new(RefCell::new(Turns::default())));
                 let mut piped = Piped {
                     full: full_rx,
                     empty: empty_tx,
                     buf: None,
                     pos: 0,
-                    hasher: piped_hashes.then(Hasher::new),
+                    hasher: (piped_hashes && turns.is_none()).then(Hasher::new),
                     crc: (piped_hashes && gzip).then(CrcCheck::new),
+                    turns: turns.clone(),
                 };
-                // Hashed here, where the bytes lie in the shared buffers.
-                let mut content = opts.file_digests.then(|| HashThread::start(false));
                 let changes = {
                     let mut archive = TarReader::new(Buffered(&mut piped));
                     let mut changes = LayerChanges::default();
-                    read_entries(&mut archive, &mut changes, content.as_mut(), budget)
-                        .map(|()| changes)
+                    let mut content = turns.clone().map(TurnsContent);
+                    read_entries(
+                        &mut archive,
+                        &mut changes,
+                        content.as_mut().map(|c| c as &mut dyn Contents),
+                        budget,
+                    )
+                    .map(|()| changes)
                 };
                 // Drain what follows the tar's end marker: the digests cover every byte.
-                let changes = changes.and_then(|mut c| {
+                let changes = changes.and_then(|c| {
                     io::copy(&mut piped, &mut io::sink())?;
-                    if let Some(content) = content.take() {
-                        c.fill_digests(&content.finish());
-                    }
                     Ok(c)
                 });
-                (changes, piped.hasher.map(Hasher::finish))
+                drop(piped.turns.take());
+                let mut diff_id = piped.hasher.map(Hasher::finish);
+                let changes = match turns.map(Rc::try_unwrap) {
+                    Some(Ok(turns)) => {
+                        let (diff, digests) = turns.into_inner().finish();
+                        diff_id = Some(diff);
+                        changes.map(|mut c| {
+                            c.fill_digests(&digests);
+                            c
+                        })
+                    }
+                    // Still shared only if reading failed, which `changes` says.
+                    Some(Err(_)) | None => changes,
+                };
+                (changes, diff_id)
             });
         let entries = match entries {
             Ok(handle) => handle,
@@ -639,6 +659,8 @@ struct Piped {
     hasher: Option<Hasher>,
     /// A gzip layer's CRCs, when no thread of its own checks them.
     crc: Option<CrcCheck>,
+    /// The diff_id and contents hashed in turns: told of each buffer taken and left.
+    turns: Option<Rc<RefCell<Turns>>>,
 }
 
 /// A buffer of inflated bytes shared by its readers, with the gzip members that
@@ -662,12 +684,18 @@ impl BufRead for Piped {
                 break;
             }
             if let Some(done) = self.buf.take() {
+                if let Some(turns) = &self.turns {
+                    turns.borrow_mut().leave();
+                }
                 recycle(done, &self.empty);
             }
             match self.full.recv() {
                 Ok(Ok((buf, ends))) => {
                     if let Some(h) = &mut self.hasher {
                         h.update_from_other_thread(&buf);
+                    }
+                    if let Some(turns) = &self.turns {
+                        turns.borrow_mut().enter(Arc::clone(&buf));
                     }
                     if let Some(check) = &mut self.crc {
                         check.feed(&ends, &buf)?;
@@ -695,6 +723,79 @@ impl Read for Piped {
         out[..n].copy_from_slice(&avail[..n]);
         self.consume(n);
         Ok(n)
+    }
+}
+
+/// A layer's diff_id and its files' contents hashed on the entry reader's thread,
+/// their SHA-256 blocks taking turns ([`update_both`]: one stream leaves a core's
+/// SHA units waiting between rounds, a second fills the wait). The contents are
+/// most of the stream's bytes again: for each piece of content, the diff_id takes
+/// as many of the stream's next bytes alongside it, and the rest of a buffer
+/// (headers, padding) alone when the reader leaves it.
+#[derive(Default)]
+struct Turns {
+    diff: Lane,
+    /// The buffer the reader is in, and how much of it the diff_id has taken.
+    buf: Option<Arc<Vec<u8>>>,
+    taken: usize,
+    /// The file being read, and the digests of those ended.
+    content: Lane,
+    digests: Vec<Digest>,
+}
+
+impl Turns {
+    /// The reader takes the stream's next buffer.
+    fn enter(&mut self, buf: Arc<Vec<u8>>) {
+        self.leave();
+        self.buf = Some(buf);
+    }
+
+    /// The reader is done with the buffer: the diff_id takes what it has not.
+    fn leave(&mut self) {
+        if let Some(buf) = self.buf.take() {
+            self.diff.update(&buf[self.taken..]);
+        }
+        self.taken = 0;
+    }
+
+    /// Content of the current file, lying in the current buffer.
+    fn push(&mut self, data: &[u8]) {
+        let stream = self.buf.as_deref().map_or(&[][..], |b| &b[self.taken..]);
+        let n = stream.len().min(data.len());
+        update_both(&mut self.diff, &stream[..n], &mut self.content, data);
+        self.taken += n;
+    }
+
+    fn end_file(&mut self) -> usize {
+        let done = std::mem::take(&mut self.content).finish();
+        self.digests.push(done);
+        self.digests.len() - 1
+    }
+
+    /// The diff_id, and each file's content digest in the order they ended.
+    fn finish(mut self) -> (Digest, Vec<Digest>) {
+        self.leave();
+        (self.diff.finish(), self.digests)
+    }
+}
+
+/// Where [`read_entries`] hands each regular file's content, to be hashed.
+trait Contents {
+    fn push(&mut self, data: &[u8]);
+    /// Ends the current file; its number (0, 1, … in the order of ends).
+    fn end_file(&mut self) -> usize;
+}
+
+/// The entry reader's side of the [`Turns`] it shares with [`Piped`].
+struct TurnsContent(Rc<RefCell<Turns>>);
+
+impl Contents for TurnsContent {
+    fn push(&mut self, data: &[u8]) {
+        self.0.borrow_mut().push(data);
+    }
+
+    fn end_file(&mut self) -> usize {
+        self.0.borrow_mut().end_file()
     }
 }
 
@@ -1010,7 +1111,7 @@ fn reject(changes: &mut LayerChanges, budget: &Budget, why: String) -> io::Resul
 fn read_entries<S: Source>(
     archive: &mut TarReader<S>,
     changes: &mut LayerChanges,
-    mut content: Option<&mut HashThread>,
+    mut content: Option<&mut dyn Contents>,
     budget: &Budget,
 ) -> io::Result<()> {
     let mut buf = vec![0u8; crate::digest::CHUNK];
@@ -1479,7 +1580,7 @@ mod tests {
             append(&mut b, name, kind, data, link);
         };
         // Not in path order, and with names around the files that are not files.
-        let files: Vec<(String, Vec<u8>)> = (0..50)
+        let mut files: Vec<(String, Vec<u8>)> = (0..50)
             .map(|i| {
                 (
                     format!("d{}/f{:02}", i % 7, 49 - i),
@@ -1487,6 +1588,23 @@ mod tests {
                 )
             })
             .collect();
+        // And files across the buffers handed between threads, whose digests and
+        // the diff_id are hashed in turns.
+        let mut seed = 3u64;
+        for (i, size) in [PIPE_BUF - 700, 2 * PIPE_BUF + 333, 65_537]
+            .into_iter()
+            .enumerate()
+        {
+            let data = (0..size)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as u8
+                })
+                .collect();
+            files.insert(10 * i + 5, (format!("big/{i}"), data));
+        }
         for (i, (name, data)) in files.iter().enumerate() {
             add(name, tar::EntryType::Regular, data, None);
             add(
@@ -1501,23 +1619,39 @@ mod tests {
         }
         add("z/hard", tar::EntryType::Link, b"", Some(&files[3].0));
         let tar = b.into_inner().unwrap();
-        let changes = read_layer(
-            &tar[..],
-            "application/vnd.oci.image.layer.v1.tar",
-            tar.len() as u64,
-            None,
-            Some(Digest::of(&tar)),
-            Options::default(),
-            &Budget::default(),
-        )
-        .unwrap();
-        let mut fs = MergedFs::default();
-        changes.apply(&mut fs, &Budget::default()).unwrap();
-        for (name, data) in &files {
-            let node = &fs.nodes[&format!("/{name}")];
-            assert_eq!(node.digest, Some(Digest::of(data)), "{name}");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        let gz = gz.finish().unwrap();
+        for (blob, media_type) in [
+            (&tar, "application/vnd.oci.image.layer.v1.tar"),
+            (&gz, "application/vnd.oci.image.layer.v1.tar+gzip"),
+        ] {
+            for hash_thread in [true, false] {
+                let opts = Options {
+                    hash_thread,
+                    ..Options::default()
+                };
+                // The diff_id is checked: a wrong one is an error.
+                let changes = read_layer(
+                    &blob[..],
+                    media_type,
+                    blob.len() as u64,
+                    None,
+                    Some(Digest::of(&tar)),
+                    opts,
+                    &Budget::default(),
+                )
+                .unwrap();
+                assert_eq!(changes.diff_id, Some(Digest::of(&tar)));
+                let mut fs = MergedFs::default();
+                changes.apply(&mut fs, &Budget::default()).unwrap();
+                for (name, data) in &files {
+                    let node = &fs.nodes[&format!("/{name}")];
+                    assert_eq!(node.digest, Some(Digest::of(data)), "{name}");
+                }
+                assert_eq!(fs.nodes["/z/hard"].digest, Some(Digest::of(&files[3].1)));
+            }
         }
-        assert_eq!(fs.nodes["/z/hard"].digest, Some(Digest::of(&files[3].1)));
     }
 
     fn apply(fs: &mut MergedFs, tar: &[u8]) {
