@@ -1500,10 +1500,14 @@ mod tests {
         let mut bad = good.clone();
         let n = bad.len();
         bad[n - 7] ^= 0x10;
-        for hash_thread in [true, false] {
+        // Each thread that can check the CRCs: the entry reader (hashing contents
+        // or not), and the diff_id's own thread (without contents to hash).
+        for (hash_thread, file_digests) in
+            [(true, true), (false, true), (true, false), (false, false)]
+        {
             let opts = Options {
                 hash_thread,
-                ..Options::default()
+                file_digests,
             };
             let read = |blob: &[u8]| {
                 read_layer(
@@ -1516,10 +1520,11 @@ mod tests {
                     &Budget::default(),
                 )
             };
-            assert!(read(&good).is_ok(), "hash_thread {hash_thread}");
+            let case = format!("hash_thread {hash_thread}, file_digests {file_digests}");
+            assert!(read(&good).is_ok(), "{case}");
             let e = read(&bad).expect_err("a wrong CRC-32 is refused");
             let text = format!("{e:?}");
-            assert!(text.contains("CRC-32"), "hash_thread {hash_thread}: {text}");
+            assert!(text.contains("CRC-32"), "{case}: {text}");
         }
     }
 
