@@ -55,6 +55,20 @@ pub struct Hashed {
 }
 
 impl Hashed {
+    /// A regular file stated as `stat`, with the digest of its content.
+    fn file(stat: &Stat, digest: Digest) -> Self {
+        let kind = if stat.mode & 0o100 != 0 {
+            FileKind::Executable
+        } else {
+            FileKind::File
+        };
+        Hashed {
+            kind,
+            size: stat.size,
+            digest,
+        }
+    }
+
     /// A placeholder, never in a finished list.
     const NONE: Hashed = Hashed {
         kind: FileKind::File,
@@ -176,6 +190,13 @@ pub fn hash_paths(
         .filter(|&i| results[i].is_none())
         .collect();
     large.sort_by_key(|&i| std::cmp::Reverse(stats[i].size));
+    let job = Job {
+        root,
+        paths,
+        stats: &stats,
+        stating,
+        recent,
+    };
     let pairs: Vec<Vec<(usize, Hashed, Stat)>> = large
         .par_chunks(2)
         .map_init(
@@ -183,16 +204,7 @@ pub fn hash_paths(
                 let tally = Tally::new(progress, Some(&bytes));
                 (RootedDir::new(root), tally)
             },
-            |(dir, tally), pair| {
-                let job = Job {
-                    root,
-                    paths,
-                    stats: &stats,
-                    stating,
-                    recent,
-                };
-                hash_pair(&job, pair, dir, tally)
-            },
+            |(dir, tally), pair| hash_pair(&job, pair, dir, tally),
         )
         .collect::<Result<_, _>>()?;
     for (index, hashed, stat) in pairs.into_iter().flatten() {
@@ -471,17 +483,7 @@ fn hash_or_defer(
                     }
                 }
                 if let Some(digest) = digest {
-                    let kind = if before.mode & 0o100 != 0 {
-                        FileKind::Executable
-                    } else {
-                        FileKind::File
-                    };
-                    let hashed = Hashed {
-                        kind,
-                        size: before.size,
-                        digest,
-                    };
-                    return Ok(Done::Hashed(hashed, before));
+                    return Ok(Done::Hashed(Hashed::file(&before, digest), before));
                 }
             }
         }
@@ -582,18 +584,8 @@ fn hash_pair(
     let mut out = Vec::with_capacity(pair.len());
     for (&index, side) in pair.iter().zip(sides) {
         if let Some((digest, before)) = side.and_then(Side::finish) {
-            let kind = if before.mode & 0o100 != 0 {
-                FileKind::Executable
-            } else {
-                FileKind::File
-            };
-            let hashed = Hashed {
-                kind,
-                size: before.size,
-                digest,
-            };
             tally.file();
-            out.push((index, hashed, before));
+            out.push((index, Hashed::file(&before, digest), before));
             continue;
         }
         let rel = &job.paths[index];
