@@ -381,19 +381,26 @@ impl<'de> Deserialize<'de> for Digest {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     // Reference values from `printf '' | sha256sum` and
     // `nix-hash --type sha256 --to-base32 <hex>` / `nix hash to-sri`.
     const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-    /// Deterministic bytes, and piece lengths, for the lane tests.
-    fn xorshift(seed: &mut u64) -> u64 {
+    /// The next number of a xorshift sequence: piece lengths for the lane tests.
+    pub(crate) fn xorshift(seed: &mut u64) -> u64 {
         *seed ^= *seed << 13;
         *seed ^= *seed >> 7;
         *seed ^= *seed << 17;
         *seed
+    }
+
+    /// `len` bytes that look random and are the same each run (from `seed`, not 0):
+    /// content whose blocks all differ, for the hashing tests.
+    pub(crate) fn noise(seed: u64, len: usize) -> Vec<u8> {
+        let mut seed = seed;
+        (0..len).map(|_| xorshift(&mut seed) as u8).collect()
     }
 
     #[test]
@@ -422,7 +429,7 @@ mod tests {
     #[test]
     fn two_lanes_in_turns_equal_one_stream_each() {
         let mut seed = 0x9e37_79b9_7f4a_7c15;
-        let data: Vec<u8> = (0..70_000).map(|_| xorshift(&mut seed) as u8).collect();
+        let data = noise(seed, 70_000);
         let lens = [
             0,
             1,

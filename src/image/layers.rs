@@ -490,14 +490,8 @@ pub fn read_layer(
                 let changes = {
                     let mut archive = TarReader::new(Buffered(&mut piped));
                     let mut changes = LayerChanges::default();
-                    let mut content = turns.clone().map(TurnsContent);
-                    read_entries(
-                        &mut archive,
-                        &mut changes,
-                        content.as_mut().map(|c| c as &mut dyn Contents),
-                        budget,
-                    )
-                    .map(|()| changes)
+                    read_entries(&mut archive, &mut changes, turns.as_deref(), budget)
+                        .map(|()| changes)
                 };
                 // Drain what follows the tar's end marker: the digests cover every byte.
                 let changes = changes.and_then(|c| {
@@ -766,6 +760,7 @@ impl Turns {
         self.taken += n;
     }
 
+    /// Ends the current file; its number (0, 1, … in the order of ends).
     fn end_file(&mut self) -> usize {
         let done = std::mem::take(&mut self.content).finish();
         self.digests.push(done);
@@ -776,26 +771,6 @@ impl Turns {
     fn finish(mut self) -> (Digest, Vec<Digest>) {
         self.leave();
         (self.diff.finish(), self.digests)
-    }
-}
-
-/// Where [`read_entries`] hands each regular file's content, to be hashed.
-trait Contents {
-    fn push(&mut self, data: &[u8]);
-    /// Ends the current file; its number (0, 1, … in the order of ends).
-    fn end_file(&mut self) -> usize;
-}
-
-/// The entry reader's side of the [`Turns`] it shares with [`Piped`].
-struct TurnsContent(Rc<RefCell<Turns>>);
-
-impl Contents for TurnsContent {
-    fn push(&mut self, data: &[u8]) {
-        self.0.borrow_mut().push(data);
-    }
-
-    fn end_file(&mut self) -> usize {
-        self.0.borrow_mut().end_file()
     }
 }
 
@@ -1111,7 +1086,7 @@ fn reject(changes: &mut LayerChanges, budget: &Budget, why: String) -> io::Resul
 fn read_entries<S: Source>(
     archive: &mut TarReader<S>,
     changes: &mut LayerChanges,
-    mut content: Option<&mut dyn Contents>,
+    content: Option<&RefCell<Turns>>,
     budget: &Budget,
 ) -> io::Result<()> {
     let mut buf = vec![0u8; crate::digest::CHUNK];
@@ -1167,8 +1142,8 @@ fn read_entries<S: Source>(
                 loop {
                     let n = archive
                         .with_data(&mut buf, &mut |data| {
-                            if let Some(c) = content.as_deref_mut() {
-                                c.push(data);
+                            if let Some(c) = content {
+                                c.borrow_mut().push(data);
                             }
                             scan.feed(data);
                         })
@@ -1177,8 +1152,10 @@ fn read_entries<S: Source>(
                         break;
                     }
                 }
-                if let Some(c) = content.as_deref_mut() {
-                    changes.pending.insert(path.clone(), c.end_file());
+                if let Some(c) = content {
+                    changes
+                        .pending
+                        .insert(path.clone(), c.borrow_mut().end_file());
                 }
                 node.head = scan.head();
                 let (kept, reused) = scan.finish();
@@ -1595,19 +1572,11 @@ mod tests {
             .collect();
         // And files across the buffers handed between threads, whose digests and
         // the diff_id are hashed in turns.
-        let mut seed = 3u64;
         for (i, size) in [PIPE_BUF - 700, 2 * PIPE_BUF + 333, 65_537]
             .into_iter()
             .enumerate()
         {
-            let data = (0..size)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    seed as u8
-                })
-                .collect();
+            let data = crate::digest::tests::noise(3 + i as u64, size);
             files.insert(10 * i + 5, (format!("big/{i}"), data));
         }
         for (i, (name, data)) in files.iter().enumerate() {

@@ -704,6 +704,7 @@ pub fn hash_file(path: &Path, rel: &[u8]) -> Result<crate::model::FileRecord, Tr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::tests::noise;
     use std::fs;
 
     /// Files large enough to be left for pairs (an odd number of them, of sizes
@@ -725,18 +726,10 @@ mod tests {
             3 << 20,
             70_001,
         ];
-        let mut seed = 7u64;
         let mut contents = Vec::new();
         let mut paths: Vec<Box<[u8]>> = Vec::new();
         for (i, &size) in sizes.iter().enumerate() {
-            let bytes: Vec<u8> = (0..size)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    seed as u8
-                })
-                .collect();
+            let bytes = noise(7 + i as u64, size);
             let name = format!("f{i}");
             fs::write(dir.path().join(&name), &bytes).unwrap();
             paths.push(name.into_bytes().into_boxed_slice());
@@ -780,19 +773,10 @@ mod tests {
     #[test]
     fn pairs_read_in_turns_get_their_own_digests() {
         let dir = tempfile::tempdir().unwrap();
-        let mut seed = 11u64;
         let contents: Vec<Vec<u8>> = [(3 << 20) + 5, 200_001, CHUNK + 64]
             .iter()
-            .map(|&size| {
-                (0..size)
-                    .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
-                        seed as u8
-                    })
-                    .collect()
-            })
+            .zip(11..)
+            .map(|(&size, seed)| noise(seed, size))
             .collect();
         let path = |i: usize| dir.path().join(format!("f{i}"));
         for (i, c) in contents.iter().enumerate() {
